@@ -1,0 +1,188 @@
+"""Audio in and out: read any soundfile format, resample, pick channels, stream, write atomically.
+
+Arrays are float32. Multi-channel audio is ``[channels, samples]``; mono is ``[samples]``.
+Sample counts are named ``*_samples``/``num_samples``; seconds ``*_s``/``*_time``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from notsofar.errors import NotsofarError
+from notsofar.io.atomic import atomic_path
+
+#: Sample rate every speech stage works at.
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: str
+    sample_rate: int
+    num_channels: int
+    num_samples: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_samples / self.sample_rate if self.sample_rate else 0.0
+
+
+def info(path: str | Path) -> AudioInfo:
+    """Header information of an audio file, with a one-line error for unreadable files."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.exists():
+        raise NotsofarError("audio file not found", path=path)
+    if path.is_dir():
+        raise NotsofarError("is a directory, expected an audio file", path=path)
+    try:
+        i = sf.info(str(path))
+    except Exception as e:  # soundfile raises LibsndfileError / RuntimeError with libsndfile text
+        raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
+    return AudioInfo(str(path), int(i.samplerate), int(i.channels), int(i.frames))
+
+
+def _sf_reason(e: Exception) -> str:
+    text = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+    return text.split(": ", 1)[-1] if "Error opening" in text else text
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample along the last axis with soxr (high quality, fast)."""
+    if sr_in == sr_out:
+        return x
+    import soxr
+
+    if x.ndim == 1:
+        return soxr.resample(x, sr_in, sr_out).astype(np.float32)
+    return soxr.resample(x.T, sr_in, sr_out).T.astype(np.float32).copy()
+
+
+def select_channel(x: np.ndarray, channel: int | str | None, path: str | Path = "") -> np.ndarray:
+    """Pick one channel of ``[C, T]`` audio: an index, ``"mix"`` (mean) or None (keep all)."""
+    if x.ndim == 1 or channel is None:
+        return x
+    if channel == "mix":
+        return x.mean(axis=0)
+    try:
+        idx = int(channel)
+    except (TypeError, ValueError):
+        raise NotsofarError(
+            f"channel must be an index or 'mix', got {channel!r}", path=path
+        ) from None
+    if not -x.shape[0] <= idx < x.shape[0]:
+        raise NotsofarError(
+            f"channel {idx} out of range: the file has {x.shape[0]} channel(s)", path=path
+        )
+    return x[idx]
+
+
+def check_finite(x: np.ndarray, path: str | Path) -> None:
+    if not np.all(np.isfinite(x)):
+        raise NotsofarError("audio contains NaN or infinite samples", path=path)
+
+
+def read(
+    path: str | Path,
+    sample_rate: int | None = SAMPLE_RATE,
+    channel: int | str | None = None,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read audio as float32 ``[C, T]`` (or ``[T]`` if mono or one channel is selected).
+
+    Args:
+        path: any file soundfile/libsndfile reads (wav, flac, ogg, ...).
+        sample_rate: resample to this rate; None keeps the file's rate.
+        channel: None keeps all channels, an int selects one, ``"mix"`` averages them.
+        start_s, duration_s: read only part of the file.
+
+    Returns:
+        ``(audio, sample_rate)``.
+    """
+    import soundfile as sf
+
+    meta = info(path)
+    start = int(round(start_s * meta.sample_rate))
+    frames = -1 if duration_s is None else int(round(duration_s * meta.sample_rate))
+    try:
+        data, sr = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
+    except Exception as e:
+        raise NotsofarError(f"cannot decode audio: {_sf_reason(e)}", path=path) from None
+    x = data.T  # [C, T]
+    check_finite(x, path)
+    x = select_channel(x, channel, path)
+    if x.ndim == 2 and x.shape[0] == 1:
+        x = x[0]
+    if sample_rate is not None and sr != sample_rate:
+        x = resample(x, sr, sample_rate)
+        sr = sample_rate
+    return np.ascontiguousarray(x, dtype=np.float32), int(sr)
+
+
+def stream(
+    path: str | Path,
+    block_s: float = 30.0,
+    sample_rate: int = SAMPLE_RATE,
+    channel: int | str | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield consecutive blocks of a long file, resampled, so memory does not grow with duration."""
+    import soundfile as sf
+
+    meta = info(path)
+    block = max(1, int(block_s * meta.sample_rate))
+    try:
+        f = sf.SoundFile(str(path))
+    except Exception as e:
+        raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
+    with f:
+        resampler = None
+        if meta.sample_rate != sample_rate:
+            import soxr
+
+            resampler = soxr.ResampleStream(
+                meta.sample_rate,
+                sample_rate,
+                meta.num_channels if channel is None else 1,
+                dtype="float32",
+            )
+        while True:
+            data = f.read(block, dtype="float32", always_2d=True)
+            last = len(data) < block
+            x = select_channel(data.T, channel, path)
+            check_finite(x, path)
+            if resampler is not None:
+                y = resampler.resample_chunk(x.T if x.ndim == 2 else x, last=last)
+                x = y.T if y.ndim == 2 else y
+            if x.ndim == 2 and x.shape[0] == 1:
+                x = x[0]
+            if x.shape[-1]:
+                yield np.ascontiguousarray(x, dtype=np.float32)
+            if last:
+                break
+
+
+def write(
+    path: str | Path, audio: np.ndarray, sample_rate: int, subtype: str | None = None
+) -> Path:
+    """Write ``[C, T]`` or ``[T]`` audio atomically; the format follows the suffix."""
+    import soundfile as sf
+
+    path = Path(path)
+    data = audio.T if audio.ndim == 2 else audio
+    with atomic_path(path) as tmp:
+        try:
+            sf.write(str(tmp), data, sample_rate, subtype=subtype, format=_format_for(path))
+        except Exception as e:
+            raise NotsofarError(f"cannot write audio: {e}", path=path) from None
+    return path
+
+
+def _format_for(path: Path) -> str | None:
+    ext = path.suffix.lower().lstrip(".")
+    return {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}.get(ext)

@@ -1,0 +1,1 @@
+"""The ``notsofar`` command line (Typer). One small module per command."""

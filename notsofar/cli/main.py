@@ -1,0 +1,47 @@
+"""Entry point: ``notsofar <command>``. Commands import heavy libraries only when they run."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from notsofar import __version__
+
+app = typer.Typer(
+    name="notsofar",
+    help="Far-field meeting transcription, scoring, simulation and speech restoration — offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["--help"]},
+)
+
+#: (command name, module under notsofar.cli, function). One line per command.
+COMMANDS: list[tuple[str, str, str]] = []
+
+for _name, _module, _func in COMMANDS:
+    app.command(_name)(getattr(importlib.import_module(f"notsofar.cli.{_module}"), _func))
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"notsofar {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """notsofar: who spoke when, and what they said, in far-field meetings."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
