@@ -1,0 +1,102 @@
+"""Speech restoration: undo noise, reverberation, clipping and low bandwidth in one pass.
+
+The stage function is :func:`restore_array` (``[T]`` or per-channel ``[C, T]`` float audio in,
+same shape and rate out). Backends are registered by name in :data:`BACKENDS` and imported only
+when used, so ``import notsofar.restore`` stays light (no torch):
+
+- ``dsp`` (default): analysis-driven declipping, WPE dereverberation, MMSE-LSA denoising, band
+  extension and loudness normalization; CPU, offline, far faster than real time.
+- ``voicefixer``: the VoiceFixer network (analysis ResUNet + vocoder) loading the official
+  checkpoints from a local folder.
+
+Example::
+
+    from notsofar.restore import restore_array
+    from notsofar.restore.config import RestoreConfig
+    y = restore_array(x, 16000, RestoreConfig())
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from notsofar.restore.config import RestoreConfig
+
+#: backend name -> "module:function"; the function maps mono ``[T]`` float32 to ``[T]``.
+BACKENDS: dict[str, str] = {
+    "dsp": "notsofar.restore.dsp:restore_mono",
+    "voicefixer": "notsofar.restore.voicefixer:restore_mono",
+}
+
+__all__ = ["BACKENDS", "RestoreConfig", "get_backend", "restore_array"]
+
+
+def get_backend(name: str) -> Callable[[np.ndarray, int, RestoreConfig], np.ndarray]:
+    """The restore function registered as ``name``."""
+    from notsofar.errors import NotsofarError
+
+    if name not in BACKENDS:
+        raise NotsofarError(
+            f"unknown restore backend {name!r} (known: {', '.join(sorted(BACKENDS))})"
+        )
+    module, func = BACKENDS[name].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def restore_array(
+    audio: np.ndarray, sample_rate: int, cfg: RestoreConfig | None = None, path: Any = None
+) -> np.ndarray:
+    """Restore speech: mono ``[T]`` or per-channel ``[C, T]`` in, same shape and rate out.
+
+    Each channel is restored independently (its own analysis picks its own steps). The output
+    is float32, finite, peak-limited below full scale (never clipped) and exactly as long as the
+    input. ``cfg.sample_rate`` is not applied here (callers resample; see ``restore_file``).
+
+    Args:
+        audio: float samples in [-1, 1] (values beyond are allowed and handled).
+        sample_rate: rate of ``audio`` in Hz.
+        cfg: restore config (``RestoreConfig()`` if None); ``cfg.backend`` picks the backend.
+        path: the file the audio came from, named in error messages.
+
+    Raises:
+        NotsofarError: empty, too short, silent or non-finite audio; a backend's missing files.
+    """
+    from notsofar.restore.analyze import check_signal
+
+    cfg = cfg or RestoreConfig()
+    x = np.asarray(audio, dtype=np.float32)
+    if x.ndim not in (1, 2):
+        from notsofar.errors import NotsofarError
+
+        raise NotsofarError(f"expected audio [T] or [C, T], got shape {x.shape}", path=path)
+    check_signal(x, sample_rate, path)
+    fn = get_backend(cfg.backend)
+    chans = x[None] if x.ndim == 1 else x
+    out = np.empty_like(chans)
+    for c, ch in enumerate(chans):
+        if not np.any(np.abs(ch) > 1e-7):  # a dead channel of a multi-channel file stays dead
+            out[c] = ch
+            continue
+        y = np.asarray(fn(ch, sample_rate, cfg), dtype=np.float32)
+        out[c] = _fit_length(y, len(ch))
+    out = _safe(out)
+    return out[0] if x.ndim == 1 else out
+
+
+def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    if len(y) >= n:
+        return y[:n]
+    return np.pad(y, (0, n - len(y)))
+
+
+def _safe(y: np.ndarray, ceiling: float = 10 ** (-0.1 / 20)) -> np.ndarray:
+    """Replace any non-finite value and scale down so no sample reaches full scale."""
+    y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > ceiling:
+        y = y * (ceiling / peak)
+    return y.astype(np.float32)

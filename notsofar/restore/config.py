@@ -1,0 +1,138 @@
+"""Typed config of the restore stage (``configs/restore/<backend>.yaml``).
+
+Structure (``backend``: which implementation) is kept apart from tunables (one sub-config per
+backend and per DSP step). ``enabled`` only matters when restore runs as a front end of
+``transcribe`` (``--set restore.enabled=true``); ``notsofar restore`` always runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from notsofar.errors import NotsofarError
+
+
+@dataclass
+class AnalysisConfig:
+    """Blind degradation analysis: what is wrong with a recording."""
+
+    #: |x| >= clip_level * max|x| counts as clipped when it sits in a flat run.
+    clip_level: float = 0.99
+    #: shortest run of (nearly) equal samples at the peak that counts as clipping.
+    clip_min_run: int = 2
+    #: energy above the noise floor (dB) that a frequency band needs to count as in-band.
+    bandwidth_margin_db: float = 10.0
+
+
+@dataclass
+class DeclipConfig:
+    """Re-interpolate clipped runs (cubic splines, constrained to exceed the clip level)."""
+
+    enabled: bool = True
+    #: act only when at least this fraction of samples is clipped.
+    min_clip_ratio: float = 0.0005
+
+
+@dataclass
+class DereverbConfig:
+    """Weighted prediction error (WPE, nara-wpe) dereverberation in the STFT domain."""
+
+    enabled: bool = True
+    #: act only when the blind T60 estimate (s) is at least this.
+    min_t60_s: float = 0.35
+    taps: int = 10
+    delay: int = 3
+    iterations: int = 3
+
+
+@dataclass
+class DenoiseConfig:
+    """MMSE log-spectral amplitude gain with speech-presence-probability noise tracking."""
+
+    enabled: bool = True
+    #: act only when the estimated SNR (dB) is below this.
+    max_snr_db: float = 30.0
+    #: lower bound of the gain (dB): limits musical noise and speech distortion.
+    min_gain_db: float = -25.0
+    #: decision-directed a-priori SNR smoothing.
+    dd_alpha: float = 0.98
+    #: noise PSD smoothing of the SPP tracker (per frame).
+    noise_alpha: float = 0.9
+
+
+@dataclass
+class BandwidthConfig:
+    """Band extension of low-pass recordings (spectral folding shaped by the envelope)."""
+
+    enabled: bool = True
+    #: act only when the effective bandwidth (Hz) is below this fraction of Nyquist.
+    max_bandwidth_ratio: float = 0.8
+    #: level (dB) of the extended band relative to the envelope's extrapolation.
+    gain_db: float = -6.0
+
+
+@dataclass
+class LoudnessConfig:
+    """RMS loudness normalization over active frames, with a peak ceiling (no clipping)."""
+
+    enabled: bool = True
+    #: target level (dBFS RMS over the loudest ~active frames; -23 is the EBU R128 figure).
+    target_dbfs: float = -23.0
+    #: ceiling for sample peaks (dBFS).
+    peak_dbfs: float = -1.0
+    #: skip when the input is already within this many dB of the target: a usable level is
+    #: left alone (clean input stays unchanged); very quiet or very loud input is corrected.
+    tolerance_db: float = 10.0
+
+
+@dataclass
+class DspConfig:
+    """The default backend: DSP steps chosen from the analysis."""
+
+    n_fft: int = 512
+    hop_length: int = 128
+    declip: DeclipConfig = field(default_factory=DeclipConfig)
+    dereverb: DereverbConfig = field(default_factory=DereverbConfig)
+    denoise: DenoiseConfig = field(default_factory=DenoiseConfig)
+    bandwidth: BandwidthConfig = field(default_factory=BandwidthConfig)
+    loudness: LoudnessConfig = field(default_factory=LoudnessConfig)
+
+
+@dataclass
+class VoiceFixerConfig:
+    """The VoiceFixer-compatible neural backend (official checkpoints from a local folder)."""
+
+    #: folder holding ``analysis_checkpoint`` and ``vocoder_checkpoint`` (never downloaded).
+    checkpoint_dir: str | None = None
+    analysis_checkpoint: str = "vf.ckpt"
+    vocoder_checkpoint: str = "model.ckpt-1490000_trimed.pt"
+    device: str = "cpu"
+    #: seconds per chunk fed to the network (VoiceFixer uses 30 s segments).
+    chunk_s: float = 30.0
+    torch_threads: int = 2
+
+
+@dataclass
+class RestoreConfig:
+    """Config of the restore stage."""
+
+    #: run restore in front of ``transcribe`` (``notsofar restore`` ignores it).
+    enabled: bool = False
+    #: backend name: ``dsp`` (default, CPU, fast) or ``voicefixer`` (neural, needs checkpoints).
+    backend: str = "dsp"
+    #: output sample rate; None keeps the input's rate.
+    sample_rate: int | None = None
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    dsp: DspConfig = field(default_factory=DspConfig)
+    voicefixer: VoiceFixerConfig = field(default_factory=VoiceFixerConfig)
+
+    def validate(self) -> None:
+        from notsofar.restore import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise NotsofarError(
+                f"restore.backend: unknown backend {self.backend!r} "
+                f"(known: {', '.join(sorted(BACKENDS))})"
+            )
+        if self.sample_rate is not None and self.sample_rate <= 0:
+            raise NotsofarError(f"restore.sample_rate must be positive, got {self.sample_rate}")
