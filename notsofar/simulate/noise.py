@@ -1,0 +1,89 @@
+"""Multichannel diffuse noise with the spatial coherence the array geometry implies.
+
+Habets & Gannot's method ("Generating sensor signals in isotropic noise fields", JASA 2007):
+independent noises per channel are mixed, per frequency, through a factor ``C(f)`` of the
+target coherence matrix ``Gamma(f) = C(f)^H C(f)``. For a spherically isotropic field
+``Gamma_ij(f) = sinc(2 f d_ij / c)`` (numpy's normalised sinc), ``d_ij`` the mic distance.
+We mix the whole signal's rFFT (stationary noise), which is the method's one-frame limit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from notsofar.arrays import SPEED_OF_SOUND, ArrayGeometry
+
+
+def diffuse_coherence(array: ArrayGeometry, freqs_hz: np.ndarray) -> np.ndarray:
+    """Target coherence ``[F, C, C]`` of a spherically isotropic (diffuse) field."""
+    p = array.as_array()
+    d = np.linalg.norm(p[:, None] - p[None], axis=-1)  # [C, C]
+    return np.sinc(2.0 * freqs_hz[:, None, None] * d[None] / SPEED_OF_SOUND)
+
+
+def _mixing_factors(gamma: np.ndarray) -> np.ndarray:
+    """``A(f)`` with ``A A^T = Gamma``: eigen factor, robust where Gamma is near-singular."""
+    w, v = np.linalg.eigh(gamma)  # low frequencies: all mics coherent, Gamma ~ rank one
+    w = np.clip(w, 0.0, None)
+    return v * np.sqrt(w)[:, None, :]
+
+
+def spectral_shape(num_bins: int, sample_rate: int, color: str) -> np.ndarray:
+    """Amplitude shape per rFFT bin: ``white``, ``pink`` (1/f power) or ``brown`` (1/f^2)."""
+    f = np.linspace(0, sample_rate / 2, num_bins)
+    f[0] = f[1] if num_bins > 1 else 1.0
+    exponent = {"white": 0.0, "pink": 0.5, "brown": 1.0}[color]
+    return f**-exponent
+
+
+def diffuse_noise(
+    array: ArrayGeometry,
+    num_samples: int,
+    rng: np.random.Generator,
+    sample_rate: int = 16000,
+    color: str = "pink",
+    source: np.ndarray | None = None,
+) -> np.ndarray:
+    """Diffuse noise ``[C, num_samples]`` (float32, unit variance per channel on average).
+
+    Args:
+        array: mic geometry that sets the coherence.
+        num_samples: length.
+        rng: random generator (seeded by the caller for reproducibility).
+        sample_rate: Hz.
+        color: spectral colour of generated noise (ignored when ``source`` is given).
+        source: optional ``[C, T]`` independent recorded noise channels (e.g. one recording cut
+            at C different offsets) to impose the coherence on instead of generated noise.
+    """
+    c = array.num_channels
+    n_fft = int(num_samples)
+    if source is None:
+        spec = rng.standard_normal((c, n_fft // 2 + 1)) + 1j * rng.standard_normal(
+            (c, n_fft // 2 + 1)
+        )
+        spec *= spectral_shape(spec.shape[-1], sample_rate, color)[None]
+    else:
+        spec = np.fft.rfft(np.asarray(source, dtype=np.float64)[:, :num_samples], n=n_fft, axis=-1)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    # Batched per-frequency mixing; done in blocks of bins to keep memory flat on long signals.
+    out_spec = np.empty_like(spec)
+    block = 4096
+    for b0 in range(0, len(freqs), block):
+        fb = freqs[b0 : b0 + block]
+        a = _mixing_factors(diffuse_coherence(array, fb))  # [F, C, C]
+        out_spec[:, b0 : b0 + block] = np.einsum("fij,jf->if", a, spec[:, b0 : b0 + block])
+    x = np.fft.irfft(out_spec, n=n_fft, axis=-1)[:, :num_samples]
+    x /= np.sqrt(np.mean(x**2)) + 1e-12
+    return x.astype(np.float32)
+
+
+def measured_coherence(x: np.ndarray, i: int, j: int, n_fft: int = 512) -> np.ndarray:
+    """Real part of the complex coherence between channels ``i`` and ``j`` (Welch estimate)."""
+    from notsofar.features import FeatureConfig, stft
+
+    cfg = FeatureConfig(n_fft=n_fft, win_length=n_fft, hop_length=n_fft // 2)
+    xi, xj = stft(x[i], cfg), stft(x[j], cfg)
+    sij = np.mean(xi * np.conj(xj), axis=-1)
+    sii = np.mean(np.abs(xi) ** 2, axis=-1)
+    sjj = np.mean(np.abs(xj) ** 2, axis=-1)
+    return np.real(sij / np.sqrt(sii * sjj + 1e-20))

@@ -1,0 +1,73 @@
+"""Meeting-like sentences written as espeak-ng speaks them (no digits, no abbreviations).
+
+The text doubles as the reference transcript of synthetic meetings, so every word here is one
+that espeak pronounces as written and that an ASR system writes the same way.
+"""
+
+from __future__ import annotations
+
+SENTENCES: tuple[str, ...] = (
+    "good morning everyone thanks for joining the meeting today",
+    "let us start with a quick update on the project schedule",
+    "the design review went well and the team agreed on the plan",
+    "we still need to finish the testing before the end of the month",
+    "i think the main risk is the delivery of the new hardware",
+    "could you share the latest numbers from the customer survey",
+    "the results look much better than what we expected last quarter",
+    "we should talk to the marketing team about the launch date",
+    "i will send a summary of the decisions after this call",
+    "the budget for the next phase has not been approved yet",
+    "let me explain how the new process is going to work",
+    "we found a problem with the audio quality in large rooms",
+    "the microphones on the table pick up a lot of background noise",
+    "can we move the weekly meeting to thursday afternoon",
+    "i agree with that but we need more time for the review",
+    "the training data is ready and the first model is running",
+    "please write down the action items for each person",
+    "our users want a simpler way to export their reports",
+    "the server was slow yesterday because of a network issue",
+    "i spoke with the support team and they fixed the bug",
+    "we need a clear owner for the documentation work",
+    "the new office will be ready at the beginning of summer",
+    "has anyone looked at the feedback from the pilot customers",
+    "the quality of the transcripts improved after the last update",
+    "we should keep the interface simple and easy to learn",
+    "i would like to hear what the other teams think about it",
+    "the contract with the supplier ends in the spring",
+    "let us take a short break and come back in ten minutes",
+    "the report shows that most people use the mobile version",
+    "we can test the system in the meeting room next week",
+    "the numbers from the north region are still missing",
+    "i am not sure that this approach will scale to many users",
+    "we could hire two more engineers for the data team",
+    "the hotel for the conference has already been booked",
+    "make sure that every change is reviewed by another person",
+    "the speech model works well when the speaker is close",
+    "far away from the microphone the words are harder to hear",
+    "we have to reduce the cost of running the service",
+    "the customer asked for a demo at the end of the week",
+    "i can prepare the slides for the presentation tomorrow",
+    "the sales team closed three new deals this month",
+    "we will need better tools to track the open issues",
+    "the room is quite large and the sound bounces off the walls",
+    "we should measure the results before we change anything else",
+    "i think we are on the right track with this plan",
+    "the next release will include the new search feature",
+    "please let me know if you have any questions about the plan",
+    "the travel policy was updated at the start of the year",
+    "we can use the old laptops for the testing lab",
+    "the first version of the app was too slow on older phones",
+    "let us focus on the most important problems first",
+    "our partners are happy with the progress so far",
+    "we should write a short guide for new team members",
+    "the weather was bad so the shipment arrived late",
+    "i will check with finance about the missing invoices",
+    "the team did a great job on the last release",
+    "we need to decide which features to drop this time",
+    "the meeting notes are in the shared folder",
+    "that sounds like a good idea to me",
+    "thank you all for your time and see you next week",
+)
+
+#: Short backchannels said while someone else holds the floor.
+BACKCHANNELS: tuple[str, ...] = ("yeah", "okay", "right", "sure", "exactly", "i see", "good")
