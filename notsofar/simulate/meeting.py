@@ -160,13 +160,16 @@ def render_meeting(
     peak: float = 0.8,
     noise: np.ndarray | None = None,
     sample_rate: int = 16000,
+    keep_images: bool = True,
 ) -> RenderedMeeting:
     """Render placements through ``rirs [S, C, L]`` and add diffuse noise at ``snr_db``.
 
     Each utterance is levelled to -25 dBFS RMS, then each speaker gets a random gain within
-    ``±level_jitter_db``. ``snr_db=None`` adds no noise. The SNR is the power of all speech images on channel 0, over samples
-    where someone speaks, to the noise power. Finally every component is scaled by one gain so
+    ``±level_jitter_db``. ``snr_db=None`` adds no noise. The SNR is the power of all speech
+    images on channel 0, over samples where someone speaks, to the noise power. Finally every component is scaled by one gain so
     the mixture peaks at ``peak``. ``noise`` ([C, T], any level) replaces generated noise.
+    ``keep_images=False`` returns empty ``images``/``early`` and convolves one speaker at a time,
+    so long meetings with many speakers need memory for the mixture only.
     """
     from notsofar.simulate.convolve import convolve_sources
     from notsofar.simulate.noise import diffuse_noise
@@ -194,8 +197,15 @@ def render_meeting(
                 p.utterance.text,
             )
         )
-    images, early = convolve_sources(dry, [rirs, early_part(rirs, early_ms, sample_rate)], t)
-    speech = images.sum(axis=0)
+    early_rirs = early_part(rirs, early_ms, sample_rate)
+    if keep_images:
+        images, early = convolve_sources(dry, [rirs, early_rirs], t)
+        speech = images.sum(axis=0)
+    else:
+        images = early = np.zeros((num_spk, rirs.shape[1], 0), dtype=np.float32)
+        speech = np.zeros((rirs.shape[1], t), dtype=np.float32)
+        for k in range(num_spk):
+            speech += convolve_sources(dry[k : k + 1], [rirs[k : k + 1]], t)[0][0]
     active = activity.any(axis=0)
     speech_power = float(np.mean(speech[0, active] ** 2)) if active.any() else 1e-10
     if snr_db is None:  # noiseless

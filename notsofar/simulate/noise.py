@@ -36,6 +36,13 @@ def spectral_shape(num_bins: int, sample_rate: int, color: str) -> np.ndarray:
     return f**-exponent
 
 
+#: Longer noise is made of independent blocks of this many samples, joined by equal-power
+#: crossfades (independent fields with the same coherence sum to that coherence), so memory
+#: stays flat for hour-long signals.
+BLOCK_SAMPLES = 1 << 20
+CROSSFADE_SAMPLES = 1024
+
+
 def diffuse_noise(
     array: ArrayGeometry,
     num_samples: int,
@@ -55,6 +62,32 @@ def diffuse_noise(
         source: optional ``[C, T]`` independent recorded noise channels (e.g. one recording cut
             at C different offsets) to impose the coherence on instead of generated noise.
     """
+    if num_samples <= BLOCK_SAMPLES or source is not None:
+        return _diffuse_block(array, num_samples, rng, sample_rate, color, source)
+    out = np.zeros((array.num_channels, num_samples), dtype=np.float32)
+    fade_in = np.sin(np.linspace(0, np.pi / 2, CROSSFADE_SAMPLES, dtype=np.float32))
+    pos = 0
+    while pos < num_samples:
+        n = min(BLOCK_SAMPLES, num_samples - pos + (CROSSFADE_SAMPLES if pos else 0))
+        start = pos - (CROSSFADE_SAMPLES if pos else 0)
+        block = _diffuse_block(array, n, rng, sample_rate, color, None)
+        if pos:
+            k = min(CROSSFADE_SAMPLES, n)
+            out[:, start : start + k] *= fade_in[::-1][:k]  # cos fade out of the previous block
+            block[:, :k] *= fade_in[:k]  # sin fade in: cos^2 + sin^2 = 1 keeps the power
+        out[:, start : start + n] += block
+        pos = start + n
+    return out
+
+
+def _diffuse_block(
+    array: ArrayGeometry,
+    num_samples: int,
+    rng: np.random.Generator,
+    sample_rate: int,
+    color: str,
+    source: np.ndarray | None,
+) -> np.ndarray:
     c = array.num_channels
     n_fft = int(num_samples)
     if source is None:
