@@ -83,6 +83,7 @@ def make_meeting(
     array: ArrayGeometry = BUILTIN["notsofar_mc"],
     sample_rate: int = 16000,
     source: EspeakSource | None = None,
+    keep_images: bool = True,
 ) -> RenderedMeeting:
     """Synthesize, lay out and render one meeting; byte-identical for the same plan.
 
@@ -120,6 +121,7 @@ def make_meeting(
         num_samples=int(plan.duration_s * sample_rate),
         array=array,
         sample_rate=sample_rate,
+        keep_images=keep_images,
     )
     rendered.params.update(
         {
