@@ -18,7 +18,9 @@ app = typer.Typer(
 )
 
 #: (command name, module under notsofar.cli, function). One line per command.
-COMMANDS: list[tuple[str, str, str]] = []
+COMMANDS: list[tuple[str, str, str]] = [
+    ("score", "score", "score_command"),
+]
 
 for _name, _module, _func in COMMANDS:
     app.command(_name)(getattr(importlib.import_module(f"notsofar.cli.{_module}"), _func))
