@@ -69,7 +69,10 @@ def write(path: str | Path, transcript: Transcript, fmt: str | None = None, **kw
 def is_transcript_file(path: str | Path) -> bool:
     """Whether ``path`` has a suffix :func:`read` understands (resolved configs etc. excluded)."""
     name = Path(path).name.lower()
-    if name.startswith(".") or name.endswith((".config.yaml", ".yaml")):
+    # skip hidden/temporary files and what `notsofar score` / meeteval-wer write beside hypotheses
+    if name.startswith(".") or name.endswith(
+        (".yaml", ".score.json", "wer.json", "_per_reco.json")
+    ):
         return False
     return any(name.endswith(s) for s in FORMATS)
 
