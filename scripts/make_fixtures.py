@@ -102,6 +102,23 @@ def clean_speech(out: Path) -> dict:
     return _params(m, file="tests/fixtures/clean_speech.wav")
 
 
+def embedded_speech(out: Path) -> None:
+    """The speech shipped with notsofar for ``notsofar simulate``'s out-of-the-box default."""
+    from notsofar.simulate.sentences import SENTENCES
+    from notsofar.simulate.voices import synthesize
+
+    rows = ["# path\tspeaker\ttext (espeak-ng speech made by scripts/make_fixtures.py)"]
+    k = 0
+    for voice in VOICES[:8]:
+        for _ in range(3):
+            text = SENTENCES[k % len(SENTENCES)]
+            name = f"{voice.name}_{k:03d}.flac"
+            write(out / name, synthesize(text, voice), 16000, subtype="PCM_16")
+            rows.append(f"{name}\t{voice.name}\t{text}")
+            k += 1
+    write_text(out / "index.tsv", "\n".join(rows) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root to write into")
@@ -114,6 +131,7 @@ def main() -> None:
         mc_two_speakers(fixtures),
         clean_speech(fixtures),
     ]
+    embedded_speech(args.root / "notsofar" / "simulate" / "data")
     # the generation parameters, for anyone who wants to know the room/SNR/voices of a fixture
     write_text(fixtures / "fixtures.params.json", json.dumps(made[1:], indent=1) + "\n")
     write_text(example / "meeting.params.json", json.dumps(made[0], indent=1) + "\n")
