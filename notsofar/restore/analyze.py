@@ -123,8 +123,9 @@ def estimate_t60_s(x: np.ndarray, sr: int) -> float:
     """
     from notsofar.features import FeatureConfig, power_spectrogram
 
-    cfg = FeatureConfig(sample_rate=sr, n_fft=_n_fft(sr), win_length=_n_fft(sr),
-                        hop_length=max(1, sr // 100))
+    cfg = FeatureConfig(
+        sample_rate=sr, n_fft=_n_fft(sr), win_length=_n_fft(sr), hop_length=max(1, sr // 100)
+    )
     P = power_spectrogram(x, cfg)  # [F, frames]
     nb = P.shape[0]
     freqs = np.linspace(0, sr / 2, nb)
@@ -254,8 +255,16 @@ def table(results: dict[str, list[Degradation]]) -> object:
     from rich.table import Table
 
     t = Table(title="Degradation analysis")
-    for col in ("file", "ch", "dur (s)", "level (dBFS)", "clipping", "SNR (dB)", "T60 (s)",
-                "bandwidth (kHz)"):
+    for col in (
+        "file",
+        "ch",
+        "dur (s)",
+        "level (dBFS)",
+        "clipping",
+        "SNR (dB)",
+        "T60 (s)",
+        "bandwidth (kHz)",
+    ):
         t.add_column(col, justify="left" if col == "file" else "right")
     for name, chans in results.items():
         for i, d in enumerate(chans):
@@ -268,7 +277,9 @@ def table(results: dict[str, list[Degradation]]) -> object:
                 _mark(f"{d.clipping_ratio * 100:.2f}%", "clipping" in flag),
                 _mark(f"{d.snr_db:.1f}", "noise" in flag),
                 _mark(f"{d.t60_s:.2f}", "reverb" in flag),
-                _mark(f"{d.bandwidth_hz / 1000:.1f}/{d.nyquist_hz / 1000:.1f}", "bandwidth" in flag),
+                _mark(
+                    f"{d.bandwidth_hz / 1000:.1f}/{d.nyquist_hz / 1000:.1f}", "bandwidth" in flag
+                ),
             )
     return t
 

@@ -40,6 +40,8 @@ class DereverbConfig:
     enabled: bool = True
     #: act only when the blind T60 estimate (s) is at least this.
     min_t60_s: float = 0.35
+    #: the blind estimate reads low on long T60s; late-reverb suppression uses T60 * this.
+    t60_scale: float = 1.5
     taps: int = 10
     delay: int = 3
     iterations: int = 3

@@ -56,8 +56,10 @@ def restore_with(x: np.ndarray, sr: int, d: Degradation, dsp: DspConfig) -> np.n
         Y = stft(y, fc)
         if "dereverb" in spectral:
             Y = dereverb(Y, dsp.dereverb)
-        if "denoise" in spectral:
-            Y = denoise(Y, dsp.denoise)
+        if "denoise" in spectral or "dereverb" in spectral:
+            # late reverberation is suppressed with the noise (its PSD from the T60 estimate)
+            t60 = d.t60_s * dsp.dereverb.t60_scale if "dereverb" in spectral else 0.0
+            Y = denoise(Y, dsp.denoise, t60_s=t60, frame_rate=fc.frame_rate)
         if "bandwidth" in spectral:
             cutoff_bin = int(round(d.bandwidth_hz / (sr / 2) * (Y.shape[0] - 1)))
             Y = extend_band(Y, cutoff_bin, dsp.bandwidth)
@@ -145,18 +147,40 @@ def _initial_noise(P: np.ndarray) -> np.ndarray:
     return P[:, quiet].mean(axis=1) + 1e-12
 
 
-def denoise(Y: np.ndarray, cfg: DenoiseConfig) -> np.ndarray:
+def late_reverb_psd(
+    P: np.ndarray, t60_s: float, frame_rate: float, delay_s: float = 0.05
+) -> np.ndarray:
+    """Late-reverberation PSD of Lebart et al. (2001): the power ``delay_s`` earlier, decayed
+    by the exponential room model for that time (``exp(-2 * 3 ln10 / T60 * delay)``)."""
+    if t60_s <= 0:
+        return np.zeros_like(P)
+    n = max(1, int(round(delay_s * frame_rate)))
+    decay = np.exp(-2 * 3 * np.log(10) / t60_s * n / frame_rate)
+    out = np.zeros_like(P)
+    # smoothed power so single frames do not dominate
+    Ps = P.copy()
+    for t in range(1, P.shape[1]):
+        Ps[:, t] = 0.5 * Ps[:, t - 1] + 0.5 * P[:, t]
+    out[:, n:] = decay * Ps[:, :-n]
+    return out
+
+
+def denoise(
+    Y: np.ndarray, cfg: DenoiseConfig, t60_s: float = 0.0, frame_rate: float = 125.0
+) -> np.ndarray:
     """MMSE log-spectral amplitude (Ephraim & Malah 1985) with SPP noise tracking.
 
     The noise PSD follows Gerkmann & Hendriks (2012): a posteriori speech presence probability
     with a fixed 15 dB a-priori SNR under speech presence, stagnation guard, recursive smoothing.
-    The a-priori SNR uses the decision-directed estimate.
+    The a-priori SNR uses the decision-directed estimate. With ``t60_s > 0`` the late
+    reverberation PSD (:func:`late_reverb_psd`) is added to the interference suppressed.
     """
     from scipy.special import exp1
 
     P = (Y.real**2 + Y.imag**2).astype(np.float64)
     F, T = P.shape
     noise = _initial_noise(P)
+    rev = late_reverb_psd(P, t60_s, frame_rate)
     xi_h1 = 10 ** (15 / 10)
     g_min = 10 ** (cfg.min_gain_db / 20)
     p_bar = np.full(F, 0.5)
@@ -173,7 +197,7 @@ def denoise(Y: np.ndarray, cfg: DenoiseConfig) -> np.ndarray:
         noise = cfg.noise_alpha * noise + (1 - cfg.noise_alpha) * ((1 - ph1) * p + ph1 * noise)
         noise = np.maximum(noise, 1e-12)
         # --- MMSE-LSA gain
-        gamma = np.minimum(p / noise, 1e4)
+        gamma = np.minimum(p / (noise + rev[:, t]), 1e4)
         xi = cfg.dd_alpha * prev + (1 - cfg.dd_alpha) * np.maximum(gamma - 1, 0)
         xi = np.maximum(xi, 10 ** (-25 / 10))
         v = np.maximum(xi / (1 + xi) * gamma, 1e-8)
