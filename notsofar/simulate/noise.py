@@ -9,6 +9,8 @@ We mix the whole signal's rFFT (stationary noise), which is the method's one-fra
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from notsofar.arrays import SPEED_OF_SOUND, ArrayGeometry
@@ -26,6 +28,14 @@ def _mixing_factors(gamma: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh(gamma)  # low frequencies: all mics coherent, Gamma ~ rank one
     w = np.clip(w, 0.0, None)
     return v * np.sqrt(w)[:, None, :]
+
+
+@lru_cache(maxsize=8)
+def mixing_factors(array: ArrayGeometry, n_fft: int, sample_rate: int) -> np.ndarray:
+    """``[F, C, C]`` factors for an ``n_fft``-point rFFT grid, cached: the eigendecompositions
+    cost far more than the mixing, and a simulation reuses a handful of lengths."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    return _mixing_factors(diffuse_coherence(array, freqs)).astype(np.complex64)
 
 
 def spectral_shape(num_bins: int, sample_rate: int, color: str) -> np.ndarray:
@@ -97,14 +107,8 @@ def _diffuse_block(
         spec *= spectral_shape(spec.shape[-1], sample_rate, color)[None]
     else:
         spec = np.fft.rfft(np.asarray(source, dtype=np.float64)[:, :num_samples], n=n_fft, axis=-1)
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    # Batched per-frequency mixing; done in blocks of bins to keep memory flat on long signals.
-    out_spec = np.empty_like(spec)
-    block = 4096
-    for b0 in range(0, len(freqs), block):
-        fb = freqs[b0 : b0 + block]
-        a = _mixing_factors(diffuse_coherence(array, fb))  # [F, C, C]
-        out_spec[:, b0 : b0 + block] = np.einsum("fij,jf->if", a, spec[:, b0 : b0 + block])
+    a = mixing_factors(array, n_fft, sample_rate)  # [F, C, C]
+    out_spec = np.einsum("fij,jf->if", a, spec)
     x = np.fft.irfft(out_spec, n=n_fft, axis=-1)[:, :num_samples]
     x /= np.sqrt(np.mean(x**2)) + 1e-12
     return x.astype(np.float32)

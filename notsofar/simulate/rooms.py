@@ -51,10 +51,15 @@ def sample_room(
     cx = dims[0] / 2 + rng.uniform(-0.3, 0.3)
     cy = dims[1] / 2 + rng.uniform(-0.3, 0.3)
     center = (float(cx), float(cy), table_h)
-    sep = math.radians(min(min_angle_deg, 300.0 / max(1, num_speakers)))
+    # random sequential placement jams near 75 % coverage: keep the spacing below that
+    sep = math.radians(min(min_angle_deg, 0.6 * 360.0 / max(1, num_speakers)))
     angles: list[float] = []
+    tries = 0
     while len(angles) < num_speakers:
         a = float(rng.uniform(0, 2 * math.pi))
+        tries += 1
+        if tries % 1000 == 0:  # jammed after all: relax the spacing rather than loop forever
+            sep *= 0.8
         if all(abs((a - b + math.pi) % (2 * math.pi) - math.pi) >= sep for b in angles):
             angles.append(a)
     sources = []
