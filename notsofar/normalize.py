@@ -118,7 +118,8 @@ def _once(token: str) -> str:
 
     t = unicodedata.normalize("NFKC", token).lower()
     t = t.replace("’", "'").replace("‘", "'")
-    bare = t.strip(".,;:!?\"'")
+    t = t.strip('.,;:!?"')  # so "shouldn't." still ends in "n't"
+    bare = t.strip("'")
     if bare in _WORDS:
         t = _WORDS[bare]
     else:
