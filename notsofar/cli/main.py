@@ -20,6 +20,7 @@ app = typer.Typer(
 #: (command name, module under notsofar.cli, function). One line per command.
 COMMANDS: list[tuple[str, str, str]] = [
     ("score", "score", "score_command"),
+    ("enhance", "enhance", "enhance_command"),
 ]
 
 for _name, _module, _func in COMMANDS:

@@ -1,0 +1,58 @@
+"""``notsofar enhance``: the multi-channel front end alone, one enhanced wav per speaker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+
+
+@handle_errors
+def enhance_command(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Multi-channel audio files or folders of ch0.wav..chN.wav."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    array: Annotated[
+        str | None,
+        typer.Option(help="Array: built-in name or geometry YAML [config: notsofar_mc]."),
+    ] = None,
+    diarization: Annotated[
+        Path | None,
+        typer.Option(help="Guide the separation with this RTTM/SegLST instead of diarizing."),
+    ] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Dereverberate, diarize (voice + direction) and separate: writes <out>/<name>/<speaker>.wav."""
+    from notsofar.cli.common import load_stage_config, write_resolved_config
+    from notsofar.enhance import EnhanceConfig
+    from notsofar.enhance.run import enhance_file, session_name
+    from notsofar.errors import EXIT_PARTIAL, NotsofarError
+
+    sets = list(set_ or []) + ([f"array={array}"] if array is not None else [])
+    cfg = load_stage_config(EnhanceConfig, config, sets)
+    con = console(quiet)
+    guide = None
+    if diarization is not None:
+        from notsofar.io import read
+
+        guide = read(diarization)
+    failed = 0
+    for path in inputs:
+        try:
+            written = enhance_file(path, out, cfg, guide, log=lambda m: con.print(f"[dim]{m}[/]"))
+            con.print(f"{path}: {len(written)} speaker stream(s) -> {out / session_name(path)}")
+        except NotsofarError as e:
+            if len(inputs) == 1:
+                raise
+            failed += 1
+            con.print(f"[red]notsofar: error: {e}[/]")
+    write_resolved_config(cfg, out, "enhance")
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)

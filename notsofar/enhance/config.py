@@ -1,0 +1,130 @@
+"""Typed config of the multi-channel front end (``configs/enhance/*.yaml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from notsofar.errors import NotsofarError
+from notsofar.features import FeatureConfig
+
+
+@dataclass(frozen=True)
+class ChannelCheckConfig:
+    """When a channel counts as dead or as a copy of another one (NOTSOFAR has both)."""
+
+    #: absolute level (dBFS RMS) under which a channel is dead
+    dead_dbfs: float = -70.0
+    #: a channel this far (dB) below the median channel level is dead too
+    dead_relative_db: float = -30.0
+    #: energy of the difference to another channel (dB re. the channel) under which it is a copy;
+    #: real mics 4 cm apart differ by a few dB only at -20 dB, so -40 dB means "the same signal"
+    duplicate_db: float = -40.0
+    #: seconds analysed for the duplicate test (spread over the file), keeps it cheap on long files
+    duplicate_probe_s: float = 60.0
+
+    def validate(self) -> None:
+        if self.duplicate_probe_s <= 0:
+            raise NotsofarError("channels.duplicate_probe_s must be > 0")
+
+
+@dataclass(frozen=True)
+class WPEConfig:
+    """Blockwise multi-channel WPE (nara-wpe). Blocks bound memory on long meetings."""
+
+    enabled: bool = True
+    taps: int = 6
+    delay: int = 3
+    iterations: int = 2
+    #: block length and crossfaded overlap in seconds
+    block_s: float = 30.0
+    overlap_s: float = 1.0
+
+    def validate(self) -> None:
+        if self.taps < 1 or self.delay < 0 or self.iterations < 1:
+            raise NotsofarError("wpe: taps >= 1, delay >= 0 and iterations >= 1 are required")
+        if not 0 <= 2 * self.overlap_s < self.block_s:
+            raise NotsofarError("wpe: need 0 <= 2 * overlap_s < block_s")
+
+
+@dataclass(frozen=True)
+class SpatialConfig:
+    """SRP-PHAT direction of arrival and how it refines the embedding diarization."""
+
+    enabled: bool = True
+    #: DOA analysis window inside diarization segments (the diarizer's window scale)
+    window_s: float = 1.0
+    #: band used for SRP-PHAT; above c / (2 d) the 8.5 cm aperture aliases
+    fmin_hz: float = 200.0
+    fmax_hz: float = 4000.0
+    azimuth_step_deg: float = 5.0
+    #: assumed source elevation (a talker's mouth above a table-top device)
+    elevation_deg: float = 0.0
+    #: split a speaker cluster whose windows come from two directions this far apart ...
+    split_min_separation_deg: float = 45.0
+    #: ... when the smaller direction holds at least this share of the cluster's windows ...
+    split_min_share: float = 0.2
+    #: ... and at least this many seconds
+    split_min_s: float = 4.0
+    #: merge two clusters whose dominant directions are this close (0 disables merging): the
+    #: embedding diarizer tends to split one voice; two people rarely sit this close in angle
+    merge_max_separation_deg: float = 15.0
+
+    def validate(self) -> None:
+        if self.window_s <= 0 or self.azimuth_step_deg <= 0:
+            raise NotsofarError("spatial: window_s and azimuth_step_deg must be > 0")
+        if not 0 <= self.fmin_hz < self.fmax_hz:
+            raise NotsofarError("spatial: need 0 <= fmin_hz < fmax_hz")
+
+
+@dataclass(frozen=True)
+class SeparationConfig:
+    """Guided source separation: cACGMM with diarization priors, then MVDR per speaker."""
+
+    #: registered backend: ``gss`` (cACGMM + MVDR) or ``reference`` (reference channel as is)
+    backend: str = "gss"
+    iterations: int = 10
+    #: speech is cut into blocks of at most this length; statistics use ``context_s`` around them
+    max_block_s: float = 20.0
+    context_s: float = 3.0
+    #: diarization segments are widened by this much for the activity prior (boundaries are soft)
+    activity_margin_s: float = 0.2
+    #: postfilter: multiply the beamformer output by max(mask, mask_floor); 1.0 turns it off
+    mask_floor: float = 0.5
+    #: choose the MVDR reference microphone per block by the largest output SNR (else the
+    #: configured reference channel, the centre mic of a compact array)
+    select_reference: bool = False
+    #: speaker pieces handed to ASR keep this much audio around each segment
+    output_margin_s: float = 0.2
+
+    def validate(self) -> None:
+        if self.iterations < 1 or self.max_block_s <= 0 or self.context_s < 0:
+            raise NotsofarError("separation: iterations >= 1, max_block_s > 0, context_s >= 0")
+        if not 0 <= self.mask_floor <= 1:
+            raise NotsofarError("separation.mask_floor must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class EnhanceConfig:
+    """The multi-channel front end: channel check -> WPE -> spatial diarization -> GSS + MVDR."""
+
+    #: built-in array name (``notsofar_mc``) or a geometry YAML path (configs/arrays/)
+    array: str = "notsofar_mc"
+    #: preferred reference microphone (0 = centre of the NOTSOFAR device)
+    reference_channel: int = 0
+    #: the STFT all blocks share (512-point window, 8 ms hop: finer than ASR's 10 ms for WPE/GSS)
+    stft: FeatureConfig = field(
+        default_factory=lambda: FeatureConfig(n_fft=512, win_length=512, hop_length=128)
+    )
+    channels: ChannelCheckConfig = field(default_factory=ChannelCheckConfig)
+    wpe: WPEConfig = field(default_factory=WPEConfig)
+    spatial: SpatialConfig = field(default_factory=SpatialConfig)
+    separation: SeparationConfig = field(default_factory=SeparationConfig)
+
+    def validate(self) -> None:
+        from notsofar.enhance.separation import BACKENDS
+
+        if self.separation.backend not in BACKENDS:
+            raise NotsofarError(
+                f"separation.backend: unknown backend '{self.separation.backend}' "
+                f"(known: {', '.join(sorted(BACKENDS))})"
+            )
