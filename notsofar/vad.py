@@ -1,0 +1,119 @@
+"""Voice activity detection: Silero VAD (the ONNX model shipped inside faster-whisper).
+
+:func:`speech_regions` returns ``[(start_s, end_s), ...]``. Long audio is processed block by
+block (``block_s``) so memory stays flat; regions that touch a block boundary are joined.
+Backends are registered by name in :data:`BACKENDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from notsofar.audio import SAMPLE_RATE
+from notsofar.errors import NotsofarError
+
+if TYPE_CHECKING:
+    from notsofar.pipeline.source import AudioSource
+
+Region = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    """Speech/non-speech detection settings (seconds unless named otherwise)."""
+
+    backend: str = "silero"
+    threshold: float = 0.5
+    min_speech_s: float = 0.25
+    #: short pauses split regions, so embedding windows rarely straddle a change of speaker
+    min_silence_s: float = 0.15
+    speech_pad_s: float = 0.05
+    #: audio is analysed in blocks of this length so memory does not grow with duration
+    block_s: float = 60.0
+
+    def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise NotsofarError(
+                f"vad.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"
+            )
+        if not 0.0 < self.threshold < 1.0:
+            raise NotsofarError(f"vad.threshold must be in (0, 1), got {self.threshold}")
+        if self.block_s < 5.0:
+            raise NotsofarError(f"vad.block_s must be >= 5 seconds, got {self.block_s}")
+
+
+def _silero_block(audio: np.ndarray, cfg: VadConfig) -> list[Region]:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if len(audio) < 512:
+        return []
+    opts = VadOptions(
+        threshold=cfg.threshold,
+        min_speech_duration_ms=int(cfg.min_speech_s * 1000),
+        min_silence_duration_ms=int(cfg.min_silence_s * 1000),
+        speech_pad_ms=int(cfg.speech_pad_s * 1000),
+    )
+    stamps = get_speech_timestamps(audio, opts, sampling_rate=SAMPLE_RATE)
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
+#: name -> function(mono 16 kHz block, cfg) -> regions relative to the block start
+BACKENDS: dict[str, Callable[[np.ndarray, VadConfig], list[Region]]] = {"silero": _silero_block}
+
+
+def merge_regions(regions: Iterable[Region], gap_s: float = 0.0) -> list[Region]:
+    """Sort and join regions that overlap or are at most ``gap_s`` apart.
+
+    >>> merge_regions([(2.0, 3.0), (0.0, 1.0), (1.05, 1.5)], gap_s=0.1)
+    [(0.0, 1.5), (2.0, 3.0)]
+    """
+    out: list[list[float]] = []
+    for a, b in sorted(regions):
+        if out and a <= out[-1][1] + gap_s:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def regions_from_blocks(blocks: Iterator[tuple[float, np.ndarray]], cfg: VadConfig) -> list[Region]:
+    """Run VAD block by block; regions cut by a block boundary are joined again."""
+    detect = BACKENDS[cfg.backend]
+    found: list[Region] = []
+    for start_s, block in blocks:
+        if block.ndim != 1:
+            raise NotsofarError("VAD expects mono audio")
+        end_s = start_s + len(block) / SAMPLE_RATE
+        for a, b in detect(block, cfg):
+            found.append((start_s + a, min(start_s + b, end_s)))
+    # a region ending within a padding of a boundary and one starting right after it are one
+    return [(round(a, 3), round(b, 3)) for a, b in merge_regions(found, gap_s=2 * cfg.speech_pad_s)]
+
+
+def source_regions(source: AudioSource, cfg: VadConfig) -> list[Region]:
+    """Speech regions of an :class:`~notsofar.pipeline.source.AudioSource`, streamed."""
+    return regions_from_blocks(source.blocks(cfg.block_s), cfg)
+
+
+def speech_regions(
+    audio: np.ndarray, sample_rate: int, cfg: VadConfig | None = None, models: Any = None
+) -> list[Region]:
+    """Speech regions ``[(start_s, end_s), ...]`` of mono (or ``[C, T]``: channel 0) audio.
+
+    Args:
+        audio: float samples, ``[T]`` or ``[C, T]``.
+        sample_rate: rate of ``audio``; it is resampled to 16 kHz.
+        cfg: VAD settings (defaults if None).
+        models: unused (Silero is cached process-wide); kept so every stage has one signature.
+
+    Returns:
+        Sorted, non-overlapping regions in seconds; empty for silence or empty input.
+    """
+    from notsofar.pipeline.source import ArraySource
+
+    cfg = cfg or VadConfig()
+    return source_regions(ArraySource.from_array(audio, sample_rate), cfg)
