@@ -13,6 +13,10 @@ from pathlib import Path
 
 from notsofar.errors import NotsofarError
 
+# Read once at import (os.umask can only be read by setting it, which is not thread-safe later).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
@@ -33,6 +37,9 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         raise NotsofarError(f"cannot write output: {e.strerror}", path=path) from None
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp creates 0600; give the final file the usual permissions (0666 minus the umask)
+    with contextlib.suppress(OSError):
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
