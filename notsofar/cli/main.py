@@ -19,8 +19,10 @@ app = typer.Typer(
 
 #: (command name, module under notsofar.cli, function). One line per command.
 COMMANDS: list[tuple[str, str, str]] = [
+    ("restore", "restore", "restore_command"),
     ("score", "score", "score_command"),
     ("enhance", "enhance", "enhance_command"),
+    ("transcribe", "transcribe", "transcribe_cmd"),
 ]
 
 for _name, _module, _func in COMMANDS:

@@ -170,7 +170,7 @@ def resegment(
                 Segment(session_id, f"spk{lab}", round(edges[i0], 3), round(edges[i1], 3), "")
             )
             if cfg.overlap_margin > 0:
-                segments.extend(_overlap(scores[i0:i1], lab, edges[i0:i1 + 1], cfg, session_id))
+                segments.extend(_overlap(scores[i0:i1], lab, edges[i0 : i1 + 1], cfg, session_id))
     return Transcript(segments).sorted()
 
 
@@ -225,5 +225,7 @@ def _overlap(
     out = []
     for lab, i0, i1 in _runs(labels):
         if lab >= 0 and edges[i1] - edges[i0] >= cfg.min_segment_s:
-            out.append(Segment(session_id, f"spk{lab}", round(edges[i0], 3), round(edges[i1], 3), ""))
+            out.append(
+                Segment(session_id, f"spk{lab}", round(edges[i0], 3), round(edges[i1], 3), "")
+            )
     return out

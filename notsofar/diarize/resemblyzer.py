@@ -21,7 +21,9 @@ MEL = FeatureConfig(n_fft=400, win_length=400, hop_length=160, n_mels=40)
 TARGET_RMS = 10 ** (-30 / 20)
 
 
-def window_spans(regions: list[tuple[float, float]], cfg: DiarizeConfig) -> list[tuple[float, float]]:
+def window_spans(
+    regions: list[tuple[float, float]], cfg: DiarizeConfig
+) -> list[tuple[float, float]]:
     """Sliding windows over each speech region; a short region is one window of its own length.
 
     >>> window_spans([(0.0, 3.0), (4.0, 4.5)], DiarizeConfig(window_s=1.5, hop_s=0.75))

@@ -107,7 +107,9 @@ def _cues(text: str, path: str | Path | None) -> list[tuple[int, float, float, s
     return cues
 
 
-def loads_srt(text: str, path: str | Path | None = None, session_id: str | None = None) -> Transcript:
+def loads_srt(
+    text: str, path: str | Path | None = None, session_id: str | None = None
+) -> Transcript:
     sid = session_id if session_id is not None else session_of(path)
     segments = []
     for _, a, b, body in _cues(text, path):
@@ -117,7 +119,9 @@ def loads_srt(text: str, path: str | Path | None = None, session_id: str | None 
     return Transcript(segments)
 
 
-def loads_vtt(text: str, path: str | Path | None = None, session_id: str | None = None) -> Transcript:
+def loads_vtt(
+    text: str, path: str | Path | None = None, session_id: str | None = None
+) -> Transcript:
     if not text.lstrip("\ufeff").startswith("WEBVTT"):
         raise NotsofarError("not a WebVTT file (no WEBVTT header)", path=path, line=1)
     sid = session_id if session_id is not None else session_of(path)

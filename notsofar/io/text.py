@@ -21,7 +21,9 @@ from notsofar.errors import NotsofarError
 from notsofar.io.atomic import read_text, write_text
 from notsofar.io.subtitles import session_of
 
-_LINE = re.compile(r"^\[(\d+):(\d{2}):(\d{2}\.\d{3}) - (\d+):(\d{2}):(\d{2}\.\d{3})\] ([^:]*): ?(.*)$")
+_LINE = re.compile(
+    r"^\[(\d+):(\d{2}):(\d{2}\.\d{3}) - (\d+):(\d{2}):(\d{2}\.\d{3})\] ([^:]*): ?(.*)$"
+)
 
 
 def _fmt(seconds: float) -> str:

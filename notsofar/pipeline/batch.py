@@ -1,0 +1,335 @@
+"""Batch transcription: find sessions, skip finished ones, keep going past failures.
+
+A session is finished when ``<name>.done.json`` exists; it is written last, after every output
+file has been renamed into place, so a run killed at any moment leaves either a finished
+session or one that the next run redoes from scratch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from notsofar.errors import EXIT_PARTIAL, NotsofarError
+from notsofar.pipeline import Result, multichannel_entry, transcribe_source
+from notsofar.pipeline.config import TranscribeConfig
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".sph", ".opus")
+DONE = ".done.json"
+
+
+@dataclass(frozen=True)
+class Session:
+    """One recording to transcribe: output name (may contain ``/``), id, and audio file(s)."""
+
+    name: str
+    session_id: str
+    paths: tuple[Path, ...]
+
+
+@dataclass
+class Outcome:
+    session: Session
+    status: str  # done | skipped | failed
+    duration_s: float = 0.0
+    elapsed_s: float = 0.0
+    speakers: int = 0
+    words: int = 0
+    error: str = ""
+
+    @property
+    def rtf(self) -> float:
+        return self.elapsed_s / self.duration_s if self.duration_s else 0.0
+
+
+@dataclass
+class BatchReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PARTIAL if self.failed else 0
+
+
+def find_sessions(inputs: list[Path]) -> list[Session]:
+    """Sessions from files, folders of audio files (recursive) or NOTSOFAR dataset roots."""
+    sessions: list[Session] = []
+    for path in inputs:
+        path = Path(path)
+        if not path.exists():
+            raise NotsofarError("input not found", path=path)
+        if path.is_file():
+            name = path.name.split(".")[0]
+            sessions.append(Session(name, name, (path,)))
+            continue
+        from notsofar.io import notsofar as dataset
+
+        if dataset.is_dataset(path):
+            for s in dataset.find_sessions(path, with_reference=False):
+                sessions.append(Session(s.session_id, s.session_id, tuple(s.wav_paths)))
+            continue
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        files = [p for p in files if not any(part.startswith(".") for part in p.parts)]
+        if not files:
+            raise NotsofarError("no audio files found in folder", path=path)
+        for p in files:
+            rel = p.relative_to(path)
+            name = (rel.parent / rel.name.split(".")[0]).as_posix()
+            sessions.append(Session(name, name, (p,)))
+    names = [s.name for s in sessions]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise NotsofarError(f"two inputs would write the same outputs: {', '.join(dupes)}")
+    return sessions
+
+
+def outputs_of(out_dir: Path, name: str, cfg: TranscribeConfig) -> list[Path]:
+    return [out_dir / f"{name}{suffix}" for suffix in cfg.outputs]
+
+
+def is_done(out_dir: Path, name: str, cfg: TranscribeConfig) -> bool:
+    marker = out_dir / f"{name}{DONE}"
+    return marker.is_file() and all(p.is_file() for p in outputs_of(out_dir, name, cfg))
+
+
+def check_writable(out_dir: Path) -> None:
+    """A one-line usage error now, rather than after an hour of work."""
+    from notsofar.io.atomic import write_text
+
+    probe = out_dir / ".notsofar-write-test"
+    try:
+        write_text(probe, "")
+        probe.unlink()
+    except NotsofarError:
+        raise NotsofarError("output folder is not writable", path=out_dir) from None
+    except OSError as e:
+        raise NotsofarError(f"output folder is not writable: {e.strerror}", path=out_dir) from None
+
+
+def words_json(transcript: Any) -> str:
+    """Every word with speaker, timing and confidence, in time order."""
+    words = []
+    for s in transcript.sorted():
+        for w in s.word_details or ():
+            words.append(
+                {
+                    "session_id": s.session_id,
+                    "speaker": s.speaker,
+                    "word": w.word,
+                    "start_time": w.start_time,
+                    "end_time": w.end_time,
+                    "confidence": w.confidence,
+                }
+            )
+    words.sort(key=lambda w: (w["start_time"] or 0.0, w["end_time"] or 0.0))
+    return json.dumps(words, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_outputs(result: Result, out_dir: Path, name: str, cfg: TranscribeConfig) -> None:
+    """Write every configured output atomically; the completion marker is not written here."""
+    from notsofar import io
+    from notsofar.io.atomic import write_text
+
+    for path, suffix in zip(outputs_of(out_dir, name, cfg), cfg.outputs, strict=True):
+        if suffix == ".words.json":
+            write_text(path, words_json(result.transcript))
+        elif suffix == ".rttm":
+            io.write(path, result.diarization)  # the turns, not only the worded parts
+        else:
+            io.write(path, result.transcript)
+
+
+@contextlib.contextmanager
+def _restored(path: Path, cfg: TranscribeConfig, out_dir: Path, name: str) -> Iterator[Path]:
+    """The audio to transcribe: ``path`` itself, or a temporary restored copy (block by block)."""
+    if not cfg.restore.enabled:
+        yield path
+        return
+    import numpy as np
+    import soundfile as sf
+
+    from notsofar.audio import SAMPLE_RATE, stream
+    from notsofar.restore import restore_array
+
+    tmp = out_dir / f".{Path(name).name}.restored.tmp.wav"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        channel = cfg.channel
+        from notsofar.audio import info
+
+        with sf.SoundFile(str(tmp), "w", SAMPLE_RATE, 1, "FLOAT") as f:
+            ch = channel if info(path).num_channels > 1 else None
+            for block in stream(path, block_s=60.0, channel=ch):
+                y = restore_array(block, SAMPLE_RATE, cfg.restore)
+                f.write(np.asarray(y, dtype=np.float32))
+        yield tmp
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def transcribe_session(
+    session: Session,
+    cfg: TranscribeConfig,
+    models: Any,
+    out_dir: Path,
+    notice: Callable[[str], None],
+    on_progress: Callable[[float], None] | None = None,
+) -> Result:
+    """Transcribe one session (single- or multi-channel) and return its result."""
+    from notsofar.audio import info
+    from notsofar.pipeline.source import FileSource
+
+    first = session.paths[0]
+    channels = len(session.paths) if len(session.paths) > 1 else info(first).num_channels
+    if channels > 1 and cfg.array is not None:
+        entry = multichannel_entry()
+        if entry is not None:
+            out = entry(
+                list(session.paths) if len(session.paths) > 1 else first,
+                cfg,
+                models=models,
+                session_id=session.session_id,
+            )
+            if isinstance(out, Result):
+                return out
+            dur = info(first).duration_s
+            return Result(out, out.map(lambda s: s), dur)
+        notice(
+            f"{session.name}: array={cfg.array} given but the multi-channel front end is not "
+            "available; using the single-channel path"
+        )
+    path, channel = first, cfg.channel
+    if len(session.paths) > 1:  # one file per channel (NOTSOFAR mc layout)
+        index = channel if isinstance(channel, int) else 0
+        if not -len(session.paths) <= index < len(session.paths):
+            raise NotsofarError(
+                f"channel {index} out of range: the session has {len(session.paths)} channel files",
+                path=first.parent,
+            )
+        path, channel = session.paths[index], 0
+        notice(f"{session.name}: {channels} channel files; using {path.name}")
+    elif channels > 1:
+        how = "their average" if channel == "mix" else f"channel {channel}"
+        notice(f"{session.name}: {channels}-channel input; transcribing {how}")
+    FileSource(path, channel)  # validates the file and the channel before any restore work
+    with _restored(path, cfg, out_dir, session.name) as audio_path:
+        ch = channel if audio_path == path else 0
+        source = FileSource(audio_path, ch, name=session.session_id)
+        return transcribe_source(source, cfg, models, on_progress)
+
+
+def run_batch(
+    sessions: list[Session],
+    cfg: TranscribeConfig,
+    out_dir: Path,
+    console: Any,
+    force: bool = False,
+) -> BatchReport:
+    """Transcribe every session into ``out_dir``, skipping finished ones, listing failures."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from notsofar.cli.common import write_resolved_config
+    from notsofar.io.atomic import write_text
+    from notsofar.pipeline.models import ModelCache, check_ct2_dir
+
+    if cfg.asr.model:  # a wrong model path is a usage error, found before any session runs
+        check_ct2_dir(Path(cfg.asr.model).expanduser())
+    check_writable(out_dir)
+    models = ModelCache(cfg.device, cfg.asr.cpu_threads)
+    report = BatchReport()
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        for session in sessions:
+            if not force and is_done(out_dir, session.name, cfg):
+                console.print(f"skip {session.name} (done)")
+                report.outcomes.append(Outcome(session, "skipped"))
+                continue
+            console.print(f"transcribing {session.name}")
+            task = progress.add_task(session.name, total=1.0)
+            start = time.perf_counter()
+            try:
+                from notsofar.audio import info
+
+                progress.update(task, total=max(info(session.paths[0]).duration_s, 1e-3))
+                result = transcribe_session(
+                    session,
+                    cfg,
+                    models,
+                    out_dir,
+                    console.print,
+                    lambda t, task=task: progress.update(task, completed=t),
+                )
+                (out_dir / session.name).parent.mkdir(parents=True, exist_ok=True)
+                write_outputs(result, out_dir, session.name, cfg)
+                write_resolved_config(cfg, out_dir, session.name)
+                outcome = Outcome(
+                    session,
+                    "done",
+                    result.duration_s,
+                    time.perf_counter() - start,
+                    len(result.speakers),
+                    result.transcript.num_words,
+                )
+                write_text(
+                    out_dir / f"{session.name}{DONE}",
+                    json.dumps(
+                        {
+                            "session_id": session.session_id,
+                            "duration_s": round(outcome.duration_s, 3),
+                            "elapsed_s": round(outcome.elapsed_s, 3),
+                            "speakers": outcome.speakers,
+                            "words": outcome.words,
+                        }
+                    )
+                    + "\n",
+                )
+            except NotsofarError as e:
+                outcome = Outcome(session, "failed", error=str(e))
+            except MemoryError:
+                outcome = Outcome(session, "failed", error="out of memory")
+            except Exception as e:  # a bug on one recording must not stop a long batch
+                outcome = Outcome(session, "failed", error=f"internal error: {e!r}"[:300])
+            progress.remove_task(task)
+            report.outcomes.append(outcome)
+            if outcome.status == "failed":
+                console.print(f"failed {session.name}: {outcome.error}")
+    return report
+
+
+def summary_table(report: BatchReport) -> Any:
+    """A rich table: one row per session with duration, speakers, words and real-time factor."""
+    from rich.table import Table
+
+    table = Table(title="notsofar transcribe")
+    for col in ("session", "status", "duration", "speakers", "words", "RTF"):
+        table.add_column(col, justify="left" if col in ("session", "status") else "right")
+    for o in report.outcomes:
+        if o.status == "done":
+            table.add_row(
+                o.session.name,
+                o.status,
+                f"{o.duration_s:.1f} s",
+                str(o.speakers),
+                str(o.words),
+                f"{o.rtf:.3f}",
+            )
+        else:
+            table.add_row(o.session.name, o.status, "", "", "", "")
+    return table

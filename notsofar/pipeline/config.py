@@ -1,0 +1,44 @@
+"""Settings of ``notsofar transcribe``: input handling, the stages, and what is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from notsofar.diarize.config import DiarizeConfig
+from notsofar.errors import NotsofarError
+from notsofar.recognize.config import RecognizeConfig
+from notsofar.restore.config import RestoreConfig
+
+#: every output a session can have; ``<name>.done.json`` is written after all of them
+OUTPUTS = (".seglst.json", ".rttm", ".srt", ".vtt", ".txt", ".words.json")
+
+
+@dataclass(frozen=True)
+class TranscribeConfig:
+    """Who said what, when: (restore) -> VAD -> diarize -> recognize -> files."""
+
+    #: single-channel path on multi-channel input: a channel index or ``mix`` (average)
+    channel: int | str = 0
+    #: array geometry (name under configs/arrays or a YAML path): multi-channel input then goes
+    #: to the multi-channel front end (notsofar.enhance) when it is installed
+    array: str | None = None
+    #: auto (CUDA when available), cpu or cuda, for every model
+    device: str = "auto"
+    #: which files to write per session (suffixes from OUTPUTS)
+    outputs: tuple[str, ...] = OUTPUTS
+    diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
+    asr: RecognizeConfig = field(default_factory=RecognizeConfig)
+    restore: RestoreConfig = field(default_factory=RestoreConfig)
+
+    def validate(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise NotsofarError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if isinstance(self.channel, str) and self.channel != "mix":
+            raise NotsofarError(f"channel must be an index or 'mix', got {self.channel!r}")
+        unknown = [o for o in self.outputs if o not in OUTPUTS]
+        if unknown:
+            raise NotsofarError(
+                f"outputs: unknown {', '.join(unknown)} (known: {', '.join(OUTPUTS)})"
+            )
+        if ".seglst.json" not in self.outputs:
+            raise NotsofarError("outputs must include .seglst.json (resuming relies on it)")
