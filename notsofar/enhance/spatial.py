@@ -28,6 +28,7 @@ class WindowDOA:
     end_time: float
     azimuth_deg: float
     strength: float  # SRP peak (0..1): how coherent the window is
+    overlapped: bool = False  # another speaker talks in it too (its direction is ambiguous)
 
 
 def window_doas(
@@ -43,6 +44,7 @@ def window_doas(
         geometry, stft_cfg, cfg.fmin_hz, cfg.fmax_hz, cfg.azimuth_step_deg, cfg.elevation_deg
     )
     hop_s = stft_cfg.hop_length / sample_rate
+    segments = list(diarization)
     out: list[WindowDOA] = []
     for idx, seg in enumerate(diarization):
         a = max(0, int(seg.start_time * sample_rate))
@@ -67,7 +69,15 @@ def window_doas(
                     float(m[k]),
                 )
             )
-    return out
+    return [_mark_overlap(w, segments) for w in out]
+
+
+def _mark_overlap(w: WindowDOA, segments: list[Segment]) -> WindowDOA:
+    own = segments[w.segment].speaker
+    for s in segments:
+        if s.speaker != own and s.start_time < w.end_time and s.end_time > w.start_time:
+            return dataclasses.replace(w, overlapped=True)
+    return w
 
 
 def direction_modes(
@@ -145,8 +155,11 @@ def spatial_diarize(
     for spk, ws in by_speaker.items():
         az = np.array([w.azimuth_deg for w in ws])
         dur = np.array([w.end_time - w.start_time for w in ws])
+        # a cluster's directions come from windows where it talks alone, when there are any
+        clean = np.array([not w.overlapped for w in ws])
+        use = clean if clean.any() else np.ones_like(clean)
         modes = direction_modes(
-            az, dur, cfg.split_min_separation_deg, cfg.split_min_share, cfg.split_min_s
+            az[use], dur[use], cfg.split_min_separation_deg, cfg.split_min_share, cfg.split_min_s
         )
         names = [spk] + [f"{spk}~{k + 1}" for k in range(1, len(modes))]
         for name, m in zip(names, modes, strict=True):

@@ -100,17 +100,3 @@ def dereverberate(
     if progress is not None:
         progress(1.0)
     return out
-
-
-def clarity_proxy_db(x: np.ndarray, sample_rate: int) -> float:
-    """A clarity proxy from the signal alone: loud frames vs. the gaps between them (dB).
-
-    Reverberation fills the gaps after syllables; the ratio of the upper to the lower
-    percentile of frame energies (in 10 ms frames) falls as reverberation rises. Used by
-    tests and benchmarks to show that WPE helps without a room impulse response.
-    """
-    frame = int(sample_rate * 0.01)
-    n = len(x) // frame
-    e = np.sum(x[: n * frame].reshape(n, frame).astype(np.float64) ** 2, axis=1) + 1e-12
-    db = 10 * np.log10(e)
-    return float(np.percentile(db, 95) - np.percentile(db, 20))
