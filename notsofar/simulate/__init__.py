@@ -5,3 +5,162 @@ Building blocks: :mod:`.voices` (espeak-ng), :mod:`.rooms` (RIRs), :mod:`.noise`
 multichannel noise), :mod:`.convolve` (batched FFT convolution), :mod:`.meeting` (layout,
 rendering, reference), :mod:`.synthetic` (whole espeak meetings).
 """
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from notsofar.errors import NotsofarError
+
+if TYPE_CHECKING:
+    from notsofar.simulate.config import SimulateConfig
+    from notsofar.simulate.engine import Plan, RunReport
+
+__all__ = ["DryRun", "dry_run", "simulate"]
+
+
+def _check_out_dir(cfg: SimulateConfig, out_dir: Path, plan: Plan) -> None:
+    """Refuse to mix two different simulations in one folder; write plan.json for a new one."""
+    from notsofar.config import to_dict
+    from notsofar.io.atomic import write_text
+    from notsofar.simulate.engine import PLAN
+
+    record = {
+        "config": to_dict(cfg),
+        "hours": plan.hours,
+        "num_examples": plan.num_examples,
+        "examples_per_shard": plan.examples_per_shard,
+        "num_shards": plan.num_shards,
+    }
+    path = out_dir / PLAN
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            raise NotsofarError(
+                "unreadable plan.json; use a new output folder", path=path
+            ) from None
+        if old != record:
+            raise NotsofarError(
+                "this folder holds a different simulation (config, seed or --hours differ); "
+                "use a new output folder",
+                path=path,
+            )
+        return
+    write_text(path, json.dumps(record, indent=1) + "\n")
+
+
+def simulate(
+    cfg: SimulateConfig,
+    out_dir: str | Path,
+    hours: float,
+    workers: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    on_shard: Callable[[int, dict | None, str | None], None] | None = None,
+) -> RunReport:
+    """Make ``hours`` of simulated multichannel audio into ``out_dir`` as NOTSOFAR-1 CSS shards.
+
+    Resumable: shards already complete are skipped, so re-running after a kill makes only the
+    missing ones; the result is byte-identical to an uninterrupted run.
+
+    Args:
+        cfg: the simulation config (speech, transfer functions, noise, mixing, output).
+        out_dir: output folder (``plan.json``, ``shards/``, ``manifest.jsonl.gz``).
+        hours: hours of mixture audio to make.
+        workers: worker processes (local pool or LocalCluster size).
+        executor: ``local`` or ``dask``.
+        scheduler: a dask scheduler address (``tcp://host:8786``); None starts a LocalCluster.
+        on_shard: called as ``(shard, summary or None, error or None)`` when a shard finishes.
+
+    Returns:
+        A :class:`~notsofar.simulate.engine.RunReport` (``exit_code`` 1 if a shard failed).
+    """
+    from notsofar.simulate.engine import RunReport, make_plan, shard_done, write_manifest
+    from notsofar.simulate.executors import EXECUTORS
+    from notsofar.simulate.sources import load_corpus
+
+    if executor not in EXECUTORS:
+        raise NotsofarError(f"unknown executor '{executor}' (known: {', '.join(EXECUTORS)})")
+    if workers < 1:
+        raise NotsofarError(f"--workers must be >= 1, got {workers}")
+    out = Path(out_dir)
+    plan = make_plan(cfg, hours)
+    corpus = load_corpus(cfg.speech.source, cfg.speech.format)
+    _validate_sources(cfg)
+    _check_out_dir(cfg, out, plan)
+    report = RunReport(plan)
+    jobs = []
+    for i in range(plan.num_shards):
+        if shard_done(out, i):
+            report.skipped.append(i)
+        else:
+            jobs.append((i, plan.shard_size(i)))
+
+    def done(index: int, summary: dict | None, error: str | None) -> None:
+        if summary is not None:
+            report.made.append(summary)
+        else:
+            report.failed.append((index, error or "failed"))
+        if on_shard is not None:
+            on_shard(index, summary, error)
+
+    t0 = time.perf_counter()
+    EXECUTORS[executor](cfg, out, corpus, jobs, done, workers, scheduler)
+    write_manifest(out, plan)
+    report.wall_s = time.perf_counter() - t0
+    report.made.sort(key=lambda m: m["shard"])
+    return report
+
+
+def _validate_sources(cfg: SimulateConfig) -> None:
+    """Fail early (before any shard) on bad transfer functions or noise paths."""
+    from notsofar.arrays import load_array
+    from notsofar.simulate.sources import index_measured_rirs, index_noise
+
+    array = load_array(cfg.rirs.array)
+    if cfg.rirs.backend == "measured":
+        index_measured_rirs(cfg.rirs.path or "", array.num_channels)
+    if cfg.noise.backend == "recorded":
+        index_noise(cfg.noise.path or "")
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """The plan, with disk and compute estimated from examples made (not written) just now."""
+
+    plan: Plan
+    sec_per_example: float
+    measured_bytes_per_example: int
+
+    @property
+    def core_hours(self) -> float:
+        return self.plan.num_examples * self.sec_per_example / 3600
+
+    @property
+    def total_bytes(self) -> int:
+        return self.measured_bytes_per_example * self.plan.num_examples
+
+
+def dry_run(cfg: SimulateConfig, hours: float, probe_examples: int = 2) -> DryRun:
+    """Plan a run and time ``probe_examples`` examples (in a scratch folder) to estimate cost."""
+    import tempfile
+
+    from notsofar.simulate.engine import make_plan, run_shard
+    from notsofar.simulate.sources import load_corpus
+
+    plan = make_plan(cfg, hours)
+    corpus = load_corpus(cfg.speech.source, cfg.speech.format)
+    _validate_sources(cfg)
+    n = max(1, min(probe_examples, plan.num_examples))
+    with tempfile.TemporaryDirectory() as tmp:
+        run_shard(cfg, Path(tmp), corpus, 0, 1)  # warm-up: rooms, caches, imports
+        t0 = time.process_time()
+        s = run_shard(cfg, Path(tmp), corpus, 1, n)
+        cpu = time.process_time() - t0
+    return DryRun(plan, cpu / n, int(s["bytes"] / n))

@@ -56,7 +56,7 @@ class RirConfig:
     distance_m: tuple[float, float] = (0.8, 2.5)
     num_rooms: int = 200
     seats: int = 8
-    rooms_per_shard: int = 4
+    rooms_per_shard: int = 2
     max_length_s: float = 0.5
     early_ms: float = 50.0
 

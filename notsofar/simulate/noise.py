@@ -32,10 +32,12 @@ def _mixing_factors(gamma: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def mixing_factors(array: ArrayGeometry, n_fft: int, sample_rate: int) -> np.ndarray:
-    """``[F, C, C]`` factors for an ``n_fft``-point rFFT grid, cached: the eigendecompositions
+    """``[C, C, F]`` factors for an ``n_fft``-point rFFT grid, cached: the eigendecompositions
     cost far more than the mixing, and a simulation reuses a handful of lengths."""
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    return _mixing_factors(diffuse_coherence(array, freqs)).astype(np.complex64)
+    return np.ascontiguousarray(
+        _mixing_factors(diffuse_coherence(array, freqs)).transpose(1, 2, 0), dtype=np.float32
+    )
 
 
 def spectral_shape(num_bins: int, sample_rate: int, color: str) -> np.ndarray:
@@ -98,20 +100,24 @@ def _diffuse_block(
     color: str,
     source: np.ndarray | None,
 ) -> np.ndarray:
+    from scipy import fft as sfft
+
     c = array.num_channels
     n_fft = int(num_samples)
     if source is None:
-        spec = rng.standard_normal((c, n_fft // 2 + 1)) + 1j * rng.standard_normal(
-            (c, n_fft // 2 + 1)
-        )
-        spec *= spectral_shape(spec.shape[-1], sample_rate, color)[None]
+        f = n_fft // 2 + 1
+        spec = (rng.standard_normal((c, f)) + 1j * rng.standard_normal((c, f))).astype(np.complex64)
+        spec *= spectral_shape(f, sample_rate, color).astype(np.float32)[None]
     else:
-        spec = np.fft.rfft(np.asarray(source, dtype=np.float64)[:, :num_samples], n=n_fft, axis=-1)
-    a = mixing_factors(array, n_fft, sample_rate)  # [F, C, C]
-    out_spec = np.einsum("fij,jf->if", a, spec)
-    x = np.fft.irfft(out_spec, n=n_fft, axis=-1)[:, :num_samples]
-    x /= np.sqrt(np.mean(x**2)) + 1e-12
-    return x.astype(np.float32)
+        spec = sfft.rfft(np.asarray(source, dtype=np.float32)[:, :num_samples], n=n_fft, axis=-1)
+    a = mixing_factors(array, n_fft, sample_rate)  # [C, C, F] real
+    # out_i(f) = sum_j A_ij(f) X_j(f): C*C long vector products beat F tiny matmuls
+    out_spec = np.empty_like(spec)
+    for i in range(c):
+        np.sum(a[i] * spec, axis=0, out=out_spec[i])
+    x = sfft.irfft(out_spec, n=n_fft, axis=-1)[:, :num_samples].astype(np.float32)
+    x /= np.float32(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
+    return x
 
 
 def measured_coherence(x: np.ndarray, i: int, j: int, n_fft: int = 512) -> np.ndarray:

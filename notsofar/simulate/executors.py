@@ -1,0 +1,107 @@
+"""Where shards run, chosen by name: ``local`` (a process pool) or ``dask`` (dask.distributed).
+
+An executor takes the list of pending ``(shard index, size)`` and a callback per finished shard;
+each shard is independent (own seed, own atomic files), so any scheduling order gives the same
+output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from notsofar.errors import NotsofarError
+from notsofar.simulate.config import SimulateConfig
+from notsofar.simulate.sources import SpeechCorpus
+
+Done = Callable[[int, dict | None, str | None], None]
+
+
+def _one(cfg: SimulateConfig, out_dir: Path, corpus: SpeechCorpus, index: int, size: int) -> dict:
+    from notsofar.simulate.engine import run_shard
+
+    return run_shard(cfg, out_dir, corpus, index, size)
+
+
+def _error_text(e: BaseException) -> str:
+    return str(e) if isinstance(e, NotsofarError) else f"{type(e).__name__}: {e}"
+
+
+def run_local(
+    cfg: SimulateConfig,
+    out_dir: Path,
+    corpus: SpeechCorpus,
+    jobs: list[tuple[int, int]],
+    done: Done,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> None:
+    """Run in this process (``workers == 1``) or a local process pool."""
+    if workers <= 1:
+        for index, size in jobs:
+            try:
+                done(index, _one(cfg, out_dir, corpus, index, size), None)
+            except (NotsofarError, OSError, ValueError) as e:
+                done(index, None, _error_text(e))
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_one, cfg, out_dir, corpus, i, n): i for i, n in jobs}
+        for fut in as_completed(futures):
+            try:
+                done(futures[fut], fut.result(), None)
+            except Exception as e:  # a worker's failure fails its shard only
+                done(futures[fut], None, _error_text(e))
+
+
+def run_dask(
+    cfg: SimulateConfig,
+    out_dir: Path,
+    corpus: SpeechCorpus,
+    jobs: list[tuple[int, int]],
+    done: Done,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> None:
+    """Run on a dask.distributed cluster at ``scheduler`` (or a LocalCluster of ``workers``).
+
+    The output folder must be visible to every worker (shared storage) under the same path.
+    """
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise NotsofarError("--executor dask needs dask[distributed] installed") from None
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="30s")
+        else:
+            cluster = LocalCluster(
+                n_workers=max(1, workers),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            client = Client(cluster)
+    except OSError as e:
+        raise NotsofarError(f"cannot reach the dask scheduler {scheduler}: {e}") from None
+    try:
+        shared = client.scatter(corpus, broadcast=True)
+        futures = {
+            client.submit(_one, cfg, out_dir, shared, i, n, pure=False, key=f"shard-{i}"): i
+            for i, n in jobs
+        }
+        for fut in as_completed(futures):
+            try:
+                done(futures[fut], fut.result(), None)
+            except Exception as e:
+                done(futures[fut], None, _error_text(e))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+#: Executors by ``--executor`` name.
+EXECUTORS = {"local": run_local, "dask": run_dask}
