@@ -232,6 +232,13 @@ def test_notsofar_dataset_reader(tmp_path):
     assert len(dataset.load_reference(root)) == 4  # the meeting once per device session
 
 
+def test_gt_transcription_is_not_mistaken_for_seglst(tmp_path):
+    path = tmp_path / "gt_transcription.json"
+    path.write_text(json.dumps(UTTS))
+    with pytest.raises(NotsofarError, match="NOTSOFAR gt_transcription.json, not SegLST"):
+        io.read(path)
+
+
 def test_notsofar_dataset_bad_input(tmp_path):
     with pytest.raises(NotsofarError, match="no NOTSOFAR meeting folders"):
         dataset.find_sessions(tmp_path)

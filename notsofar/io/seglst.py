@@ -36,6 +36,12 @@ def loads(text: str, path: str | Path | None = None) -> Transcript:
             raise NotsofarError("SegLST must be a list of segments", path=path) from None
     if not isinstance(data, list):
         raise NotsofarError("SegLST must be a list of segments", path=path)
+    if data and isinstance(data[0], dict) and {"speaker_id", "text"} <= data[0].keys():
+        raise NotsofarError(
+            "this is a NOTSOFAR gt_transcription.json, not SegLST: "
+            "pass the dataset root (or use notsofar.io.notsofar.load_transcription)",
+            path=path,
+        )
     segments = []
     for i, d in enumerate(data):
         if not isinstance(d, dict):

@@ -23,6 +23,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from notsofar.data import Transcript
@@ -127,6 +128,9 @@ class ScoreReport:
 
 def _wer_fn(metric: str, cfg: ScoreConfig) -> Callable[[Any, Any], Any]:
     """The meeteval per-session function for ``metric``, configured as ``meeteval-wer`` does."""
+    # with decimal times the collar must be a decimal too (meeteval-wer itself fails on a
+    # fractional collar with times read from a file: Decimal - float)
+    collar: Callable[[float], Any] = _decimal if cfg.exact_times else float
     if metric == "tcpwer":
         from meeteval.wer.wer.time_constrained import (
             time_constrained_minimum_permutation_word_error_rate as fn,
@@ -136,7 +140,7 @@ def _wer_fn(metric: str, cfg: ScoreConfig) -> Callable[[Any, Any], Any]:
         return lambda r, h: fn(
             r,
             h,
-            collar=c.collar,
+            collar=collar(c.collar),
             reference_pseudo_word_level_timing=c.ref_pseudo_word_timing,
             hypothesis_pseudo_word_level_timing=c.hyp_pseudo_word_timing,
             reference_sort="segment",
@@ -149,7 +153,7 @@ def _wer_fn(metric: str, cfg: ScoreConfig) -> Callable[[Any, Any], Any]:
         return lambda r, h: fn(
             r,
             h,
-            collar=c2.collar,
+            collar=collar(c2.collar),
             reference_pseudo_word_level_timing=c2.ref_pseudo_word_timing,
             hypothesis_pseudo_word_level_timing=c2.hyp_pseudo_word_timing,
             reference_sort="segment",
@@ -162,16 +166,23 @@ def _wer_fn(metric: str, cfg: ScoreConfig) -> Callable[[Any, Any], Any]:
     )
 
 
-def _to_meeteval(t: Transcript, normalizer: Callable[[str], str]) -> Any:
+def _decimal(x: float) -> Any:
+    """A time as ``meeteval-wer`` reads it from a file: the Decimal of its shortest text, so
+    collar comparisons are exact decimal arithmetic (ints too, so no float creeps in)."""
+    return Decimal(x) if isinstance(x, int) else Decimal(repr(float(x)))
+
+
+def _to_meeteval(t: Transcript, normalizer: Callable[[str], str], exact: bool = True) -> Any:
     from meeteval.io import SegLST
 
+    conv: Callable[[float], Any] = _decimal if exact else float
     return SegLST(
         [
             {
                 "session_id": s.session_id,
                 "speaker": s.speaker,
-                "start_time": s.start_time,
-                "end_time": s.end_time,
+                "start_time": conv(s.start_time),
+                "end_time": conv(s.end_time),
                 "words": normalizer(s.words),
             }
             for s in t
@@ -387,7 +398,8 @@ def score(
     wer_metrics = [m for m in cfg.metrics if m in ("tcpwer", "cpwer", "tcorcwer")]
     if wer_metrics:
         normalizer = get_normalizer(cfg.normalizer)
-        ref_s, hyp_s = _to_meeteval(ref, normalizer), _to_meeteval(hyp, normalizer)
+        ref_s = _to_meeteval(ref, normalizer, cfg.exact_times)
+        hyp_s = _to_meeteval(hyp, normalizer, cfg.exact_times)
         if uem is not None:
             meeteval_uem = _meeteval_uem(uem)
             ref_s, hyp_s = ref_s.filter_by_uem(meeteval_uem), hyp_s.filter_by_uem(meeteval_uem)

@@ -67,12 +67,16 @@ class ScoreConfig:
         partial: score only the hypothesis sessions that have a reference, instead of failing
             on a hypothesis session without reference.
         uem: optional UEM file restricting the scored time per session.
+        exact_times: hand times to meeteval as decimals, as ``meeteval-wer`` reads them from
+            files, so a word exactly at a collar edge is judged exactly as meeteval-wer judges
+            it. ``false`` uses binary floats: faster, identical except at such edges.
     """
 
     metrics: tuple[str, ...] = ("tcpwer",)
     normalizer: Literal["notsofar", "whisper", "none"] = "notsofar"
     partial: bool = False
     uem: str | None = None
+    exact_times: bool = True
     tcpwer: TcpwerConfig = field(default_factory=TcpwerConfig)
     tcorcwer: TcorcwerConfig = field(default_factory=TcorcwerConfig)
     der: DiarizationMetricConfig = field(default_factory=DiarizationMetricConfig)
