@@ -8,6 +8,7 @@ so the array processing runs on the healthy microphones only.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,16 +46,25 @@ def is_multichannel_input(path: str | Path) -> bool:
     return info(path).num_channels > 1
 
 
-def read_multichannel(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Read ``[C, T]`` float32 audio from a multi-channel file or a channel folder.
+def input_files(inputs: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The channel files of an input: a channel folder, one (multi-channel) file, or a list."""
+    if isinstance(inputs, str | Path):
+        path = Path(inputs)
+        return channel_files(path) if path.is_dir() else [path]
+    return [Path(p) for p in inputs]
+
+
+def read_multichannel(
+    inputs: str | Path | Sequence[str | Path], sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """Read ``[C, T]`` float32 audio from a multi-channel file, a channel folder or file list.
 
     The array is allocated once and filled block by block (no transposed copy), so a 60-minute
     7-channel meeting costs its 1.6 GB and no more. Channels of a folder must share rate and length.
     """
     import soundfile as sf
 
-    path = Path(path)
-    files = channel_files(path) if path.is_dir() else [path]
+    files = input_files(inputs)
     metas = [info(f) for f in files]
     if len(files) > 1:
         for f, m in zip(files[1:], metas[1:], strict=True):

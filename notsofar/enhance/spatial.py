@@ -152,6 +152,7 @@ def spatial_diarize(
     new_segments: list[Segment] = []
     directions: dict[str, float] = {}
     labelled: dict[int, list[tuple[float, float, str]]] = {}
+    clean_windows: dict[str, list[tuple[float, float]]] = {}
     for spk, ws in by_speaker.items():
         az = np.array([w.azimuth_deg for w in ws])
         dur = np.array([w.end_time - w.start_time for w in ws])
@@ -165,8 +166,12 @@ def spatial_diarize(
         for name, m in zip(names, modes, strict=True):
             directions[name] = m
         nearest = np.argmin(angular_distance(az[:, None], np.array(modes)[None, :]), axis=1)
-        for w, k in zip(ws, nearest, strict=True):
+        for w, k, ok in zip(ws, nearest, use, strict=True):
             labelled.setdefault(w.segment, []).append((w.start_time, w.end_time, names[k]))
+            if ok:
+                clean_windows.setdefault(names[k], []).append(
+                    (w.azimuth_deg, w.end_time - w.start_time)
+                )
     for idx, seg in enumerate(segments):
         parts = labelled.get(idx)
         if not parts or len({p[2] for p in parts}) == 1:
@@ -176,7 +181,9 @@ def spatial_diarize(
         new_segments.extend(_split_segment(seg, _smooth([p[2] for p in parts]), parts))
     out = Transcript(new_segments)
     if cfg.merge_max_separation_deg > 0:
-        out, directions = _merge_same_seat(out, directions, cfg.merge_max_separation_deg)
+        out, directions = _merge_same_seat(
+            out, directions, cfg.merge_max_separation_deg, clean_windows
+        )
     return out.sorted(), directions
 
 
@@ -212,18 +219,31 @@ def _split_segment(
 
 
 def _merge_same_seat(
-    t: Transcript, directions: dict[str, float], max_sep: float
+    t: Transcript,
+    directions: dict[str, float],
+    max_sep: float,
+    windows: dict[str, list[tuple[float, float]]],
+    min_agree: float = 0.6,
 ) -> tuple[Transcript, dict[str, float]]:
+    """Merge a cluster into a bigger one when most of its windows point at that one's seat.
+
+    ``windows`` holds ``(azimuth, duration)`` of each cluster's non-overlapped windows; a
+    cluster whose direction is a tie between two seats (e.g. it swallowed an overlap) agrees
+    with neither and is left alone.
+    """
     speech = {s: sum(x.duration for x in g) for s, g in t.groupby("speaker").items()}
     order = sorted(speech, key=lambda s: -speech[s])  # most speech first: it keeps its label
     target: dict[str, str] = {}
     for i, s in enumerate(order):
-        if s not in directions:
+        if s not in directions or not windows.get(s):
             continue
+        az = np.array([w[0] for w in windows[s]])
+        dur = np.array([w[1] for w in windows[s]])
         for kept in order[:i]:
             if kept in target or kept not in directions:
                 continue
-            if float(angular_distance(directions[s], directions[kept])) <= max_sep:
+            near = angular_distance(az, directions[kept]) <= max_sep
+            if float(dur[near].sum()) >= min_agree * float(dur.sum()):
                 target[s] = kept
                 break
     if not target:

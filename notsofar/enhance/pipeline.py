@@ -1,0 +1,121 @@
+"""``transcribe`` on array recordings: WPE -> diarization (voice + space) -> GSS + MVDR -> ASR.
+
+:func:`transcribe_multichannel` is the entry point :mod:`notsofar.pipeline` dispatches to when
+the input has several channels and ``TranscribeConfig.array`` names a geometry. Each speaker's
+enhanced stream is recognized on its own, so every word it yields belongs to that speaker.
+A mono input, an unknown geometry or fewer than two healthy channels take the single-channel
+path with a notice.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from notsofar.data import Transcript
+from notsofar.enhance.config import EnhanceConfig
+from notsofar.errors import NotsofarError
+
+
+def _stderr(msg: str) -> None:
+    print(f"notsofar: {msg}", file=sys.stderr)
+
+
+def transcribe_multichannel(
+    inputs: str | Path | Sequence[str | Path],
+    cfg: Any = None,
+    models: Any = None,
+    session_id: str = "audio",
+    enhance_cfg: EnhanceConfig | None = None,
+    notice: Callable[[str], None] | None = None,
+    audio_out: str | Path | None = None,
+) -> Any:
+    """Transcribe a multi-channel recording with the array front end.
+
+    Args:
+        inputs: a multi-channel audio file, a folder of ``ch0.wav .. chN.wav`` or a list of
+            channel files (channel order = the geometry's).
+        cfg: a :class:`notsofar.pipeline.TranscribeConfig` (its ``array``, ``diarize`` and
+            ``asr`` sections are used; an ``enhance`` section, if present, too).
+        models: a :class:`notsofar.pipeline.models.ModelCache` to reuse.
+        session_id: written into every segment.
+        enhance_cfg: front-end settings (default: ``cfg.enhance`` or defaults, with
+            ``array`` from ``cfg.array``).
+        notice: receives one-line notices (dropped channels, fallbacks); default stderr.
+        audio_out: if given, write each speaker's enhanced stream to ``<audio_out>/<spk>.wav``.
+
+    Returns:
+        A :class:`notsofar.pipeline.Result`.
+    """
+    import dataclasses
+
+    from notsofar.arrays import load_array
+    from notsofar.enhance import enhance, prepare_array
+    from notsofar.enhance.channels import input_files, read_multichannel
+    from notsofar.pipeline import Result, TranscribeConfig
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.pipeline.source import ArraySource
+    from notsofar.recognize import recognize_source
+
+    cfg = cfg or TranscribeConfig()
+    notice = notice or _stderr
+    models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
+    ecfg = enhance_cfg or getattr(cfg, "enhance", None) or EnhanceConfig()
+    if cfg.array is not None and enhance_cfg is None:
+        ecfg = dataclasses.replace(ecfg, array=cfg.array)
+    files = input_files(inputs)
+    audio = read_multichannel(files)
+    duration = audio.shape[-1] / 16000
+    if audio.shape[0] < 2:
+        notice(f"{session_id}: mono input; using the single-channel path")
+        return _single_channel(audio[0], cfg, models, session_id)
+    try:
+        load_array(ecfg.array)
+    except NotsofarError as e:
+        notice(f"{session_id}: {e}; using the single-channel path")
+        return _single_channel(audio[_index(cfg.channel, audio.shape[0])], cfg, models, session_id)
+    try:
+        prepare_array(audio, 16000, ecfg, session_id)  # errors before any heavy work
+    except NotsofarError as e:
+        if "healthy channel" not in e.message:
+            where = files[0] if len(files) == 1 else files[0].parent
+            raise NotsofarError(e.message, path=where) from None
+        from notsofar.enhance.channels import check_channels
+
+        kept = check_channels(audio, 16000, ecfg.channels).kept
+        if not kept:
+            raise
+        notice(f"{session_id}: {e.message}; using the single-channel path on channel {kept[0]}")
+        return _single_channel(audio[kept[0]], cfg, models, session_id)
+    result = enhance(
+        audio, 16000, ecfg, None, cfg.diarize, models, session_id, log=notice, inplace=True
+    )
+    del audio
+    segments = []
+    for speaker in result.speakers:
+        stream = result.speaker_audio(speaker)
+        if audio_out is not None:
+            from notsofar.audio import write
+
+            write(Path(audio_out) / f"{speaker}.wav", stream, 16000)
+        turns = result.diarization.filter(lambda s, spk=speaker: s.speaker == spk)
+        words = recognize_source(ArraySource(stream, session_id), turns, cfg.asr, models)
+        segments.extend(words)
+        del stream
+    transcript = Transcript(segments).sorted()
+    diarization = result.diarization.with_session_id(session_id)
+    regions = tuple((s.start_time, s.end_time) for s in diarization.sorted())
+    return Result(transcript, diarization, duration, regions)
+
+
+def _index(channel: int | str, num_channels: int) -> int:
+    return channel if isinstance(channel, int) and -num_channels <= channel < num_channels else 0
+
+
+def _single_channel(x: Any, cfg: Any, models: Any, session_id: str) -> Any:
+    from notsofar.pipeline import transcribe_source
+    from notsofar.pipeline.source import ArraySource
+
+    return transcribe_source(ArraySource(x, session_id), cfg, models)
