@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from notsofar.simulate.config import SimulateConfig
     from notsofar.simulate.engine import Plan, RunReport
 
-__all__ = ["DryRun", "dry_run", "simulate"]
+__all__ = ["DryRun", "dry_run", "make_plan_only", "simulate", "with_sources"]
+
+
+def make_plan_only(cfg: SimulateConfig, hours: float) -> Plan:
+    """The shard plan for ``hours`` (no corpus access, no files)."""
+    from notsofar.simulate.engine import make_plan
+
+    return make_plan(cfg, hours)
 
 
 def _check_out_dir(cfg: SimulateConfig, out_dir: Path, plan: Plan) -> None:
@@ -147,7 +154,7 @@ class DryRun:
         return self.measured_bytes_per_example * self.plan.num_examples
 
 
-def dry_run(cfg: SimulateConfig, hours: float, probe_examples: int = 2) -> DryRun:
+def dry_run(cfg: SimulateConfig, hours: float, probe_examples: int = 3) -> DryRun:
     """Plan a run and time ``probe_examples`` examples (in a scratch folder) to estimate cost."""
     import tempfile
 
@@ -159,8 +166,50 @@ def dry_run(cfg: SimulateConfig, hours: float, probe_examples: int = 2) -> DryRu
     _validate_sources(cfg)
     n = max(1, min(probe_examples, plan.num_examples))
     with tempfile.TemporaryDirectory() as tmp:
-        run_shard(cfg, Path(tmp), corpus, 0, 1)  # warm-up: rooms, caches, imports
+        # warm-up (rooms, caches, imports), then time the same shard's examples again: the
+        # steady state of a long run, where each room is computed once per worker and reused
+        run_shard(cfg, Path(tmp), corpus, 0, n)
         t0 = time.process_time()
-        s = run_shard(cfg, Path(tmp), corpus, 1, n)
+        s = run_shard(cfg, Path(tmp), corpus, 0, n)
         cpu = time.process_time() - t0
     return DryRun(plan, cpu / n, int(s["bytes"] / n))
+
+
+def with_sources(
+    cfg: SimulateConfig,
+    speech: str | None = None,
+    rirs: str | None = None,
+    noise: str | None = None,
+    mode: str | None = None,
+    seed: int | None = None,
+) -> SimulateConfig:
+    """Apply the CLI's shortcuts: ``rirs`` is ``simulated`` or a folder of measured IRs, ``noise``
+    is ``diffuse`` or recorded noise (file/folder); None leaves the config's value."""
+    import dataclasses
+
+    if speech is not None:
+        cfg = dataclasses.replace(cfg, speech=dataclasses.replace(cfg.speech, source=str(speech)))
+    if rirs is not None:
+        r = (
+            dataclasses.replace(cfg.rirs, backend="simulated", path=None)
+            if str(rirs) == "simulated"
+            else dataclasses.replace(cfg.rirs, backend="measured", path=str(rirs))
+        )
+        cfg = dataclasses.replace(cfg, rirs=r)
+    if noise is not None:
+        n = (
+            dataclasses.replace(cfg.noise, backend="diffuse", path=None)
+            if str(noise) == "diffuse"
+            else dataclasses.replace(cfg.noise, backend="recorded", path=str(noise))
+        )
+        cfg = dataclasses.replace(cfg, noise=n)
+    if mode is not None:
+        from notsofar.simulate.config import MixConfig
+
+        if mode not in ("css", "meeting"):
+            raise NotsofarError(f"--mode must be css or meeting, got {mode!r}")
+        cfg = dataclasses.replace(cfg, mix=dataclasses.replace(cfg.mix, mode=mode))
+        MixConfig.validate(cfg.mix)
+    if seed is not None:
+        cfg = dataclasses.replace(cfg, seed=int(seed))
+    return cfg

@@ -90,14 +90,15 @@ def _check_example(
     if mix.ndim != 2 or mix.shape[1] != chans:
         rep.problems.append(f"{where}: mixture has shape {list(mix.shape)}, expected [T, {chans}]")
         return
-    clipped = int(np.count_nonzero(np.abs(mix.astype(np.int32)) >= 32767))
+    with tarfile.open(path) as tar:
+        meta = json.loads(tar.extractfile(f"{ex_id}.json").read())["columns"]  # type: ignore[union-attr]
+    s_m = float(meta["mixture_scale"]["values"])
+    # clipped = at or above full scale (1.0) once de-scaled: a 16-bit file of it would clip
+    clipped = int(np.count_nonzero(np.abs(mix.astype(np.float64)) / s_m >= 1.0))
     rep.clipped_samples += clipped
     if clipped > clip_fraction * mix.size:
-        rep.problems.append(f"{where}: {clipped} clipped mixture samples")
+        rep.problems.append(f"{where}: {clipped} mixture samples at or above full scale")
     if "gt_spk_reverb" in cols and "gt_noise" in cols:
-        with tarfile.open(path) as tar:
-            meta = json.loads(tar.extractfile(f"{ex_id}.json").read())["columns"]  # type: ignore[union-attr]
-        s_m = float(meta["mixture_scale"]["values"])
         s_r = float(meta["gt_spk_reverb_scale"]["values"])
         s_n = float(meta["gt_noise_scale"]["values"])
         rev = cols["gt_spk_reverb"].astype(np.float64) / s_r

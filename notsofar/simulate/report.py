@@ -1,0 +1,86 @@
+"""Progress and summary tables of ``notsofar simulate`` (rich, on stderr)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def progress(con: Any, total: int) -> Iterator[Callable[[int, dict | None, str | None], None]]:
+    """A shard progress bar; yields the ``on_shard`` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=con,
+        transient=True,
+        disable=con.quiet,
+    ) as bar:
+        task = bar.add_task("shards", total=total)
+
+        def on_shard(index: int, summary: dict | None, error: str | None) -> None:
+            bar.advance(task)
+            if error:
+                con.print(f"[red]shard {index} failed:[/red] {error}")
+
+        yield on_shard
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.2f} GB"
+
+
+def print_run(con: Any, report: Any, workers: int) -> None:
+    from rich.table import Table
+
+    cpu = sum(m["cpu_s"] for m in report.made)
+    t = Table(title="notsofar simulate")
+    for c in ("shards made", "skipped (done)", "failed", "hours made", "wall", "h / core-hour"):
+        t.add_column(c, justify="right")
+    rate = report.hours_made / (cpu / 3600) if cpu > 0 else 0.0
+    t.add_row(
+        str(len(report.made)),
+        str(len(report.skipped)),
+        str(len(report.failed)),
+        f"{report.hours_made:.3f}",
+        f"{report.wall_s:.1f} s",
+        f"{rate:.0f}",
+    )
+    con.print(t)
+    for index, err in report.failed:
+        con.print(f"[red]shard {index}:[/red] {err}")
+
+
+def print_dry_run(con: Any, d: Any, workers: int) -> None:
+    from rich.table import Table
+
+    p = d.plan
+    t = Table(title="notsofar simulate --dry-run (speed measured on this machine just now)")
+    for c in ("examples", "shards", "disk", "core-hours", f"wall at {workers} worker(s)"):
+        t.add_column(c, justify="right")
+    t.add_row(
+        f"{p.num_examples:,} x {p.example_s:g} s",
+        f"{p.num_shards:,} x {p.examples_per_shard}",
+        _gb(d.total_bytes),
+        f"{d.core_hours:,.2f}",
+        f"{d.core_hours / max(1, workers):,.2f} h",
+    )
+    con.print(t)
+
+
+def print_verify(con: Any, folder: Path, rep: Any) -> None:
+    status = (
+        "[green]OK[/green]" if not rep.problems else f"[red]{len(rep.problems)} problem(s)[/red]"
+    )
+    con.print(
+        f"{folder}: {rep.shards} shards, {rep.examples} examples, {rep.seconds / 3600:.3f} h, "
+        f"max |mixture - (speech + noise)| {rep.max_residual:.2e}: {status}"
+    )
+    for p in rep.problems:
+        con.print(f"  {p}")
