@@ -23,6 +23,9 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("score", "score", "score_command"),
     ("enhance", "enhance", "enhance_command"),
     ("transcribe", "transcribe", "transcribe_cmd"),
+    ("diarize", "diarize", "diarize_cmd"),
+    ("recognize", "recognize", "recognize_cmd"),
+    ("simulate", "simulate", "simulate_command"),
 ]
 
 for _name, _module, _func in COMMANDS:
