@@ -23,6 +23,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("score", "score", "score_command"),
     ("enhance", "enhance", "enhance_command"),
     ("transcribe", "transcribe", "transcribe_cmd"),
+    ("diarize", "diarize", "diarize_cmd"),
+    ("recognize", "recognize", "recognize_cmd"),
     ("simulate", "simulate", "simulate_command"),
 ]
 

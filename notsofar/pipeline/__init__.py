@@ -75,6 +75,7 @@ def transcribe_source(
     from notsofar.recognize.attribute import attribute
     from notsofar.vad import source_regions
 
+    asr_backend(cfg.asr).prepare(cfg.asr, models)
     regions = source_regions(source, cfg.diarize.vad)
     if on_progress:
         on_progress(0.0)

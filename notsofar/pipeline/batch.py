@@ -218,10 +218,10 @@ def transcribe_session(
             )
         path, channel = session.paths[index], 0
         notice(f"{session.name}: {channels} channel files; using {path.name}")
-    elif channels > 1:
+    FileSource(path, channel)  # validates the file and the channel before any work
+    if len(session.paths) == 1 and channels > 1:
         how = "their average" if channel == "mix" else f"channel {channel}"
         notice(f"{session.name}: {channels}-channel input; transcribing {how}")
-    FileSource(path, channel)  # validates the file and the channel before any restore work
     with _restored(path, cfg, out_dir, session.name) as audio_path:
         ch = channel if audio_path == path else 0
         source = FileSource(audio_path, ch, name=session.session_id)

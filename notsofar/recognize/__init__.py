@@ -19,7 +19,8 @@ from notsofar.recognize.config import RecognizeConfig
 if TYPE_CHECKING:
     from notsofar.pipeline.source import AudioSource
 
-#: backend name -> module exposing ``recognize_chunk(audio, start_s, cfg, models)``
+#: backend name -> module exposing ``prepare(cfg, models)`` (load, validate) and
+#: ``recognize_chunk(audio, start_s, cfg, models)``
 BACKENDS: dict[str, str] = {"faster-whisper": "notsofar.recognize.faster_whisper"}
 
 #: seconds of context read on each side of a chunk of speech
@@ -72,7 +73,9 @@ def recognize_source(
             regions = merge_regions(((s.start_time, s.end_time) for s in diarization), 0.5)
         else:
             regions = source_regions(source, VadConfig())
-    run = backend(cfg).recognize_chunk
+    asr = backend(cfg)
+    asr.prepare(cfg, models)
+    run = asr.recognize_chunk
     groups: list[list[Word]] = []
     for a, b in chunk_spans(regions, source.duration_s, cfg.chunk_s):
         groups.extend(run(source.read(a, b - a), a, cfg, models))

@@ -11,6 +11,11 @@ from notsofar.data import Word
 from notsofar.recognize.config import RecognizeConfig
 
 
+def prepare(cfg: RecognizeConfig, models: Any) -> None:
+    """Load the model now, so a bad model path fails before any audio is processed."""
+    models.whisper(cfg.model, cfg.compute_type)
+
+
 def recognize_chunk(
     audio: np.ndarray, start_s: float, cfg: RecognizeConfig, models: Any
 ) -> list[list[Word]]:

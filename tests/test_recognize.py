@@ -1,0 +1,110 @@
+"""Recognition and word attribution: real Whisper (shipped tiny.en) on real speech, and formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from notsofar import io
+from notsofar.data import Segment, Transcript, Word
+from notsofar.errors import NotsofarError
+from notsofar.recognize import recognize
+from notsofar.recognize.attribute import attribute
+from notsofar.recognize.config import RecognizeConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "tests" / "fixtures"
+
+
+def test_speaker_change_inside_an_asr_segment_splits_it():
+    turns = Transcript([Segment("s", "A", 0.0, 2.0, ""), Segment("s", "B", 2.0, 4.0, "")])
+    words = [Word("one", 0.1, 0.5), Word("two", 0.6, 1.0), Word("three", 2.2, 2.6)]
+    out = attribute([words], turns, "s")
+    assert [(s.speaker, s.words, s.start_time, s.end_time) for s in out] == [
+        ("A", "one two", 0.1, 1.0),
+        ("B", "three", 2.2, 2.6),
+    ]
+
+
+def test_word_outside_turns_goes_to_the_nearest_and_long_pauses_split():
+    turns = Transcript([Segment("s", "A", 0.0, 1.0, ""), Segment("s", "B", 5.0, 6.0, "")])
+    words = [Word("a", 0.2, 0.4), Word("b", 1.2, 1.5), Word("c", 4.0, 4.5), Word("d", 5.1, 5.3)]
+    out = attribute([words], turns, "s", max_gap_s=1.0)
+    assert [(s.speaker, s.words) for s in out] == [("A", "a b"), ("B", "c d")]
+    assert [s.words for s in attribute([words], None, "s", max_gap_s=1.0)] == ["a b", "c d"]
+
+
+def test_recognize_clean_speech_with_the_shipped_model():
+    from notsofar.score import score
+    from notsofar.score.config import ScoreConfig
+
+    audio, sr = sf.read(FIX / "clean_speech.wav", dtype="float32")
+    ref = io.read(FIX / "clean_speech.ref.seglst.json")
+    hyp = recognize(audio, sr, session_id="clean_speech")
+    assert hyp.speakers == ["spk0"]
+    words = [w for s in hyp for w in s.word_details]
+    assert all(0.5 < w.start_time < 4.6 and w.confidence is not None for w in words)
+    ref = ref.map(lambda s: Segment(s.session_id, "spk0", s.start_time, s.end_time, s.words))
+    wer = score(ref, hyp, ScoreConfig(metrics=("cpwer",))).metric("cpwer").micro
+    assert wer <= 0.2, f"cpWER {wer}"
+    # attribution to a given diarization keeps every word
+    turns = Transcript(
+        [Segment("clean_speech", "X", 0.0, 2.5, ""), Segment("clean_speech", "Y", 2.5, 9.0, "")]
+    )
+    split = recognize(audio, sr, turns, session_id="clean_speech")
+    assert set(split.speakers) == {"X", "Y"} and split.num_words == hyp.num_words
+    assert recognize(np.zeros(16000, dtype=np.float32), 16000).num_words == 0
+
+
+def test_model_path_that_is_not_ctranslate2(tmp_path):
+    with pytest.raises(NotsofarError, match="not a CTranslate2 Whisper model directory"):
+        recognize(np.zeros(32000, np.float32), 16000, cfg=RecognizeConfig(model=str(tmp_path)))
+    with pytest.raises(NotsofarError, match="ASR model directory not found"):
+        recognize(
+            np.zeros(32000, np.float32), 16000, cfg=RecognizeConfig(model=str(tmp_path / "x"))
+        )
+
+
+text = st.text(st.characters(whitelist_categories=("L", "N")), min_size=1, max_size=8)
+segments = st.lists(
+    st.tuples(
+        st.sampled_from(["spk0", "spk1", "A B"[0]]),
+        st.integers(0, 10**7),
+        st.integers(0, 10**5),
+        st.lists(text, min_size=1, max_size=5),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(segments, st.sampled_from(["srt", "vtt", "txt"]))
+def test_subtitle_and_text_formats_round_trip(segs, fmt):
+    t = Transcript(
+        Segment("m", spk, a / 1000, (a + d) / 1000, " ".join(ws)) for spk, a, d, ws in segs
+    ).sorted()
+    module = io.module_for(f"m.{fmt}")
+    back = module.loads(module.dumps(t), path=f"m.{fmt}")
+    assert back == t
+    assert module.dumps(back) == module.dumps(t)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line"),
+    [
+        ("bad.srt", "1\n00:00:01,000 --> 00:00:xx,000\n[a] hi\n", 2),
+        ("bad.vtt", "1\n00:00:01.000 --> 00:00:02.000\nhi\n", 1),
+        ("bad.txt", "[0:00:01.000 - 0:00:02.000] a: hi\nnot a line\n", 2),
+    ],
+)
+def test_bad_subtitle_files_name_file_and_line(tmp_path, name, content, line):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(NotsofarError) as e:
+        io.read(path)
+    assert str(e.value).startswith(f"{path}:{line}:")

@@ -1,0 +1,106 @@
+"""`notsofar transcribe` end to end: real fixture meetings, real default models, CLI subprocess.
+
+One batch transcription (the example meeting and the two-speaker fixture) is shared by the
+tests of this module; bounds were measured once (meeting: tcpWER 0.27, DER 0.05; two_speakers:
+tcpWER 0.10, DER 0.00) and are kept with a margin, tight enough that a diarizer that merges or
+splits speakers, or a broken recognizer, fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from notsofar import io
+from notsofar.pipeline.config import OUTPUTS
+
+ROOT = Path(__file__).resolve().parents[1]
+MEETING = ROOT / "examples" / "meeting" / "meeting.wav"
+TWO = ROOT / "tests" / "fixtures" / "two_speakers.wav"
+REFS = {
+    "meeting": ROOT / "examples" / "meeting" / "meeting.ref.seglst.json",
+    "two_speakers": ROOT / "tests" / "fixtures" / "two_speakers.ref.seglst.json",
+}
+#: (max tcpWER, max DER) per session
+BOUNDS = {"meeting": (0.40, 0.15), "two_speakers": (0.25, 0.10)}
+
+
+def notsofar(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "notsofar.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("transcribe")
+    proc = notsofar("transcribe", str(MEETING), str(TWO), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_outputs_complete(batch):
+    out, proc = batch
+    for name in REFS:
+        for suffix in (*OUTPUTS, ".done.json", ".config.yaml"):
+            assert (out / f"{name}{suffix}").is_file(), f"{name}{suffix} missing"
+    assert "transcribing meeting" in proc.stderr
+    assert "RTF" in proc.stderr  # the summary table
+    assert not list(out.glob(".*tmp*")), "temporary files left behind"
+
+
+@pytest.mark.parametrize("name", sorted(REFS))
+def test_speaker_count_and_scores(batch, name):
+    from notsofar.score import score
+    from notsofar.score.config import ScoreConfig
+
+    out, _ = batch
+    ref = io.read(REFS[name])
+    hyp = io.read(out / f"{name}.seglst.json")
+    assert len(set(hyp.speakers)) == len(set(ref.speakers))
+    turns = io.read(out / f"{name}.rttm")
+    assert len(set(turns.speakers)) == len(set(ref.speakers))
+    report = score(ref, hyp, ScoreConfig(metrics=("tcpwer", "der")))
+    tcpwer, der = report.metric("tcpwer").micro, report.metric("der").micro
+    max_wer, max_der = BOUNDS[name]
+    assert tcpwer <= max_wer, f"{name}: tcpWER {tcpwer:.3f} > {max_wer}"
+    assert der <= max_der, f"{name}: DER {der:.3f} > {max_der}"
+
+
+def test_formats_read_back_consistently(batch):
+    out, _ = batch
+    seglst = io.read(out / "meeting.seglst.json")
+    assert seglst.session_ids == ["meeting"]
+    assert all(s.word_details and len(s.word_details) == len(s.words.split()) for s in seglst)
+    for suffix in (".srt", ".vtt", ".txt"):
+        back = io.read(out / f"meeting{suffix}")
+        assert [(s.speaker, s.words) for s in back] == [(s.speaker, s.words) for s in seglst]
+        for a, b in zip(back, seglst, strict=True):
+            assert abs(a.start_time - b.start_time) < 1e-3
+            assert abs(a.end_time - b.end_time) < 1e-3
+        # writing what was read gives the same file
+        assert (
+            io.module_for(out / f"x{suffix}").dumps(back) == (out / f"meeting{suffix}").read_text()
+        )
+    words = json.loads((out / "meeting.words.json").read_text())
+    assert len(words) == seglst.num_words
+    assert all(0.0 <= w["confidence"] <= 1.0 and w["start_time"] <= w["end_time"] for w in words)
+    assert [w["start_time"] for w in words] == sorted(w["start_time"] for w in words)
+
+
+def test_rerun_skips_finished_sessions(batch):
+    out, _ = batch
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    proc = notsofar("transcribe", str(MEETING), str(TWO), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "skip meeting (done)" in proc.stderr and "skip two_speakers (done)" in proc.stderr
+    assert "transcribing" not in proc.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
