@@ -13,7 +13,7 @@ def progress(con: Any, total: int) -> Iterator[Callable[[int, dict | None, str |
     """A shard progress bar; yields the ``on_shard`` callback."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress(
+    bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
@@ -21,15 +21,24 @@ def progress(con: Any, total: int) -> Iterator[Callable[[int, dict | None, str |
         console=con,
         transient=True,
         disable=con.quiet,
-    ) as bar:
-        task = bar.add_task("shards", total=total)
+    )
+    task = bar.add_task("shards", total=total)
+    started = False
 
-        def on_shard(index: int, summary: dict | None, error: str | None) -> None:
-            bar.advance(task)
-            if error:
-                con.print(f"[red]shard {index} failed:[/red] {error}")
+    def on_shard(index: int, summary: dict | None, error: str | None) -> None:
+        nonlocal started
+        if not started:  # started lazily: input errors raised before any shard print cleanly
+            bar.start()
+            started = True
+        bar.advance(task)
+        if error:
+            con.print(f"[red]shard {index} failed:[/red] {error}")
 
+    try:
         yield on_shard
+    finally:
+        if started:
+            bar.stop()
 
 
 def _gb(n: float) -> str:

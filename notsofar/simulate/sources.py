@@ -163,10 +163,10 @@ def detect_format(source: str) -> str:
 
 def load_corpus(source: str, fmt: str = "auto") -> SpeechCorpus:
     """Index a speech corpus; an empty or unreadable one is a one-line error."""
-    if fmt == "auto":
-        fmt = detect_format(source)
     if source != "embedded" and not Path(source).exists():
         raise NotsofarError("speech source not found", path=source)
+    if fmt == "auto":
+        fmt = detect_format(source)
     items = SPEECH_FORMATS[fmt](Path(source))
     if not items:
         raise NotsofarError(f"no utterances found ({fmt} layout)", path=source)

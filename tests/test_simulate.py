@@ -1,0 +1,403 @@
+"""notsofar simulate and its building blocks, on real (embedded espeak) speech and real rooms.
+
+Small configs keep it fast: few seats per room, one room per shard, 2-4 examples of 10 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from notsofar.arrays import BUILTIN
+from notsofar.config import load_config
+from notsofar.errors import NotsofarError
+from notsofar.simulate.config import SimulateConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+OFFICIAL = ROOT.parent / "shared" / "notsofar1_css_train_sample"
+ARRAY = BUILTIN["notsofar_mc"]
+SMALL = [
+    "rirs.seats=3",
+    "rirs.rooms_per_shard=1",
+    "rirs.num_rooms=4",
+    "output.examples_per_shard=2",
+]
+
+
+def small_cfg(*extra: str) -> SimulateConfig:
+    return load_config(SimulateConfig, None, [*SMALL, *extra])
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "notsofar.cli.main", "simulate", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("name", ["css", "meeting"])
+def test_config_files_load(name: str) -> None:
+    cfg = load_config(SimulateConfig, ROOT / "configs" / "simulate" / f"{name}.yaml")
+    assert cfg.mix.mode == name
+
+
+def test_config_rejects_bad_ranges(tmp_path: Path) -> None:
+    with pytest.raises(NotsofarError, match="low > high"):
+        load_config(SimulateConfig, None, ["noise.snr_db=[20, 5]"])
+    with pytest.raises(NotsofarError, match="unknown config key 'mix.bogus'"):
+        load_config(SimulateConfig, None, ["mix.bogus=1"])
+
+
+# ---- building blocks ----------------------------------------------------------------------
+
+
+def test_diffuse_noise_has_the_sinc_coherence_of_the_array() -> None:
+    from notsofar.simulate.noise import diffuse_coherence, diffuse_noise, measured_coherence
+
+    x = diffuse_noise(ARRAY, 16000 * 25, np.random.default_rng(0))
+    f = np.fft.rfftfreq(512, 1 / 16000)
+    for i, j in [(1, 4), (0, 1), (1, 2)]:  # opposite (8.5 cm), centre-ring, neighbours
+        target = diffuse_coherence(ARRAY, f)[:, i, j]
+        got = measured_coherence(x, i, j)
+        assert np.max(np.abs(got - target)) < 0.08, (i, j)
+    # independent channels would have ~0 coherence where the diffuse field has ~0.9
+    low = (f > 100) & (f < 600)
+    assert np.mean(measured_coherence(x, 1, 4)[low]) > 0.7
+
+
+def test_long_diffuse_noise_is_blockwise_but_stationary() -> None:
+    from notsofar.simulate import noise as nz
+
+    x = nz.diffuse_noise(ARRAY, nz.BLOCK_SAMPLES + 50_000, np.random.default_rng(1))
+    assert x.shape == (7, nz.BLOCK_SAMPLES + 50_000)
+    edge = x[:, nz.BLOCK_SAMPLES - 2000 : nz.BLOCK_SAMPLES + 2000]
+    assert 0.5 < np.mean(edge**2) / np.mean(x**2) < 2.0  # no dip or bump at the crossfade
+
+
+def test_rirs_carry_the_array_geometry() -> None:
+    from notsofar.arrays import SPEED_OF_SOUND
+    from notsofar.simulate.rooms import compute_rirs, early_part, sample_room
+
+    room = sample_room(np.random.default_rng(3), 2, (0.4, 0.4))
+    h = compute_rirs(room, ARRAY, 16000, max_length_s=0.5)
+    assert h.shape[:2] == (2, 7) and h.shape[2] <= 8000
+    peaks = np.argmax(np.abs(h), axis=-1)
+    max_lag = ARRAY.max_distance_m / SPEED_OF_SOUND * 16000
+    assert np.all(np.ptp(peaks, axis=1) <= max_lag + 2)  # direct path reaches all mics together
+    d = [np.linalg.norm(np.subtract(s, room.array_center_m)) for s in room.sources_m]
+    assert (peaks[0, 0] < peaks[1, 0]) == (d[0] < d[1])  # the nearer seat is heard first
+    e = early_part(h)
+    assert np.all(e[..., : peaks.min()] == h[..., : peaks.min()])
+    assert np.sum(e**2) < np.sum(h**2)
+
+
+def test_batched_convolution_equals_per_pair_fftconvolve() -> None:
+    from notsofar.simulate.convolve import convolve_sources, naive_convolve
+
+    rng = np.random.default_rng(0)
+    src = rng.standard_normal((3, 4000)).astype(np.float32)
+    h = rng.standard_normal((3, 7, 300)).astype(np.float32)
+    (fast,) = convolve_sources(src, [h])
+    np.testing.assert_allclose(fast, naive_convolve(src, h), atol=2e-4)
+
+
+class _Tones:
+    """An utterance source of tones of fixed lengths (no espeak needed)."""
+
+    def draw(self, k: int, rng: np.random.Generator):
+        from notsofar.simulate.meeting import Utterance
+
+        n = int(rng.integers(16000, 48000))
+        return Utterance(f"s{k}", f"u{k}", np.sin(np.arange(n) * 0.05 * (k + 1)).astype("f4"))
+
+    def draw_backchannel(self, k: int, rng: np.random.Generator):
+        from notsofar.simulate.meeting import Utterance
+
+        return Utterance(f"s{k}", "yeah", np.ones(4000, dtype="f4") * 0.1)
+
+
+def test_meeting_layout_turns_overlaps_and_no_self_overlap() -> None:
+    from notsofar.simulate.meeting import LayoutConfig, layout_meeting, render_meeting
+
+    rng = np.random.default_rng(0)
+    cfg = LayoutConfig(duration_s=60, overlap_prob=0.5, backchannel_prob=0.5)
+    pl = layout_meeting(_Tones(), 3, rng, cfg)
+    assert {p.speaker_index for p in pl} == {0, 1, 2}
+    assert any(p.backchannel for p in pl)
+    for k in range(3):
+        mine = sorted((p.start_sample, p.end_sample) for p in pl if p.speaker_index == k)
+        assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False))
+    assert max(p.end_sample for p in pl) <= 60 * 16000
+    rirs = np.zeros((3, 7, 1), dtype=np.float32)
+    rirs[:, :, 0] = 1
+    m = render_meeting(pl, ["a", "b", "c"], rirs, rng, 10.0, "s", 60 * 16000)
+    assert m.params["overlap_ratio"] > 0.02
+    assert len(m.transcript) == len(pl)
+    seg = m.transcript[0]
+    first = min(pl, key=lambda p: p.start_sample)
+    assert seg.start_time == round(first.start_sample / 16000, 3)
+    np.testing.assert_allclose(m.mixture, m.images.sum(0) + m.noise, atol=1e-5)
+
+
+def test_css_format_round_trip(tmp_path: Path) -> None:
+    from notsofar.simulate.css_format import iter_shard, quantize, write_shard
+
+    rng = np.random.default_rng(0)
+    mix = (rng.standard_normal((1600, 7)) * 0.1).astype(np.float32)
+    act = rng.integers(-1, 2, size=(1600, 3)).astype(np.int8)
+    write_shard(
+        tmp_path / "s.tar",
+        [("ex_0", {"mixture": mix, "gt_spk_activity_scores": act}, {"rttm": b"x\n"})],
+    )
+    [(ex_id, cols, extra)] = list(iter_shard(tmp_path / "s.tar"))
+    assert ex_id == "ex_0" and extra == {"rttm": b"x\n"}
+    _, scale = quantize(mix)
+    assert np.max(np.abs(cols["mixture"] - mix)) <= 0.5 / scale + 1e-7
+    np.testing.assert_array_equal(cols["gt_spk_activity_scores"], act)
+
+
+@pytest.mark.skipif(not OFFICIAL.exists(), reason="external data: ../shared sample not present")
+def test_reads_the_official_notsofar1_example() -> None:
+    from notsofar.simulate.css_format import read_folder
+
+    [(ex_id, cols)] = list(read_folder(OFFICIAL, missing_ok=True))
+    assert ex_id.startswith("0000_Libri")
+    assert cols["mixture"].shape == (160000, 7) and cols["mixture"].dtype == np.float32
+    assert cols["gt_noise"].shape == (160000, 7)
+    assert set(np.unique(cols["gt_spk_activity_scores"])) <= {-1, 0, 1}
+    assert 0.01 < float(np.max(np.abs(cols["mixture"]))) < 1.0
+    with pytest.raises(NotsofarError, match="listed but has no data"):
+        list(read_folder(OFFICIAL))
+
+
+# ---- the stage: shards, reproducibility, resume, executors --------------------------------
+
+
+def test_simulate_verify_reproduce_and_resume(tmp_path: Path) -> None:
+    from notsofar.simulate import simulate
+    from notsofar.simulate.css_format import iter_shard
+    from notsofar.simulate.verify import verify
+
+    cfg = small_cfg("mix.num_speakers_weights=[0.0, 0.0, 1.0]")
+    hours = 4 * 10 / 3600  # 4 examples in 2 shards
+    a = simulate(cfg, tmp_path / "a", hours)
+    assert a.exit_code == 0 and len(a.made) == 2 and not a.skipped
+    rep = verify(tmp_path / "a")
+    assert rep.problems == [] and rep.examples == 4 and rep.seconds == 40.0
+    ex = [c for _, c, _ in iter_shard(tmp_path / "a" / "shards" / "shard-000000.tar")]
+    assert ex[0]["mixture"].shape == (160000, 7)
+    assert ex[0]["gt_spk_reverb"].shape == (160000, 7, 3)
+    assert ex[0]["gt_spk_direct_early_echoes"].shape == (160000, 7, 3)
+    assert (ex[0]["gt_spk_activity_scores"] == 1).any(axis=0).all()  # 3 speakers each speak
+    # early (direct + 50 ms) images hold less energy than the full reverberant ones
+    assert np.sum(ex[0]["gt_spk_direct_early_echoes"] ** 2) < np.sum(ex[0]["gt_spk_reverb"] ** 2)
+
+    # same seed, another folder: byte-identical shards
+    simulate(cfg, tmp_path / "b", hours)
+    for i in range(2):
+        name = f"shards/shard-{i:06d}.tar"
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+    # a "killed" run: shard 1 missing, a stray temporary file left; the re-run remakes only it
+    (tmp_path / "b" / "shards" / "shard-000001.tar").unlink()
+    (tmp_path / "b" / "shards" / ".shard-000001.tar.x.tmp.tar").write_bytes(b"half")
+    r = simulate(cfg, tmp_path / "b", hours)
+    assert r.skipped == [0] and [m["shard"] for m in r.made] == [1]
+    assert (tmp_path / "b" / "shards" / "shard-000001.tar").read_bytes() == (
+        tmp_path / "a" / "shards" / "shard-000001.tar"
+    ).read_bytes()
+
+    # another seed in the same folder is refused, nothing touched
+    with pytest.raises(NotsofarError, match="different simulation"):
+        simulate(dataclasses.replace(cfg, seed=1), tmp_path / "b", hours)
+
+    # verify catches a corrupted shard (mixture no longer = speech + noise)
+    bad = tmp_path / "a" / "shards" / "shard-000000.tar"
+    data = bytearray(bad.read_bytes())
+    pos = data.index(b"shard-000000_00000.mixture") + 512 + 20000  # inside the mixture data
+    data[pos : pos + 64] = bytes(64)
+    bad.write_bytes(bytes(data))
+    assert any("mixture != sum" in p for p in verify(tmp_path / "a").problems)
+
+
+def test_manifest_is_a_lhotse_cutset_and_loads_audio(tmp_path: Path) -> None:
+    from lhotse import CutSet
+
+    from notsofar.simulate import simulate
+    from notsofar.simulate.sources import read_manifest
+
+    simulate(small_cfg(), tmp_path, 2 * 10 / 3600)
+    ours = read_manifest(tmp_path / "manifest.jsonl.gz")
+    cuts = CutSet.from_file(tmp_path / "manifest.jsonl.gz")
+    assert [c.id for c in cuts] == [c["id"] for c in ours]
+    cut = next(iter(cuts))
+    assert cut.num_channels == 7 and cut.duration == 10.0
+    assert "snr_db" in cut.custom["params"]
+    audio = cut.load_audio()  # runs the command source: extracts the mixture from the tar
+    assert audio.shape == (7, 160000) and np.max(np.abs(audio)) > 0.01
+
+
+def test_meeting_mode_writes_references(tmp_path: Path) -> None:
+    from notsofar.data import Transcript
+    from notsofar.simulate import simulate
+    from notsofar.simulate.css_format import iter_shard
+
+    cfg = small_cfg(
+        "mix.mode=meeting", "mix.meeting_s=30", "mix.meeting_speakers=[3, 3]", "rirs.seats=4"
+    )
+    simulate(cfg, tmp_path, 30 / 3600)
+    [(ex_id, cols, extra)] = list(iter_shard(tmp_path / "shards" / "shard-000000.tar"))
+    ref = Transcript.from_seglst(json.loads(extra["seglst.json"]))
+    assert len(ref.speakers) == 3 and ref.session_ids == [ex_id]
+    assert all(0 <= s.start_time < s.end_time <= 30.0 for s in ref)
+    assert extra["rttm"].decode().count("SPEAKER") == len(ref)
+    assert cols["gt_spk_reverb"].shape == (30 * 16000, 7, 3)
+
+
+def test_dask_local_cluster(tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    from notsofar.simulate import simulate
+    from notsofar.simulate.verify import verify
+
+    cfg = small_cfg()
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        r = simulate(
+            cfg, tmp_path / "d", 4 * 10 / 3600, executor="dask", scheduler=cluster.scheduler_address
+        )
+    assert r.exit_code == 0 and sorted(m["shard"] for m in r.made) == [0, 1]
+    assert verify(tmp_path / "d").problems == []
+    # same bytes as the in-process run
+    simulate(cfg, tmp_path / "l", 4 * 10 / 3600)
+    for i in range(2):
+        name = f"shards/shard-{i:06d}.tar"
+        assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "l" / name).read_bytes()
+
+
+# ---- other sources ------------------------------------------------------------------------
+
+
+def _mini_librispeech(root: Path) -> Path:
+    from notsofar.simulate.sources import EMBEDDED_DIR, load_corpus
+
+    corpus = load_corpus("embedded")
+    for k, item in enumerate(corpus.items[:6]):
+        spk = f"{100 + k % 3}"
+        d = root / spk / "1"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{spk}-1-{k:04d}.flac").write_bytes(
+            (EMBEDDED_DIR / Path(item.path).name).read_bytes()
+        )
+        with (d / f"{spk}-1.trans.txt").open("a") as f:
+            f.write(f"{spk}-1-{k:04d} {item.text.upper()}\n")
+    return root
+
+
+def test_librispeech_measured_rirs_and_recorded_noise(tmp_path: Path) -> None:
+    from notsofar.simulate import simulate, with_sources
+    from notsofar.simulate.rooms import compute_rirs, sample_room
+    from notsofar.simulate.verify import verify
+
+    libri = _mini_librispeech(tmp_path / "libri")
+    rirs_dir = tmp_path / "atfs"
+    rirs_dir.mkdir()
+    h = compute_rirs(sample_room(np.random.default_rng(0), 3, (0.3, 0.3)), ARRAY, 48000, 0.3)
+    for k in range(3):  # measured ATFs may come at any rate: 48 kHz, resampled on load
+        sf.write(rirs_dir / f"pos{k}.wav", h[k].T, 48000, subtype="FLOAT")
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, np.random.default_rng(0).standard_normal(16000 * 5) * 0.1, 16000)
+    cfg = with_sources(small_cfg(), speech=str(libri), rirs=str(rirs_dir), noise=str(noise))
+    r = simulate(cfg, tmp_path / "out", 2 * 10 / 3600)
+    assert r.exit_code == 0
+    assert verify(tmp_path / "out").problems == []
+    lines = gzip.decompress((tmp_path / "out" / "manifest.jsonl.gz").read_bytes()).splitlines()
+    cut = json.loads(lines[0])
+    assert cut["custom"]["params"]["noise"] == "noise.wav"
+    assert all(f.startswith("pos") for f in cut["custom"]["params"]["rir_files"])
+    speakers = {s["speaker"] for s in cut["supervisions"]}
+    assert speakers <= {"100", "101", "102"}
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
+    from notsofar.simulate import simulate, with_sources
+
+    # transcript line without audio
+    libri = _mini_librispeech(tmp_path / "libri")
+    trans = next(libri.rglob("*.trans.txt"))
+    with trans.open("a") as f:
+        f.write("100-1-9999 NO SUCH FILE\n")
+    with pytest.raises(NotsofarError, match=r"trans\.txt:\d+: transcript line for '100-1-9999'"):
+        simulate(with_sources(small_cfg(), speech=str(libri)), tmp_path / "o1", 0.01)
+    # empty corpus
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NotsofarError, match="no utterances"):
+        simulate(with_sources(small_cfg(), speech=str(tmp_path / "empty")), tmp_path / "o2", 0.01)
+    # RIRs with mixed channel counts / sample rates
+    atfs = tmp_path / "atfs"
+    atfs.mkdir()
+    sf.write(atfs / "a.wav", np.ones((100, 7)) * 0.1, 16000)
+    sf.write(atfs / "b.wav", np.ones((100, 4)) * 0.1, 16000)
+    with pytest.raises(NotsofarError, match=r"b\.wav: impulse response has 4 channel"):
+        simulate(with_sources(small_cfg(), rirs=str(atfs)), tmp_path / "o3", 0.01)
+    (atfs / "b.wav").unlink()
+    sf.write(atfs / "c.wav", np.ones((100, 7)) * 0.1, 48000)
+    with pytest.raises(NotsofarError, match=r"c\.wav: impulse response sample rate 48000"):
+        simulate(with_sources(small_cfg(), rirs=str(atfs)), tmp_path / "o4", 0.01)
+    (atfs / "c.wav").unlink()
+    sf.write(atfs / "z.wav", np.zeros((100, 7)), 16000)  # silent IR: fails its shard only
+    r = simulate(with_sources(small_cfg(), rirs=str(atfs)), tmp_path / "o5", 4 * 10 / 3600)
+    assert r.exit_code == 1 and any("silent" in e for _, e in r.failed)
+    assert not list((tmp_path / "o5" / "shards").glob("*.tar")) or r.made
+    with pytest.raises(NotsofarError, match="positive"):
+        simulate(small_cfg(), tmp_path / "o6", 0.0)
+
+
+def test_cli_end_to_end_and_errors(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    sets = [a for s in SMALL for a in ("--set", s)]
+    r = run_cli("--hours", str(2 * 10 / 3600), "-o", str(out), "-q", *sets)
+    assert r.returncode == 0, r.stderr
+    assert (out / "simulate.config.yaml").exists() and (out / "manifest.jsonl.gz").exists()
+    r = run_cli("--verify", str(out))
+    assert r.returncode == 0 and "OK" in r.stderr
+    r = run_cli("--hours", "1000", "--dry-run", "--workers", "16", *sets)
+    assert r.returncode == 0 and "360,000" in r.stderr, r.stderr
+    for args, msg in [
+        (["--hours", "0", "-o", str(tmp_path / "x")], "--hours must be a positive number"),
+        (
+            ["--speech", str(tmp_path / "nope"), "-o", str(tmp_path / "x")],
+            "speech source not found",
+        ),
+        (["--verify", str(tmp_path)], "no plan.json"),
+        (["--hours", "0.01"], "--out/-o is required"),
+    ]:
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert msg in r.stderr and "Traceback" not in r.stderr
+        assert len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_cli_and_python_api_stay_in_step() -> None:
+    import inspect
+
+    from notsofar.cli.simulate import simulate_command
+    from notsofar.simulate import simulate, with_sources
+
+    cli = set(inspect.signature(simulate_command).parameters)
+    api = set(inspect.signature(simulate).parameters) - {"cfg", "on_shard", "out_dir"}
+    shortcuts = set(inspect.signature(with_sources).parameters) - {"cfg"}
+    assert api <= cli and shortcuts <= cli
+    assert cli - api - shortcuts == {"out", "dry_run", "verify", "config", "set_", "quiet"}
