@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -95,9 +95,13 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
 
 def write_shard(
     path: str | Path,
-    examples: list[tuple[str, Mapping[str, np.ndarray], Mapping[str, bytes]]],
+    examples: Iterable[tuple[str, Mapping[str, np.ndarray], Mapping[str, bytes]]],
 ) -> Path:
-    """Write a tar shard atomically: ``examples`` = [(id, columns, extra files by suffix)]."""
+    """Write a tar shard atomically from ``(id, columns, extra files by suffix)`` items.
+
+    ``examples`` may be a generator: each example is encoded and written before the next is
+    drawn, so memory holds one example at a time.
+    """
     from notsofar.io.atomic import atomic_path
 
     path = Path(path)

@@ -13,6 +13,7 @@ import json
 import math
 import sys
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,8 @@ class Worker:
         self.noise_files = index_noise(cfg.noise.path) if cfg.noise.backend == "recorded" else []
         self._rooms: OrderedDict[int, tuple[np.ndarray, dict]] = OrderedDict()
         self._spectra: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        #: benchmark baseline switch: per-pair scipy.signal.fftconvolve instead of cached spectra
+        self.naive_convolution = False
 
     # -- transfer functions
     def room(self, index: int) -> tuple[np.ndarray, dict]:
@@ -267,9 +270,16 @@ def _mix(
     from notsofar.simulate.convolve import convolve_spectra, fft_size
 
     t = dry.shape[-1]
-    n = fft_size(t, rirs.shape[-1])
-    h_full, h_early = w.spectra(keys, rirs, n)
-    reverb, early = convolve_spectra(dry, [h_full, h_early], n, t)
+    if w.naive_convolution:  # the benchmark's baseline: one fftconvolve per (speaker, mic)
+        from notsofar.simulate.convolve import naive_convolve
+        from notsofar.simulate.rooms import early_part
+
+        reverb = naive_convolve(dry, rirs, t)
+        early = naive_convolve(dry, early_part(rirs, w.cfg.rirs.early_ms, w.sr), t)
+    else:
+        n = fft_size(t, rirs.shape[-1])
+        h_full, h_early = w.spectra(keys, rirs, n)
+        reverb, early = convolve_spectra(dry, [h_full, h_early], n, t)
     speech = reverb.sum(axis=0)
     active = np.any(dry != 0, axis=0)
     p_s = float(np.mean(speech[0, active] ** 2)) if active.any() else 0.0
@@ -489,53 +499,60 @@ def run_shard(
     shard_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, index]))
     rooms = [int(r) for r in shard_rng.choice(cfg.rirs.num_rooms, size=cfg.rirs.rooms_per_shard)]
     make = EXAMPLE_MAKERS[cfg.mix.mode]
-    examples = []
     cuts = []
     seconds = 0.0
     wanted = set(cfg.output.columns)
-    for e in range(size):
-        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, index, e]))
-        ex_id = f"{shard_name(index)}_{e:05d}"
-        f, params = make(w, rng, rooms)
-        columns = {
-            "mixture": f["mixture"].T,
-            "gt_spk_direct_early_echoes": f["early"].transpose(2, 1, 0),
-            "gt_spk_reverb": f["reverb"].transpose(2, 1, 0),
-            "gt_noise": f["noise"].T,
-            "gt_spk_activity_scores": f["activity"],
-        }
-        extra: dict[str, bytes] = {}
-        transcript = params.pop("transcript", None)
-        if transcript is not None:
-            tr = transcript.with_session_id(ex_id)
-            extra = {"seglst.json": tr.to_json().encode(), "rttm": to_rttm(tr).encode()}
-            params["segments"] = [
-                {
-                    "speaker": s.speaker,
-                    "start": s.start_time,
-                    "duration": round(s.duration, 4),
-                    "text": s.words,
-                }
-                for s in tr
-            ]
-        examples.append((ex_id, {c: a for c, a in columns.items() if c in wanted}, extra))
-        n = f["mixture"].shape[-1]
-        seconds += n / cfg.sample_rate
-        shard_path = Path(out_dir) / SHARD_DIR / f"{shard_name(index)}.tar"
-        cuts.append(_cut(ex_id, shard_path, n, cfg.sample_rate, f["mixture"].shape[0], params))
     shard_path = Path(out_dir) / SHARD_DIR / f"{shard_name(index)}.tar"
-    write_shard(shard_path, examples)
+
+    def examples() -> Iterator[tuple[str, dict, dict]]:
+        # a generator: each example is made, streamed into the tar and dropped, so a worker's
+        # memory does not grow with the shard size
+        nonlocal seconds
+        for e in range(size):
+            rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, index, e]))
+            ex_id = f"{shard_name(index)}_{e:05d}"
+            f, params = make(w, rng, rooms)
+            columns = {
+                "mixture": f["mixture"].T,
+                "gt_spk_direct_early_echoes": f["early"].transpose(2, 1, 0),
+                "gt_spk_reverb": f["reverb"].transpose(2, 1, 0),
+                "gt_noise": f["noise"].T,
+                "gt_spk_activity_scores": f["activity"],
+            }
+            extra: dict[str, bytes] = {}
+            transcript = params.pop("transcript", None)
+            if transcript is not None:
+                tr = transcript.with_session_id(ex_id)
+                extra = {"seglst.json": tr.to_json().encode(), "rttm": to_rttm(tr).encode()}
+                params["segments"] = [
+                    {
+                        "speaker": s.speaker,
+                        "start": s.start_time,
+                        "duration": round(s.duration, 4),
+                        "text": s.words,
+                    }
+                    for s in tr
+                ]
+            n = f["mixture"].shape[-1]
+            seconds += n / cfg.sample_rate
+            cuts.append(_cut(ex_id, shard_path, n, cfg.sample_rate, f["mixture"].shape[0], params))
+            yield ex_id, {c: a for c, a in columns.items() if c in wanted}, extra
+
+    write_shard(shard_path, examples())
     from notsofar.io.atomic import write_bytes
 
     lines = "".join(json.dumps(c, sort_keys=True) + "\n" for c in cuts)
     # the manifest is written after the tar: its presence marks the shard complete
     write_bytes(shard_path.with_suffix(".jsonl.gz"), _gzip_bytes(lines))
+    import resource
+
     return {
         "shard": index,
         "examples": size,
         "seconds": seconds,
         "bytes": shard_path.stat().st_size,
         "cpu_s": time.process_time() - t0,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
