@@ -116,14 +116,21 @@ def test_suffix_dispatch_and_folders(tmp_path):
         io.read(tmp_path / "x.docx")
     io.write(tmp_path / "d" / "a.stm", Transcript([Segment("S1", "A", 0, 1, "a")]))
     io.write(tmp_path / "d" / "b.seglst.json", Transcript([Segment("S2", "B", 0, 1, "b")]))
+    io.write(tmp_path / "d" / "sub" / "c.seglst.json", Transcript([Segment("S3", "C", 0, 1, "c")]))
     (tmp_path / "d" / "b.score.json").write_text("{}")  # a report, not a transcript
-    assert io.read_dir(tmp_path / "d").session_ids == ["S1", "S2"]
+    # one format per folder (SegLST first), so a transcript also written as STM counts once
+    assert io.read_dir(tmp_path / "d").session_ids == ["S2", "S3"]
+    assert io.read_dir(tmp_path / "d", suffixes=(".stm",)).session_ids == ["S1"]
     # the atomic writer leaves no temporary files behind
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
         "a.stm",
         "b.score.json",
         "b.seglst.json",
+        "sub",
     ]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NotsofarError, match="no transcript files found"):
+        io.read_dir(tmp_path / "empty")
 
 
 @pytest.mark.parametrize(

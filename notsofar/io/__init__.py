@@ -77,24 +77,38 @@ def is_transcript_file(path: str | Path) -> bool:
     return any(name.endswith(s) for s in FORMATS)
 
 
+def _suffix_of(path: Path) -> str | None:
+    name = path.name.lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return None
+
+
 def read_dir(path: str | Path, suffixes: tuple[str, ...] | None = None) -> Transcript:
-    """Read and concatenate every transcript file in a folder (recursively), sorted by name.
+    """Read and concatenate the transcript files in a folder (recursively), sorted by name.
+
+    A system often writes the same transcript in several formats (``.seglst.json`` beside
+    ``.srt`` and ``.txt``); reading all of them would count every word twice. So only files of
+    one suffix are read: the first of ``suffixes`` (default: the order of :data:`FORMATS`,
+    SegLST first) that the folder has.
 
     Args:
         path: a folder.
-        suffixes: only files ending in one of these (default: every known suffix).
+        suffixes: suffixes to consider, in order of preference.
     """
     root = Path(path)
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and is_transcript_file(p)
-        and (suffixes is None or p.name.lower().endswith(suffixes))
-    )
-    if not files:
-        raise NotsofarError("no transcript files found in folder", path=root)
-    out = Transcript()
-    for p in files:
-        out = out + read(p)
-    return out
+    if not root.is_dir():
+        raise NotsofarError("not a folder", path=root)
+    by_suffix: dict[str, list[Path]] = {}
+    for p in sorted(root.rglob("*")):
+        suffix = _suffix_of(p)
+        if suffix is not None and p.is_file() and is_transcript_file(p):
+            by_suffix.setdefault(suffix, []).append(p)
+    for suffix in suffixes or tuple(FORMATS):
+        if by_suffix.get(suffix):
+            out: list = []
+            for p in by_suffix[suffix]:
+                out.extend(read(p))
+            return Transcript(out)
+    raise NotsofarError("no transcript files found in folder", path=root)
