@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -46,13 +47,18 @@ def enhance_command(
     failed = 0
     for path in inputs:
         try:
-            written = enhance_file(path, out, cfg, guide, log=lambda m: con.print(f"[dim]{m}[/]"))
-            con.print(f"{path}: {len(written)} speaker stream(s) -> {out / session_name(path)}")
+            written = enhance_file(
+                path, out, cfg, guide, log=lambda m: con.print(m, soft_wrap=True)
+            )
+            con.print(
+                f"{path}: {len(written)} speaker stream(s) -> {out / session_name(path)}",
+                soft_wrap=True,
+            )
         except NotsofarError as e:
             if len(inputs) == 1:
                 raise
             failed += 1
-            con.print(f"[red]notsofar: error: {e}[/]")
+            print(f"notsofar: error: {e}", file=sys.stderr)  # one line, never wrapped
     write_resolved_config(cfg, out, "enhance")
     if failed:
         raise typer.Exit(EXIT_PARTIAL)

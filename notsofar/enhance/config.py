@@ -88,8 +88,9 @@ class SeparationConfig:
     context_s: float = 3.0
     #: diarization segments are widened by this much for the activity prior (boundaries are soft)
     activity_margin_s: float = 0.2
-    #: postfilter: multiply the beamformer output by max(mask, mask_floor); 1.0 turns it off
-    mask_floor: float = 0.5
+    #: postfilter: multiply the beamformer output by max(mask, mask_floor); 1.0 (default) turns
+    #: it off: masking artefacts cost Whisper more words than the residual interference does
+    mask_floor: float = 1.0
     #: choose the MVDR reference microphone per block by the largest output SNR (else the
     #: configured reference channel, the centre mic of a compact array)
     select_reference: bool = False
