@@ -68,21 +68,24 @@ def cacgmm_masks(
     gamma /= gamma.sum(dim=0, keepdim=True).clamp_min(eps)
     quad = torch.ones(K, F, N)
     eye = torch.eye(C, dtype=torch.complex64)
+    log_pi = torch.empty(K, F, 1)
+    logdet = torch.empty(K, F)
     for _ in range(iterations):
-        # M step: per-frequency mixture weights and the cACG shape matrices B
-        pi = gamma.mean(dim=-1, keepdim=True)  # [K, F, 1]
-        w = (gamma / quad.clamp_min(eps)).to(torch.complex64)
-        B = torch.matmul(Z[None] * w[:, :, None, :], Z_h[None])  # [K, F, C, C]
-        B = B * (C / gamma.sum(dim=-1).clamp_min(eps))[..., None, None]
-        B = 0.5 * (B + B.conj().transpose(-1, -2))
-        tr = torch.diagonal(B, dim1=-2, dim2=-1).real.sum(-1)[..., None, None]
-        B = B / tr.clamp_min(eps) * C + 1e-4 * eye  # scale-free model: fix trace, floor eigvals
-        # E step
-        Binv = torch.linalg.inv(B)
-        logdet = torch.linalg.slogdet(B)[1].float()  # [K, F]
-        quad = (Z_h[None] @ Binv).mul(Z_h[None].conj()).sum(-1).real
-        quad = quad.clamp_min(eps)  # z^H B^-1 z  [K, F, N]
-        log_p = pi.clamp_min(eps).log() + log_act - logdet[..., None] - C * quad.log()
+        # one class at a time: [F, C, N]-sized temporaries, whatever the number of speakers
+        log_pi = gamma.mean(dim=-1, keepdim=True).clamp_min(eps).log()  # [K, F, 1]
+        for k in range(K):
+            # M step: the cACG shape matrix B_k of every frequency
+            w = (gamma[k] / quad[k].clamp_min(eps)).to(torch.complex64)  # [F, N]
+            B = torch.bmm(Z * w[:, None, :], Z_h)  # [F, C, C]
+            B = B * (C / gamma[k].sum(dim=-1).clamp_min(eps))[:, None, None]
+            B = 0.5 * (B + B.conj().transpose(-1, -2))
+            tr = torch.diagonal(B, dim1=-2, dim2=-1).real.sum(-1)[:, None, None]
+            B = B / tr.clamp_min(eps) * C + 1e-4 * eye  # scale-free: fix trace, floor eigvals
+            # E step ingredients: z^H B^-1 z and log det B
+            Binv = torch.linalg.inv(B)
+            logdet[k] = torch.linalg.slogdet(B)[1].float()
+            quad[k] = torch.bmm(Z_h, Binv).mul_(Z_h.conj()).sum(-1).real.clamp_min(eps)
+        log_p = log_pi + log_act - logdet[..., None] - C * quad.log()
         log_p = log_p - log_p.max(dim=0, keepdim=True).values
         gamma = log_p.exp() * gate
         gamma = gamma / gamma.sum(dim=0, keepdim=True).clamp_min(eps)

@@ -41,11 +41,19 @@ def wpe_stft(Y: np.ndarray, taps: int, delay: int, iterations: int) -> np.ndarra
     return X
 
 
-def wpe_block(x: np.ndarray, cfg: WPEConfig, stft_cfg: FeatureConfig) -> np.ndarray:
-    """WPE on one ``[C, T]`` block; returns ``[C, T]`` float32."""
-    Y = stft(x, stft_cfg).transpose(1, 0, 2)  # [F, C, N], the layout nara-wpe uses
-    Z = wpe_stft(np.ascontiguousarray(Y), cfg.taps, cfg.delay, cfg.iterations)
-    return istft(Z.transpose(1, 0, 2), stft_cfg, length=x.shape[-1])
+def wpe_block(
+    x: np.ndarray, cfg: WPEConfig, stft_cfg: FeatureConfig, bins_per_batch: int = 32
+) -> np.ndarray:
+    """WPE on one ``[C, T]`` block; returns ``[C, T]`` float32.
+
+    WPE is independent per frequency, so bins are processed ``bins_per_batch`` at a time: the
+    stacked ``Y_tilde`` (C * taps rows per bin) then stays a few tens of MB on 30 s blocks.
+    """
+    Y = np.ascontiguousarray(stft(x, stft_cfg).transpose(1, 0, 2))  # [F, C, N] (nara-wpe's)
+    for f0 in range(0, Y.shape[0], bins_per_batch):
+        f1 = min(Y.shape[0], f0 + bins_per_batch)
+        Y[f0:f1] = wpe_stft(Y[f0:f1], cfg.taps, cfg.delay, cfg.iterations)
+    return istft(Y.transpose(1, 0, 2), stft_cfg, length=x.shape[-1])
 
 
 def dereverberate(

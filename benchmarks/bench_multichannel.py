@@ -1,0 +1,300 @@
+#!/usr/bin/env python
+"""Multi-channel front end vs the single-channel path, on the simulated benchmark meetings.
+
+    python benchmarks/make_meetings.py                 # once: bench_out/meetings/<name>/
+    python benchmarks/bench_multichannel.py            # -> bench_out/multichannel/, table
+    python benchmarks/bench_multichannel.py --write    # ... and the '## Multi-channel' section
+    python benchmarks/bench_multichannel.py --long-only --long-minutes 60   # peak memory only
+
+In one run, per meeting: the SC path (``notsofar transcribe`` on channel 0), the MC path
+(``transcribe_multichannel`` on all 7 channels) and SC ASR with the oracle (reference)
+diarization; tcpWER (collar 5, notsofar normalizer) and DER (collar 0.5 total) of each, and the
+wall time of SC and MC with the models already loaded. The long run tiles the meetings into one
+N-minute 7-channel file and runs ``notsofar transcribe --set array=notsofar_mc`` on it in a
+subprocess whose peak RSS (process tree, sampled every 0.2 s) is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HEADING = "## Multi-channel"
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def score(ref, hyp, metrics):
+    from notsofar.score import ScoreConfig
+    from notsofar.score import score as run_score
+
+    report = run_score(ref, hyp, ScoreConfig(metrics=tuple(metrics), partial=True))
+    return {m.metric: m for m in report.summary}
+
+
+def run_meetings(folders: list[Path], out: Path) -> dict:
+    from notsofar import io
+    from notsofar.enhance.pipeline import transcribe_multichannel
+    from notsofar.pipeline import TranscribeConfig, transcribe_source
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.pipeline.source import FileSource
+    from notsofar.recognize import recognize_source
+
+    cfg = TranscribeConfig(array="notsofar_mc", device="cpu")
+    models = ModelCache("cpu")
+    # load the models once, outside the timings
+    transcribe_source(FileSource(ROOT / "tests/fixtures/clean_speech.wav"), cfg, models)
+    hyps: dict[str, list] = {"sc": [], "mc": [], "oracle": []}
+    diars: dict[str, list] = {"sc": [], "mc": []}
+    refs = []
+    rows = []
+    for folder in folders:
+        name = folder.name
+        ref = io.read(folder / "ref.seglst.json")
+        refs.append(ref)
+        t = time.perf_counter()
+        sc = transcribe_source(FileSource(folder / "sc.wav", 0, name=name), cfg, models)
+        t_sc = time.perf_counter() - t
+        t = time.perf_counter()
+        mc = transcribe_multichannel(
+            folder / "mc.flac", cfg, models, session_id=name, notice=lambda m: None
+        )
+        t_mc = time.perf_counter() - t
+        t = time.perf_counter()
+        turns = ref.map(lambda s: s)  # the reference speaker turns (words unused)
+        oracle = recognize_source(
+            FileSource(folder / "sc.wav", 0, name=name), turns, cfg.asr, models
+        )
+        t_or = time.perf_counter() - t
+        for key, tr in (("sc", sc.transcript), ("mc", mc.transcript), ("oracle", oracle)):
+            hyps[key].append(tr.with_session_id(name))
+            io.write(out / key / f"{name}.seglst.json", tr.with_session_id(name))
+        diars["sc"].append(sc.diarization.with_session_id(name))
+        diars["mc"].append(mc.diarization.with_session_id(name))
+        one = {
+            k: score(ref, hyps[k][-1], ["tcpwer"])["tcpwer"].micro for k in ("sc", "mc", "oracle")
+        }
+        duration = sc.duration_s
+        rows.append(
+            {
+                "meeting": name,
+                "duration_s": round(duration, 1),
+                "speakers": len(ref.speakers),
+                "tcpwer_sc": one["sc"],
+                "tcpwer_mc": one["mc"],
+                "tcpwer_oracle_sc": one["oracle"],
+                "hyp_speakers_sc": len(sc.diarization.speakers),
+                "hyp_speakers_mc": len(mc.diarization.speakers),
+                "wall_sc_s": round(t_sc, 1),
+                "wall_mc_s": round(t_mc, 1),
+                "wall_oracle_s": round(t_or, 1),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    from notsofar.data import Transcript
+
+    def pool(ts):
+        out_t = Transcript()
+        for x in ts:
+            out_t = out_t + x
+        return out_t
+
+    ref_all = pool(refs)
+    totals = {}
+    for key in ("sc", "mc", "oracle"):
+        totals[f"tcpwer_{key}"] = score(ref_all, pool(hyps[key]), ["tcpwer"])["tcpwer"].micro
+    for key in ("sc", "mc"):
+        totals[f"der_{key}"] = score(ref_all, pool(diars[key]), ["der"])["der"].micro
+    totals["wall_sc_s"] = sum(r["wall_sc_s"] for r in rows)
+    totals["wall_mc_s"] = sum(r["wall_mc_s"] for r in rows)
+    totals["wall_oracle_s"] = sum(r["wall_oracle_s"] for r in rows)
+    totals["audio_s"] = sum(r["duration_s"] for r in rows)
+    return {"rows": rows, "totals": totals}
+
+
+def make_long(folders: list[Path], minutes: float, path: Path) -> Path:
+    """Tile the meetings' 7-channel audio into one ``minutes``-long FLAC (streamed, low memory)."""
+    import soundfile as sf
+
+    if path.exists() and sf.info(str(path)).duration >= minutes * 60 - 1:
+        return path
+    need = int(minutes * 60 * 16000)
+    tmp = path.with_suffix(".tmp.flac")
+    with sf.SoundFile(str(tmp), "w", 16000, 7, "PCM_16", format="FLAC") as f:
+        done = 0
+        while done < need:
+            for folder in folders:
+                with sf.SoundFile(str(folder / "mc.flac")) as g:
+                    while done < need:
+                        block = g.read(min(16000 * 30, need - done), dtype="float32")
+                        if not len(block):
+                            break
+                        f.write(block)
+                        done += len(block)
+                if done >= need:
+                    break
+    tmp.rename(path)
+    return path
+
+
+def peak_rss_run(cmd: list[str]) -> tuple[int, float, float]:
+    """Run ``cmd``; return (exit code, wall seconds, peak RSS of its process tree in MiB)."""
+    import psutil
+
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = psutil.Process(p.pid)
+    peak = 0
+    while p.poll() is None:
+        try:
+            rss = proc.memory_info().rss + sum(
+                c.memory_info().rss for c in proc.children(recursive=True)
+            )
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    err = p.stderr.read().decode() if p.stderr else ""
+    if p.returncode:
+        print(err[-2000:], file=sys.stderr)
+    return p.returncode, time.perf_counter() - t, peak / 2**20
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if HEADING in old:
+        head, rest = old.split(HEADING, 1)
+        nxt = rest.find("\n## ")
+        tail = rest[nxt + 1 :] if nxt >= 0 else ""
+        new = head + text.rstrip() + "\n\n" + tail
+    else:
+        new = old.rstrip() + "\n\n" + text.rstrip() + "\n"
+    path.write_text(new.rstrip() + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--meetings", type=Path, default=ROOT / "bench_out" / "meetings")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench_out" / "multichannel")
+    ap.add_argument("--only", nargs="*", help="meeting names to run (default: all)")
+    ap.add_argument("--long-minutes", type=float, default=60.0)
+    ap.add_argument("--no-long", action="store_true", help="skip the long peak-memory run")
+    ap.add_argument("--long-only", action="store_true")
+    ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = ap.parse_args()
+    folders = sorted(p for p in args.meetings.iterdir() if (p / "mc.flac").is_file())
+    if args.only:
+        folders = [p for p in folders if p.name in args.only]
+    if not folders:
+        sys.exit(f"no meetings under {args.meetings}: run benchmarks/make_meetings.py first")
+    args.out.mkdir(parents=True, exist_ok=True)
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results: dict = {"date": date}
+    if not args.long_only:
+        results.update(run_meetings(folders, args.out))
+    if not args.no_long:
+        long_path = make_long(folders, args.long_minutes, args.out / "long_mc.flac")
+        cmd = [
+            sys.executable, "-m", "notsofar.cli.main", "transcribe", str(long_path),
+            "--set", "array=notsofar_mc", "--set", "device=cpu", "-o", str(args.out / "long"), "-q",
+            "--force",
+        ]  # fmt: skip
+        code, wall, peak = peak_rss_run(cmd)
+        results["long"] = {
+            "minutes": args.long_minutes,
+            "exit_code": code,
+            "wall_s": round(wall, 1),
+            "peak_rss_mib": round(peak),
+        }
+        print(json.dumps(results["long"]), flush=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = render(results, args)
+    print(text)
+    if args.write:
+        write_section(text)
+
+
+def render(results: dict, args: argparse.Namespace) -> str:
+    cmd = "python benchmarks/bench_multichannel.py --write"
+    if args.only:
+        cmd += " --only " + " ".join(args.only)
+    if args.no_long:
+        cmd += " --no-long"
+    if args.long_only:
+        cmd += " --long-only"
+    if args.long_minutes != 60:
+        cmd += f" --long-minutes {args.long_minutes:g}"
+    lines = [
+        HEADING,
+        "",
+        "MC front end (`transcribe_multichannel`: WPE -> resemblyzer diarization on the "
+        "dereverberated centre mic + SRP-PHAT refinement -> cACGMM GSS + MVDR per speaker -> "
+        "Whisper tiny.en per speaker stream) vs the SC path (`notsofar transcribe`, channel 0) "
+        "vs SC ASR with the oracle (reference) diarization.",
+        "",
+        f"- Command: `{cmd}` (repo root, venv active; meetings from "
+        "`python benchmarks/make_meetings.py`)",
+        f"- Machine: 2 CPU cores, {cpu_model()}; date {results['date']} (shared with other jobs:"
+        " wall times are noisy, ratios come from the same run)",
+    ]
+    if "rows" in results:
+        tot = results["totals"]
+        lines += [
+            f"- Data: {len(results['rows'])} simulated 7-channel meetings "
+            f"({tot['audio_s'] / 60:.1f} min), 2-6 speakers, RT60 0.3-0.7 s, SNR 5-20 dB, overlap",
+            "",
+            "| meeting | min | spk | tcpWER SC | tcpWER MC | tcpWER oracle-diar SC "
+            "| hyp spk SC/MC | wall SC (s) | wall MC (s) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in results["rows"]:
+            lines.append(
+                f"| {r['meeting']} | {r['duration_s'] / 60:.1f} | {r['speakers']} "
+                f"| {r['tcpwer_sc']:.1%} | {r['tcpwer_mc']:.1%} | {r['tcpwer_oracle_sc']:.1%} "
+                f"| {r['hyp_speakers_sc']}/{r['hyp_speakers_mc']} "
+                f"| {r['wall_sc_s']} | {r['wall_mc_s']} |"
+            )
+        ratio = tot["tcpwer_mc"] / tot["tcpwer_sc"] if tot["tcpwer_sc"] else float("nan")
+        tratio = tot["wall_mc_s"] / tot["wall_sc_s"] if tot["wall_sc_s"] else float("nan")
+        lines += [
+            f"| **all (micro)** | {tot['audio_s'] / 60:.1f} | | **{tot['tcpwer_sc']:.1%}** "
+            f"| **{tot['tcpwer_mc']:.1%}** | **{tot['tcpwer_oracle_sc']:.1%}** | "
+            f"| {tot['wall_sc_s']:.0f} | {tot['wall_mc_s']:.0f} |",
+            "",
+            f"- tcpWER MC / SC: **{ratio:.2f}x** (target <= 0.75x: "
+            f"{'met' if ratio <= 0.75 else 'MISSED'}); oracle-diarization SC "
+            f"{tot['tcpwer_oracle_sc']:.1%}.",
+            f"- DER (collar 0.5 s total): SC {tot['der_sc']:.1%}, MC {tot['der_mc']:.1%}.",
+            f"- Wall time MC / SC: **{tratio:.2f}x** (target <= 2.5x: "
+            f"{'met' if tratio <= 2.5 else 'MISSED'}); RTF SC "
+            f"{tot['wall_sc_s'] / tot['audio_s']:.2f}, MC {tot['wall_mc_s'] / tot['audio_s']:.2f}.",
+        ]
+    if "long" in results:
+        lg = results["long"]
+        ok = lg["exit_code"] == 0
+        lines.append(
+            f"- Peak memory, {lg['minutes']:g}-minute 7-channel recording (meetings tiled), "
+            f"`notsofar transcribe --set array=notsofar_mc` in a subprocess: "
+            f"**{lg['peak_rss_mib'] / 1024:.2f} GiB** peak RSS (target <= 3 GB: "
+            f"{'met' if ok and lg['peak_rss_mib'] <= 3000 / 1.048576 else 'MISSED'}), "
+            f"wall {lg['wall_s'] / 60:.1f} min, exit code {lg['exit_code']}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
