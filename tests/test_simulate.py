@@ -246,6 +246,16 @@ def test_manifest_is_a_lhotse_cutset_and_loads_audio(tmp_path: Path) -> None:
     assert "snr_db" in cut.custom["params"]
     audio = cut.load_audio()  # runs the command source: extracts the mixture from the tar
     assert audio.shape == (7, 160000) and np.max(np.abs(audio)) > 0.01
+    # like the official set, every example keeps max_speakers (3) slots; absent ones are silent
+    from notsofar.simulate.css_format import iter_shard
+
+    for c, (_, cols, _) in zip(
+        ours, iter_shard(tmp_path / "shards" / "shard-000000.tar"), strict=False
+    ):
+        k = c["custom"]["params"]["num_speakers"]
+        assert cols["gt_spk_reverb"].shape == (160000, 7, 3)
+        assert not np.any(cols["gt_spk_reverb"][:, :, k:])
+        assert np.all(cols["gt_spk_activity_scores"][:, k:] == -1)
 
 
 def test_meeting_mode_writes_references(tmp_path: Path) -> None:

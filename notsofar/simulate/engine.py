@@ -359,6 +359,10 @@ def make_css_example(w: Worker, rng: np.random.Generator, rooms: list[int]) -> t
         **rir_desc,
         **noise_desc,
     }
+    if k < m.max_speakers:  # the official format keeps max_speakers slots; absent ones are zero
+        pad = ((0, m.max_speakers - k), (0, 0), (0, 0))
+        cols["early"] = np.pad(cols["early"], pad)
+        cols["reverb"] = np.pad(cols["reverb"], pad)
     cols["activity"] = activity_scores(dry, sr, m.max_speakers)
     return cols, params
 
