@@ -328,6 +328,10 @@ def test_bad_input_through_the_cli_is_one_line(tmp_path):
 def test_score_api_errors():
     with pytest.raises(NotsofarError, match="reference has no segments"):
         score(Transcript(), Transcript())
+    turns = Transcript([Segment("S", "A", 0, 1, "")])  # e.g. read from RTTM
+    with pytest.raises(NotsofarError, match="reference has no words, so tcpwer cannot"):
+        score(turns, turns)
+    assert score(turns, turns, ScoreConfig(metrics=("der",))).metric("der").micro == 0.0
     with pytest.raises(NotsofarError, match="collar must be >= 0"):
         score(
             Transcript([Segment("S", "A", 0, 1, "a")]),

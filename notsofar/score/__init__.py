@@ -396,6 +396,11 @@ def score(
     rows: list[SessionScore] = []
     summary = []
     wer_metrics = [m for m in cfg.metrics if m in ("tcpwer", "cpwer", "tcorcwer")]
+    if wer_metrics and ref.num_words == 0:
+        raise NotsofarError(
+            f"the reference has no words, so {', '.join(wer_metrics)} cannot be computed "
+            "(an RTTM reference supports --metric der,jer only)"
+        )
     if wer_metrics:
         normalizer = get_normalizer(cfg.normalizer)
         ref_s = _to_meeteval(ref, normalizer, cfg.exact_times)
