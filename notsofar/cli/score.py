@@ -28,14 +28,14 @@ def score_command(
     ],
     metric: Annotated[
         str | None,
-        typer.Option(help="Comma-separated: tcpwer,cpwer,tcorcwer,der,jer [config: tcpwer]."),
+        typer.Option(help="Comma-separated: tcpwer,cpwer,tcorcwer,der,jer (default: tcpwer)."),
     ] = None,
     collar: Annotated[
         float | None,
-        typer.Option(help="tcpWER/tcORC-WER collar, seconds each side [config: 5]."),
+        typer.Option(help="tcpWER/tcORC-WER collar, seconds each side (default: 5)."),
     ] = None,
     normalizer: Annotated[
-        Normalizer | None, typer.Option(help="Text normalizer [config: notsofar].")
+        Normalizer | None, typer.Option(help="Text normalizer (default: notsofar).")
     ] = None,
     html: Annotated[
         Path | None, typer.Option(help="Write meeteval's alignment view per session here.")
@@ -46,7 +46,7 @@ def score_command(
     uem: Annotated[Path | None, typer.Option(help="UEM file: scored region per session.")] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Folder for the report [default: next to --hyp]."),
+        typer.Option("--out", "-o", help="Folder for the report (default: beside --hyp)."),
     ] = None,
     config: ConfigOption = None,
     set_: SetOption = None,
