@@ -138,6 +138,37 @@ def test_notsofar_dataset_end_to_end(tmp_path):
     assert cfg.metrics == ("tcpwer", "cpwer", "tcorcwer", "der", "jer") and cfg.tcpwer.collar == 5
 
 
+def test_hypothesis_folder_and_rttm_diarization_through_the_cli(tmp_path):
+    """A transcribe-style output folder (one session per file, several formats) and RTTM DER."""
+    ref = Transcript(
+        [
+            Segment("multichannel/M1_a", "A", 0, 4, "one two"),
+            Segment("multichannel/M2_a", "B", 1, 3, "x"),
+        ]
+    )
+    io.write(tmp_path / "ref.rttm", ref)
+    io.write(tmp_path / "ref.stm", ref)
+    out = tmp_path / "exp"
+    for seg in ref:
+        name = seg.session_id  # "multichannel/M1_a" -> exp/multichannel/M1_a.*
+        t = Transcript([dataclasses.replace(seg, speaker="s0")])
+        io.write(out / f"{name}.seglst.json", t)
+        io.write(out / f"{name}.rttm", t)
+    proc = run_cli("-r", str(tmp_path / "ref.stm"), "-h", str(out), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    tcp = summary(tmp_path / "exp.score.json")
+    assert (tcp["errors"], tcp["length"], tcp["num_sessions"]) == (0, 3, 2)  # counted once
+    proc = run_cli(
+        "-r", str(tmp_path / "ref.rttm"), "-h", str(out / "multichannel" / "M1_a.rttm"),
+        "--metric", "der,jer", "--partial", "-q", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "missing from the hypothesis" in proc.stderr  # M2_a: all missed speech
+    rep = json.loads((out / "multichannel" / "M1_a.score.json").read_text())
+    assert rep["sessions"]["der"]["multichannel/M1_a"]["error_rate"] == 0.0
+    assert rep["sessions"]["der"]["multichannel/M2_a"]["missed_detection"] == pytest.approx(1.5)
+
+
 # ------------------------------------------------------------------ agreement with meeteval
 
 
