@@ -393,4 +393,11 @@ def test_cli_and_python_api_stay_in_step():
         if f.name != "exact_times":  # an expert switch: --set exact_times=false
             assert {"metrics": "metric"}.get(f.name, f.name) in params, f.name
     assert {"ref", "hyp", "collar", "html", "out", "config", "set_", "quiet"} <= params
-    assert set(inspect.signature(score).parameters) == {"ref", "hyp", "cfg", "uem"}
+    assert set(inspect.signature(score).parameters) == {"ref", "hyp", "cfg", "uem", "on_session"}
+
+
+def test_progress_callback_counts_every_session_and_metric():
+    ref, hyp = _random_meetings(5, sessions=3)
+    ticks = []
+    score(ref, hyp, ScoreConfig(metrics=("tcpwer", "der")), on_session=lambda: ticks.append(1))
+    assert len(ticks) == 3 * 2

@@ -56,7 +56,7 @@ def score_command(
     from notsofar.cli.common import load_stage_config, write_resolved_config
     from notsofar.io.atomic import write_text
     from notsofar.score import ScoreConfig, score
-    from notsofar.score.report import load_inputs, print_report, report_stem
+    from notsofar.score.report import load_inputs, print_report, progress_bar, report_stem
 
     sets = list(set_ or [])
     if metric is not None:
@@ -72,7 +72,8 @@ def score_command(
     cfg = load_stage_config(ScoreConfig, config, sets)
     con = console(quiet)
     ref_t, hyp_t, notes = load_inputs(ref, hyp)
-    report = score(ref_t, hyp_t, cfg)
+    with progress_bar(con, len(ref_t.session_ids) * len(set(cfg.metrics))) as tick:
+        report = score(ref_t, hyp_t, cfg, on_session=tick)
     out_dir, stem = report_stem(hyp[0], out)
     write_text(out_dir / f"{stem}.score.json", report.to_json())
     write_text(out_dir / f"{stem}.score.csv", report.to_csv())

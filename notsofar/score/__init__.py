@@ -197,16 +197,23 @@ def _meeteval_uem(uem: Uem) -> Any:
 
 
 def _wer_metric(
-    metric: str, ref: Any, hyp: Any, missing: set[str], cfg: ScoreConfig
+    metric: str, ref: Any, hyp: Any, missing: set[str], cfg: ScoreConfig, tick: Callable[[], Any]
 ) -> list[SessionScore]:
     from meeteval.io.seglst import apply_multi_file
+
+    fn = _wer_fn(metric, cfg)
+
+    def scored(r: Any, h: Any) -> Any:
+        er = fn(r, h)
+        tick()
+        return er
 
     root = logging.getLogger()
     level = root.level
     root.setLevel(max(level, logging.ERROR))  # missing sessions are reported by score() itself
     try:
         results = apply_multi_file(
-            _wer_fn(metric, cfg), ref, hyp, allowed_empty_examples_ratio=1.0, partial=False
+            scored, ref, hyp, allowed_empty_examples_ratio=1.0, partial=False
         )
     except ValueError as e:  # meeteval's checks on the input (e.g. inconsistent times)
         raise NotsofarError(f"{metric}: {e}") from None
@@ -254,6 +261,7 @@ def _diar_metric(
     missing: set[str],
     cfg: ScoreConfig,
     uem: Uem | None,
+    tick: Callable[[], Any],
 ) -> list[SessionScore]:
     from pyannote.core import Segment as PSegment
     from pyannote.core import Timeline
@@ -275,6 +283,7 @@ def _diar_metric(
         )
         extent = Timeline([PSegment(start, end)])
         comp = engine.compute_components(_annotation(r), _annotation(h), uem=extent)
+        tick()
         if metric == "der":
             errors = comp["missed detection"] + comp["false alarm"] + comp["confusion"]
             length = comp["total"]
@@ -341,6 +350,7 @@ def score(
     hyp: Transcript,
     cfg: ScoreConfig | None = None,
     uem: Uem | None = None,
+    on_session: Callable[[], Any] | None = None,
 ) -> ScoreReport:
     """Score a hypothesis against a reference.
 
@@ -349,6 +359,7 @@ def score(
         hyp: hypothesis transcript.
         cfg: metrics, normalizer, collars (default: the official NOTSOFAR-1 settings).
         uem: optional scoring regions; overrides ``cfg.uem``.
+        on_session: called after each (session, metric) is scored (progress bars).
 
     Returns:
         A :class:`ScoreReport` with one row per (session, metric) and per-metric averages.
@@ -359,6 +370,7 @@ def score(
     """
     cfg = cfg or ScoreConfig()
     cfg.validate()
+    tick = on_session or (lambda: None)
     if uem is None and cfg.uem is not None:
         from notsofar.io import uem as uem_io
 
@@ -410,9 +422,9 @@ def score(
             ref_s, hyp_s = ref_s.filter_by_uem(meeteval_uem), hyp_s.filter_by_uem(meeteval_uem)
     for metric in dict.fromkeys(cfg.metrics):
         if metric in wer_metrics:
-            got = _wer_metric(metric, ref_s, hyp_s, missing, cfg)
+            got = _wer_metric(metric, ref_s, hyp_s, missing, cfg, tick)
         else:
-            got = _diar_metric(metric, ref, hyp, missing, cfg, uem)
+            got = _diar_metric(metric, ref, hyp, missing, cfg, uem, tick)
         order = {s: i for i, s in enumerate(ref_ids)}
         got.sort(key=lambda r: order.get(r.session_id, len(order)))
         rows.extend(got)

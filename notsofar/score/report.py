@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,22 @@ def load_inputs(refs: list[Path], hyps: list[Path]) -> tuple[Transcript, Transcr
         ref = ref.filter(lambda s: s.session_id.startswith(track + "/"))
         notes.append(f"scoring the {track} track only (the hypothesis has no other sessions)")
     return ref, hyp, notes
+
+
+@contextlib.contextmanager
+def progress_bar(con: Any, total: int) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on the (stderr) console; yields the function that advances it."""
+    if con.quiet:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "scoring", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=con,
+        transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("score", total=total)
+        yield lambda: progress.advance(task)
 
 
 def report_stem(hyp: Path, out: Path | None) -> tuple[Path, str]:
