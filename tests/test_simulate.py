@@ -411,3 +411,65 @@ def test_cli_and_python_api_stay_in_step() -> None:
     shortcuts = set(inspect.signature(with_sources).parameters) - {"cfg"}
     assert api <= cli and shortcuts <= cli
     assert cli - api - shortcuts == {"out", "dry_run", "verify", "config", "set_", "quiet"}
+
+
+def _lhotse_corpus_with_alignments(path: Path) -> Path:
+    """A lhotse cut manifest over the embedded utterances, with word alignments spread evenly
+    over each utterance (real alignments would come from a forced aligner)."""
+    from lhotse import CutSet, MonoCut, Recording, SupervisionSegment
+    from lhotse.supervision import AlignmentItem
+
+    from notsofar.simulate.sources import load_corpus
+
+    cuts = []
+    for k, item in enumerate(load_corpus("embedded").items[:9]):
+        rec = Recording.from_file(item.path, recording_id=f"r{k}")
+        words = item.text.split()
+        step = rec.duration / len(words)
+        ali = [
+            AlignmentItem(w, round(i * step, 3), round(step * 0.9, 3)) for i, w in enumerate(words)
+        ]
+        sup = SupervisionSegment(
+            f"s{k}",
+            rec.id,
+            0.0,
+            rec.duration,
+            text=item.text,
+            speaker=item.speaker,
+            alignment={"word": ali},
+        )
+        cuts.append(MonoCut(f"c{k}", 0.0, rec.duration, 0, recording=rec, supervisions=[sup]))
+    CutSet.from_cuts(cuts).to_file(path)
+    return path
+
+
+def test_lhotse_corpus_word_alignments_reach_the_references(tmp_path: Path) -> None:
+    from lhotse import CutSet
+
+    from notsofar.data import Transcript
+    from notsofar.simulate import simulate, with_sources
+    from notsofar.simulate.css_format import iter_shard
+
+    manifest = _lhotse_corpus_with_alignments(tmp_path / "cuts.jsonl.gz")
+    cfg = with_sources(
+        small_cfg("mix.meeting_s=20", "mix.meeting_speakers=[2, 2]"),
+        speech=str(manifest),
+        mode="meeting",
+    )
+    simulate(cfg, tmp_path / "m", 20 / 3600)
+    [(_, _, extra)] = list(iter_shard(tmp_path / "m" / "shards" / "shard-000000.tar"))
+    ref = Transcript.from_seglst(json.loads(extra["seglst.json"]))
+    seg = ref[0]
+    assert seg.word_details is not None and len(seg.word_details) == len(seg.words.split())
+    assert seg.start_time <= seg.word_details[0].start_time < seg.word_details[-1].end_time
+    assert seg.word_details[-1].end_time <= seg.end_time + 0.01
+
+    css = with_sources(small_cfg(), speech=str(manifest), mode="css")
+    simulate(css, tmp_path / "c", 2 * 10 / 3600)
+    sups = [
+        s for c in CutSet.from_file(tmp_path / "c" / "manifest.jsonl.gz") for s in c.supervisions
+    ]
+    aligned = [s for s in sups if s.alignment]
+    assert aligned and all(len(s.alignment["word"]) == len(s.text.split()) for s in aligned)
+    for s in aligned:
+        assert all(s.start - 0.01 <= a.start <= s.end + 0.01 for a in s.alignment["word"])

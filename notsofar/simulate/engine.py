@@ -297,6 +297,8 @@ def _mix(
 def make_css_example(w: Worker, rng: np.random.Generator, rooms: list[int]) -> tuple[dict, dict]:
     """One NOTSOFAR-CSS-style segment: up to ``max_speakers`` speakers placed with a drawn
     overlap ratio and leading/trailing silence. Returns (float columns, params)."""
+    from notsofar.simulate.sources import load_speech, words_in
+
     m = w.cfg.mix
     sr = w.sr
     t = int(m.segment_s * sr)
@@ -328,18 +330,21 @@ def make_css_example(w: Worker, rng: np.random.Generator, rooms: list[int]) -> t
         x = x[: min(n, t - pos)]
         rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-12
         dry[j, pos : pos + len(x)] = x * np.float32(10 ** (levels[j] / 20) / rms)
-        segs.append(
-            {
-                "speaker": spk[j],
-                "start": round(pos / sr, 4),
-                "duration": round(len(x) / sr, 4),
-                "source": item.path,
-                "source_offset_s": round(off / sr + item.start_s, 4),
-                "text": item.text
-                if off == 0 and len(x) == lens[j] == utts[j][0].shape[-1]
-                else None,
-            }
-        )
+        whole = off == 0 and len(x) == load_speech(item, sr).shape[-1]
+        text, timings = words_in(item, off / sr, len(x) / sr, whole)
+        seg = {
+            "speaker": spk[j],
+            "start": round(pos / sr, 4),
+            "duration": round(len(x) / sr, 4),
+            "source": item.path,
+            "source_offset_s": round(off / sr + item.start_s, 4),
+            "text": text,
+        }
+        if timings is not None:
+            seg["word_timings"] = [
+                [round(pos / sr + a, 4), round(pos / sr + b, 4)] for a, b in timings
+            ]
+        segs.append(seg)
         pos += len(x)
     rirs, keys, rir_desc = w.transfer_functions(rng, k, rooms)
     noise, noise_desc = w.noise(rng, t)
@@ -376,9 +381,15 @@ class _CorpusUtterances:
 
     def draw(self, speaker_index: int, rng: np.random.Generator) -> Any:
         from notsofar.simulate.meeting import Utterance
+        from notsofar.simulate.sources import load_speech, words_in
 
-        x, item, _ = self.w.utterance(rng, self.speakers[speaker_index], 30 * self.w.sr)
-        return Utterance(item.speaker, item.text, x)
+        sr = self.w.sr
+        x, item, off = self.w.utterance(rng, self.speakers[speaker_index], 30 * sr)
+        whole = off == 0 and x.shape[-1] == load_speech(item, sr).shape[-1]
+        text, timings = words_in(item, off / sr, x.shape[-1] / sr, whole)
+        if text is None:  # a cropped excerpt without alignments: its words are unknown
+            text = ""
+        return Utterance(item.speaker, text, x, timings)
 
     def draw_backchannel(self, speaker_index: int, rng: np.random.Generator) -> Any:
         return None  # corpora have no labelled backchannels; short turns come from the layout
@@ -453,17 +464,24 @@ def _cut(ex_id: str, shard_path: Path, num_samples: int, sr: int, chans: int, pa
     ch = list(range(chans))
     sups = []
     for j, s in enumerate(params.get("segments", [])):
-        sups.append(
-            {
-                "id": f"{ex_id}-{j}",
-                "recording_id": ex_id,
-                "start": s["start"],
-                "duration": s["duration"],
-                "channel": ch,
-                "speaker": s["speaker"],
-                **({"text": s["text"]} if s.get("text") else {}),
+        sup = {
+            "id": f"{ex_id}-{j}",
+            "recording_id": ex_id,
+            "start": s["start"],
+            "duration": s["duration"],
+            "channel": ch,
+            "speaker": s["speaker"],
+        }
+        if s.get("text"):
+            sup["text"] = s["text"]
+        if s.get("word_timings") and s.get("text"):
+            sup["alignment"] = {
+                "word": [
+                    [w, a, round(b - a, 4)]
+                    for w, (a, b) in zip(s["text"].split(), s["word_timings"], strict=True)
+                ]
             }
-        )
+        sups.append(sup)
     cmd = (
         f"{sys.executable} -m notsofar.simulate.extract {shard_path.resolve()} {ex_id} mixture {sr}"
     )
@@ -534,6 +552,11 @@ def run_shard(
                         "start": s.start_time,
                         "duration": round(s.duration, 4),
                         "text": s.words,
+                        **(
+                            {"word_timings": [[w.start_time, w.end_time] for w in s.word_details]}
+                            if s.word_details
+                            else {}
+                        ),
                     }
                     for s in tr
                 ]

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from notsofar.arrays import BUILTIN, ArrayGeometry
-from notsofar.data import Segment, Transcript
+from notsofar.data import Segment, Transcript, Word
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Utterance:
     speaker: str
     text: str
     audio: np.ndarray = field(repr=False, compare=False)
+    #: per word of ``text``: (start, end) seconds from the utterance start, when known
+    word_timings: tuple[tuple[float, float], ...] | None = None
 
     @property
     def num_samples(self) -> int:
@@ -188,13 +190,22 @@ def render_meeting(
         seg = slice(p.start_sample, min(t, p.end_sample))
         dry[p.speaker_index, seg] += a[: seg.stop - seg.start]
         activity[p.speaker_index, seg] = True
+        t0 = p.start_sample / sample_rate
+        details = None
+        wt = p.utterance.word_timings
+        if wt is not None and len(wt) == len(p.utterance.text.split()):
+            details = tuple(
+                Word(w, round(t0 + a, 3), round(t0 + b, 3))
+                for w, (a, b) in zip(p.utterance.text.split(), wt, strict=True)
+            )
         segments.append(
             Segment(
                 session_id,
                 speakers[p.speaker_index],
-                round(p.start_sample / sample_rate, 3),
+                round(t0, 3),
                 round(min(t, p.end_sample) / sample_rate, 3),
                 p.utterance.text,
+                word_details=details,
             )
         )
     early_rirs = early_part(rirs, early_ms, sample_rate)

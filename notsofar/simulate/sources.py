@@ -56,6 +56,29 @@ class SpeechCorpus:
         return out
 
 
+def words_in(
+    item: SpeechItem, start_s: float, duration_s: float, whole: bool
+) -> tuple[str | None, tuple[tuple[float, float], ...] | None]:
+    """Text and word timings (relative to ``start_s``) of an excerpt of ``item``.
+
+    Without word alignments only a ``whole`` utterance has a known text (None otherwise); with
+    them, the words lying inside the excerpt are kept.
+
+    >>> it = SpeechItem("a.wav", "s", "hello big world", word_timings=((0, .4), (.5, .8), (.9, 1.3)))
+    >>> words_in(it, 0.45, 0.9, whole=False)
+    ('big world', ((0.05, 0.35), (0.45, 0.85)))
+    """
+    words = item.text.split()
+    if item.word_timings is None or len(item.word_timings) != len(words):
+        return (item.text if whole else None), None
+    keep = [
+        (w, (round(a - start_s, 4), round(b - start_s, 4)))
+        for w, (a, b) in zip(words, item.word_timings, strict=True)
+        if a >= start_s - 1e-3 and b <= start_s + duration_s + 1e-3
+    ]
+    return " ".join(w for w, _ in keep), tuple(t for _, t in keep)
+
+
 def _librispeech(path: Path) -> list[SpeechItem]:
     items = []
     for trans in sorted(path.rglob("*.trans.txt")):
