@@ -504,6 +504,12 @@ def _cut(ex_id: str, shard_path: Path, num_samples: int, sr: int, chans: int, pa
     }
 
 
+def shard_rooms(cfg: SimulateConfig, index: int) -> list[int]:
+    """The simulated rooms shard ``index`` draws its transfer functions from."""
+    shard_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, index]))
+    return [int(r) for r in shard_rng.choice(cfg.rirs.num_rooms, size=cfg.rirs.rooms_per_shard)]
+
+
 def run_shard(
     cfg: SimulateConfig, out_dir: Path, corpus: SpeechCorpus, index: int, size: int
 ) -> dict:
@@ -518,8 +524,7 @@ def run_shard(
 
     t0 = time.process_time()
     w = _worker(cfg, Path(out_dir), corpus)
-    shard_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, index]))
-    rooms = [int(r) for r in shard_rng.choice(cfg.rirs.num_rooms, size=cfg.rirs.rooms_per_shard)]
+    rooms = shard_rooms(cfg, index)
     make = EXAMPLE_MAKERS[cfg.mix.mode]
     cuts = []
     seconds = 0.0
