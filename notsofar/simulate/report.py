@@ -87,9 +87,14 @@ def print_verify(con: Any, folder: Path, rep: Any) -> None:
     status = (
         "[green]OK[/green]" if not rep.problems else f"[red]{len(rep.problems)} problem(s)[/red]"
     )
+    sums = (
+        f"max |mixture - (speech + noise)| {rep.max_residual:.2e}"
+        if rep.sums_checked
+        else "mixture = speech + noise not checked (no gt_spk_reverb/gt_noise columns)"
+    )
     con.print(
         f"{folder}: {rep.shards} shards, {rep.examples} examples, {rep.seconds / 3600:.3f} h, "
-        f"max |mixture - (speech + noise)| {rep.max_residual:.2e}: {status}"
+        f"{sums}: {status}"
     )
     for p in rep.problems:
         con.print(f"  {p}")

@@ -20,6 +20,7 @@ class VerifyReport:
     seconds: float = 0.0
     clipped_samples: int = 0
     max_residual: float = 0.0
+    sums_checked: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -105,6 +106,7 @@ def _check_example(
         resid = mix / s_m - rev.sum(axis=-1) - cols["gt_noise"] / s_n
         bound = 0.5 / s_m + 0.5 * rev.shape[-1] / s_r + 0.5 / s_n + 1e-6
         worst = float(np.max(np.abs(resid)))
+        rep.sums_checked += 1
         rep.max_residual = max(rep.max_residual, worst)
         if worst > bound:
             rep.problems.append(
