@@ -32,7 +32,7 @@ BACKENDS: dict[str, str] = {
     "voicefixer": "notsofar.restore.voicefixer:restore_mono",
 }
 
-__all__ = ["BACKENDS", "RestoreConfig", "get_backend", "restore_array"]
+__all__ = ["BACKENDS", "RestoreConfig", "check_backend", "get_backend", "restore_array"]
 
 
 def get_backend(name: str) -> Callable[[np.ndarray, int, RestoreConfig], np.ndarray]:
@@ -45,6 +45,18 @@ def get_backend(name: str) -> Callable[[np.ndarray, int, RestoreConfig], np.ndar
         )
     module, func = BACKENDS[name].split(":")
     return getattr(importlib.import_module(module), func)
+
+
+def check_backend(cfg: RestoreConfig) -> None:
+    """Fail early (one-line NotsofarError) if ``cfg.backend`` cannot run, e.g. missing files.
+
+    A backend module may define ``check(cfg)``; batches call this once before the first file.
+    """
+    get_backend(cfg.backend)  # an unknown name raises here
+    module = importlib.import_module(BACKENDS[cfg.backend].split(":")[0])
+    check = getattr(module, "check", None)
+    if callable(check):
+        check(cfg)
 
 
 def restore_array(

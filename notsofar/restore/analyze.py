@@ -60,8 +60,9 @@ def _db(p: np.ndarray | float) -> np.ndarray:
 def clipped_mask(x: np.ndarray, level: float = 0.99, min_run: int = 2) -> np.ndarray:
     """Samples that sit in flat runs (>= ``min_run`` long) at the signal's positive/negative peak.
 
-    Hard clipping (and the saturation of a converter) leaves runs of equal samples at the
-    extremes; an unclipped waveform touches its peak in isolated samples. Positive and negative
+    Hard clipping (and the saturation of a converter) leaves runs of equal samples (within
+    1e-4 of the peak) at the extremes; an unclipped waveform touches its peak in isolated
+    samples, and even a slow tone's rounded peak changes from sample to sample. Positive and negative
     peaks are tested separately, so asymmetric clipping is found too.
     """
     x = np.asarray(x)
@@ -73,6 +74,12 @@ def clipped_mask(x: np.ndarray, level: float = 0.99, min_run: int = 2) -> np.nda
         if peak <= 0:
             continue
         at_peak = sign * x >= level * peak
+        # clipped samples repeat the same value; a smooth peak of a low tone only comes close
+        flat = np.zeros_like(at_peak)
+        same = np.abs(np.diff(x)) <= 1e-4 * peak
+        flat[:-1] |= same
+        flat[1:] |= same
+        at_peak &= flat
         if not at_peak.any():
             continue
         # run lengths of consecutive True values
@@ -147,7 +154,7 @@ def estimate_t60_s(x: np.ndarray, sr: int) -> float:
         band_t60 = []
         for s, e in zip(starts, ends, strict=True):
             seg = env[s : e + 1]
-            keep = seg > floor + 5
+            keep = seg > floor + 10
             seg = seg[keep]
             if len(seg) < min_len or seg[0] - seg[-1] < 10:
                 continue
@@ -200,6 +207,19 @@ def active_level_dbfs(x: np.ndarray, sr: int) -> float:
     return float(_db(np.mean(p[gate])))
 
 
+#: below this estimated SNR (dB) the T60 is measured on a denoised copy.
+NOISY_SNR_DB = 30.0
+
+
+def _denoised(x: np.ndarray, sr: int) -> np.ndarray:
+    from notsofar.features import istft, stft
+    from notsofar.restore.config import DenoiseConfig, DspConfig
+    from notsofar.restore.dsp import denoise, stft_config
+
+    fc = stft_config(sr, DspConfig())
+    return istft(denoise(stft(x, fc), DenoiseConfig()), fc, length=len(x))
+
+
 def analyze(audio: np.ndarray, sample_rate: int, cfg: AnalysisConfig | None = None) -> Degradation:
     """Estimate the degradations of a mono signal ``[T]`` (see :class:`Degradation`)."""
     cfg = cfg or AnalysisConfig()
@@ -208,14 +228,18 @@ def analyze(audio: np.ndarray, sample_rate: int, cfg: AnalysisConfig | None = No
         raise NotsofarError(f"analyze expects mono audio [T], got shape {x.shape}")
     check_signal(x, sample_rate)
     peak = float(np.max(np.abs(x)))
+    snr = estimate_snr_db(x, sample_rate)
+    # Noise masks the decays (and its fluctuations mimic slow ones): with noise present the T60
+    # is estimated on a quickly denoised copy, which separates noisy from reverberant speech.
+    t60 = estimate_t60_s(_denoised(x, sample_rate) if snr < NOISY_SNR_DB else x, sample_rate)
     return Degradation(
         duration_s=len(x) / sample_rate,
         sample_rate=int(sample_rate),
         peak_dbfs=float(20 * np.log10(peak)),
         level_dbfs=active_level_dbfs(x, sample_rate),
         clipping_ratio=float(clipped_mask(x, cfg.clip_level, cfg.clip_min_run).mean()),
-        snr_db=estimate_snr_db(x, sample_rate),
-        t60_s=estimate_t60_s(x, sample_rate),
+        snr_db=snr,
+        t60_s=t60,
         bandwidth_hz=estimate_bandwidth_hz(x, sample_rate, cfg.bandwidth_margin_db),
     )
 

@@ -421,6 +421,11 @@ def checkpoint_paths(cfg: VoiceFixerConfig) -> tuple[Path, Path]:
     return paths
 
 
+def check(cfg: RestoreConfig) -> None:
+    """Raise the one-line missing-checkpoint error before any file is processed."""
+    checkpoint_paths(cfg.voicefixer)
+
+
 def _torch_load(path: Path) -> Any:
     try:
         return torch.load(str(path), map_location="cpu", weights_only=True)

@@ -1,0 +1,144 @@
+"""``notsofar restore``: restore speech recordings (noise, reverb, clipping, low bandwidth)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.errors import EXIT_OK, EXIT_PARTIAL, NotsofarError
+
+
+class Backend(StrEnum):
+    dsp = "dsp"
+    voicefixer = "voicefixer"
+
+
+@handle_errors
+def restore_command(
+    input: Annotated[Path, typer.Argument(help="Audio file or folder of audio files.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output file, or folder for a folder.")
+    ] = None,
+    analyze: Annotated[
+        bool,
+        typer.Option("--analyze", help="Show what is wrong (SNR, reverb, bandwidth, clipping)."),
+    ] = False,
+    eval_ref: Annotated[
+        Path | None, typer.Option("--eval", help="Clean reference: report DNSMOS, PESQ, STOI, ...")
+    ] = None,
+    sr: Annotated[
+        int | None, typer.Option("--sr", help="Output sample rate (default: input's).")
+    ] = None,
+    backend: Annotated[Backend | None, typer.Option("--backend", help="Restore backend.")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write analysis/metrics JSON here.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo existing outputs.")] = False,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Restore speech offline: declip, dereverberate, denoise, extend bandwidth, normalize."""
+    from notsofar.cli.common import load_stage_config, write_resolved_config
+    from notsofar.restore import batch
+    from notsofar.restore.analyze import table
+    from notsofar.restore.config import RestoreConfig
+
+    sets = list(set_ or [])
+    if sr is not None:
+        sets.append(f"sample_rate={sr}")
+    if backend is not None:
+        sets.append(f"backend={backend.value}")
+    cfg = load_stage_config(RestoreConfig, config, sets)
+    if output is None and not analyze and eval_ref is None:
+        raise NotsofarError("nothing to do: give -o OUTPUT, --analyze or --eval")
+    con = console(quiet)
+    analyze_only = output is None and eval_ref is None
+    with con.status("restoring", spinner="dots") as status:
+        results = batch.restore_paths(
+            input,
+            output,
+            cfg,
+            overwrite=overwrite,
+            analyze_only=analyze_only,
+            reference=eval_ref,
+            on_result=lambda r: status.update(f"{r.status}: {Path(r.input).name}"),
+        )
+    if output is not None:
+        out_dir = output if output.is_dir() else output.parent
+        write_resolved_config(cfg, out_dir, "restore")
+    report = _report(results)
+    if analyze or eval_ref is not None:
+        con.print(table({r.input: list(r.analysis) for r in results if r.analysis}))
+    if eval_ref is not None:
+        con.print(_metrics_table(results))
+    if not quiet:
+        con.print(_summary(results))
+    for r in results:
+        if r.status == "failed":
+            print(f"notsofar: error: {r.error}", file=sys.stderr)
+    text = json.dumps(report, indent=2) + "\n"
+    if json_path is not None:
+        from notsofar.io.atomic import write_text
+
+        write_text(json_path, text)
+    elif analyze_only or (analyze and output is None):
+        print(text, end="")
+    failed = sum(r.status == "failed" for r in results)
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
+    raise typer.Exit(EXIT_OK)
+
+
+def _report(results: list) -> dict:
+    out = {}
+    for r in results:
+        item: dict = {"status": r.status}
+        if r.output:
+            item["output"] = r.output
+        if r.error:
+            item["error"] = r.error
+        if r.analysis:
+            item["analysis"] = [d.to_dict() for d in r.analysis]
+            item["steps"] = [list(s) for s in r.steps]
+        if r.elapsed_s and r.status == "restored":
+            item["rtf"] = round(r.rtf, 4)
+        if r.metrics:
+            item["metrics"] = {
+                k: {m: round(v, 4) for m, v in d.items()} for k, d in r.metrics.items()
+            }
+        out[r.input] = item
+    return out
+
+
+def _metrics_table(results: list) -> object:
+    from rich.table import Table
+
+    t = Table(title="Quality (input -> output)")
+    for col in ("file", "metric", "input", "output"):
+        t.add_column(col, justify="left" if col in ("file", "metric") else "right")
+    for r in results:
+        if not r.metrics:
+            continue
+        for m in r.metrics["input"]:
+            t.add_row(
+                Path(r.input).name,
+                m,
+                f"{r.metrics['input'][m]:.3f}",
+                f"{r.metrics['output'][m]:.3f}",
+            )
+    return t
+
+
+def _summary(results: list) -> str:
+    from notsofar.restore.batch import summarize
+
+    counts = summarize(results)
+    parts = [f"{n} {s}" for s, n in sorted(counts.items())]
+    return "restore: " + ", ".join(parts)
