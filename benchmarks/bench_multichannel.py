@@ -115,7 +115,7 @@ def run_meetings(folders: list[Path], out: Path) -> dict:
     ref_all = pool(refs)
     totals = {}
     for key in ("sc", "mc", "oracle"):
-        totals[f"tcpwer_{key}"] = score(ref_all, pool(hyps[key]), ["tcpwer"])["tcpwer"].micro
+        totals[f"tcpwer_{key}" if key != "oracle" else "tcpwer_oracle_sc"] = score(ref_all, pool(hyps[key]), ["tcpwer"])["tcpwer"].micro
     for key in ("sc", "mc"):
         totals[f"der_{key}"] = score(ref_all, pool(diars[key]), ["der"])["der"].micro
     totals["wall_sc_s"] = sum(r["wall_sc_s"] for r in rows)

@@ -45,13 +45,19 @@ class SpeakerPieces:
 
 
 def cacgmm_masks(
-    Y: np.ndarray, activity: np.ndarray, iterations: int = 10, eps: float = 1e-10
+    Y: np.ndarray,
+    activity: np.ndarray,
+    iterations: int = 10,
+    eps: float = 1e-10,
+    fit_stride: int = 1,
 ) -> np.ndarray:
     """Class posteriors ``[K, F, N]`` of a cACGMM fitted to STFT ``Y [C, F, N]``.
 
     ``activity [K, N]`` (0/1 or soft) gates the time-varying prior of each class (the last class
     is usually noise, active everywhere); the per-frequency mixture weights are re-estimated
     (pb_bss ``CACGMMTrainer`` with ``source_activity_mask``, ``weight_constant_axis=-1``).
+    With ``fit_stride`` > 1 EM runs on every ``fit_stride``-th frame (neighbouring 8 ms frames
+    are nearly redundant) and one final E step gives the posteriors of all frames.
     Batched over frequencies in torch (complex batched matmul is much faster there than numpy).
     """
     import torch
@@ -59,36 +65,46 @@ def cacgmm_masks(
     C, F, N = Y.shape
     K = activity.shape[0]
     Yt = torch.from_numpy(np.ascontiguousarray(Y.transpose(1, 0, 2))).to(torch.complex64)
-    Z = Yt / Yt.abs().pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)  # [F, C, N]
-    Z_h = Z.conj().transpose(-1, -2).contiguous()  # [F, N, C]
-    act = torch.from_numpy(activity.astype(np.float32))[:, None, :]  # [K, 1, N]
-    log_act = act.clamp_min(eps).log()
-    gate = (act > 0).float()
-    gamma = act.expand(K, F, N).clone()
+    Z_all = Yt / Yt.abs().pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)  # [F, C, N]
+    act_all = torch.from_numpy(activity.astype(np.float32))[:, None, :]  # [K, 1, N]
+    Z = Z_all[:, :, ::fit_stride].contiguous()
+    act = act_all[:, :, ::fit_stride]
+    n = Z.shape[-1]
+    Z_h = Z.conj().transpose(-1, -2).contiguous()  # [F, n, C]
+    gamma = act.expand(K, F, n).clone()
     gamma /= gamma.sum(dim=0, keepdim=True).clamp_min(eps)
-    quad = torch.ones(K, F, N)
+    quad = torch.ones(K, F, n)
     eye = torch.eye(C, dtype=torch.complex64)
-    log_pi = torch.empty(K, F, 1)
     logdet = torch.empty(K, F)
+    whiten = torch.empty(K, F, C, C, dtype=torch.complex64)  # L^-1 with B = L L^H
+
+    def e_step(Zx: torch.Tensor, act_x: torch.Tensor, log_pi: torch.Tensor) -> torch.Tensor:
+        # z^H B^-1 z = |L^-1 z|^2 (a batched matmul, then a real square-sum)
+        q = torch.stack(
+            [torch.view_as_real(torch.bmm(whiten[k], Zx)).square().sum((-1, 1)) for k in range(K)]
+        ).clamp_min(eps)  # [K, F, n]
+        log_p = log_pi + act_x.clamp_min(eps).log() - logdet[..., None] - C * q.log()
+        log_p = log_p - log_p.max(dim=0, keepdim=True).values
+        g = log_p.exp() * (act_x > 0).float()
+        return g / g.sum(dim=0, keepdim=True).clamp_min(eps), q
+
+    log_pi = torch.zeros(K, F, 1)
     for _ in range(iterations):
-        # one class at a time: [F, C, N]-sized temporaries, whatever the number of speakers
+        # M step, one class at a time: [F, C, n]-sized temporaries whatever the speaker count
         log_pi = gamma.mean(dim=-1, keepdim=True).clamp_min(eps).log()  # [K, F, 1]
         for k in range(K):
-            # M step: the cACG shape matrix B_k of every frequency
-            w = (gamma[k] / quad[k].clamp_min(eps)).to(torch.complex64)  # [F, N]
+            w = (gamma[k] / quad[k]).to(torch.complex64)  # [F, n]
             B = torch.bmm(Z * w[:, None, :], Z_h)  # [F, C, C]
             B = B * (C / gamma[k].sum(dim=-1).clamp_min(eps))[:, None, None]
             B = 0.5 * (B + B.conj().transpose(-1, -2))
             tr = torch.diagonal(B, dim1=-2, dim2=-1).real.sum(-1)[:, None, None]
             B = B / tr.clamp_min(eps) * C + 1e-4 * eye  # scale-free: fix trace, floor eigvals
-            # E step ingredients: z^H B^-1 z and log det B
-            Binv = torch.linalg.inv(B)
-            logdet[k] = torch.linalg.slogdet(B)[1].float()
-            quad[k] = torch.bmm(Z_h, Binv).mul_(Z_h.conj()).sum(-1).real.clamp_min(eps)
-        log_p = log_pi + log_act - logdet[..., None] - C * quad.log()
-        log_p = log_p - log_p.max(dim=0, keepdim=True).values
-        gamma = log_p.exp() * gate
-        gamma = gamma / gamma.sum(dim=0, keepdim=True).clamp_min(eps)
+            L = torch.linalg.cholesky(B)
+            logdet[k] = 2 * torch.diagonal(L, dim1=-2, dim2=-1).real.log().sum(-1)
+            whiten[k] = torch.linalg.inv(L)
+        gamma, quad = e_step(Z, act, log_pi)
+    if fit_stride > 1:
+        gamma, _ = e_step(Z_all, act_all, log_pi)
     return gamma.numpy().astype(np.float32)
 
 
@@ -130,23 +146,35 @@ def souden_mvdr(
 def _speech_blocks(
     diarization: Transcript, num_samples: int, sr: int, max_block_s: float
 ) -> list[tuple[int, int]]:
-    """Cover all speech with blocks of at most ``max_block_s`` (merging nearby segments)."""
+    """Cover all speech with blocks of at most ``max_block_s``, packing nearby turns together.
+
+    Consecutive turns share a block while it stays within ``max_block_s`` (short silences
+    inside a block cost less than the context every extra block carries); a single longer
+    stretch of speech is cut into equal parts.
+    """
     spans = sorted((s.start_time, s.end_time) for s in diarization)
     regions: list[list[float]] = []
-    for a, b in spans:
-        if regions and a <= regions[-1][1] + 0.5:
+    for a, b in spans:  # overlapping/adjacent turns first become one region
+        if regions and a <= regions[-1][1] + 0.1:
             regions[-1][1] = max(regions[-1][1], b)
         else:
             regions.append([a, b])
-    blocks: list[tuple[int, int]] = []
+    pieces: list[tuple[float, float]] = []
     for a, b in regions:
         n = max(1, int(np.ceil((b - a) / max_block_s)))
         edges = np.linspace(a, b, n + 1)
-        for k in range(n):
-            s0 = max(0, int(edges[k] * sr))
-            s1 = min(num_samples, int(np.ceil(edges[k + 1] * sr)))
-            if s1 > s0:
-                blocks.append((s0, s1))
+        pieces.extend((float(edges[k]), float(edges[k + 1])) for k in range(n))
+    packed: list[list[float]] = []
+    for a, b in pieces:
+        if packed and b - packed[-1][0] <= max_block_s:
+            packed[-1][1] = b
+        else:
+            packed.append([a, b])
+    blocks = []
+    for a, b in packed:
+        s0, s1 = max(0, int(a * sr)), min(num_samples, int(np.ceil(b * sr)))
+        if s1 > s0:
+            blocks.append((s0, s1))
     return blocks
 
 
@@ -209,7 +237,7 @@ def separate_gss(
         n_frames = Y.shape[-1]
         act = _activity(diarization, here, t0, n_frames, hop_s, cfg.activity_margin_s)
         act = np.concatenate([act, np.ones((1, n_frames), np.float32)])  # noise class
-        masks = cacgmm_masks(Y, act, cfg.iterations)
+        masks = cacgmm_masks(Y, act, cfg.iterations, fit_stride=cfg.fit_stride)
         ref = None if cfg.select_reference else reference_channel
         for s in core:
             k = here.index(s)
