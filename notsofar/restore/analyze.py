@@ -207,8 +207,9 @@ def active_level_dbfs(x: np.ndarray, sr: int) -> float:
     return float(_db(np.mean(p[gate])))
 
 
-#: below this estimated SNR (dB) the T60 is measured on a denoised copy.
-NOISY_SNR_DB = 30.0
+#: below this estimated SNR (dB) the T60 is measured on a denoised copy (even faint noise
+#: fluctuations read as slow decays; only digital-silence-clean recordings skip it).
+NOISY_SNR_DB = 50.0
 
 
 def _denoised(x: np.ndarray, sr: int) -> np.ndarray:
