@@ -82,8 +82,9 @@ def run_meetings(folders: list[Path], out: Path) -> dict:
         for key, tr in (("sc", sc.transcript), ("mc", mc.transcript), ("oracle", oracle)):
             hyps[key].append(tr.with_session_id(name))
             io.write(out / key / f"{name}.seglst.json", tr.with_session_id(name))
-        diars["sc"].append(sc.diarization.with_session_id(name))
-        diars["mc"].append(mc.diarization.with_session_id(name))
+        for key, d in (("sc", sc.diarization), ("mc", mc.diarization)):
+            diars[key].append(d.with_session_id(name))
+            io.write(out / f"{key}_diar" / f"{name}.rttm", d.with_session_id(name))
         one = {
             k: score(ref, hyps[k][-1], ["tcpwer"])["tcpwer"].micro for k in ("sc", "mc", "oracle")
         }
@@ -104,6 +105,26 @@ def run_meetings(folders: list[Path], out: Path) -> dict:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
+        with open(out / "rows.jsonl", "a") as f:
+            f.write(json.dumps(rows[-1]) + "\n")
+    return {"rows": rows, "totals": totals_of(rows, refs, hyps, diars)}
+
+
+def totals_from_files(out: Path, meetings: Path) -> dict:
+    """Totals of the meetings finished so far (``rows.jsonl`` + saved hypotheses)."""
+    from notsofar import io
+
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines() if line]
+    names = [r["meeting"] for r in rows]
+    refs = [io.read(meetings / n / "ref.seglst.json") for n in names]
+    hyps = {
+        k: [io.read(out / k / f"{n}.seglst.json") for n in names] for k in ("sc", "mc", "oracle")
+    }
+    diars = {k: [io.read(out / f"{k}_diar" / f"{n}.rttm") for n in names] for k in ("sc", "mc")}
+    return {"rows": rows, "totals": totals_of(rows, refs, hyps, diars)}
+
+
+def totals_of(rows: list, refs: list, hyps: dict, diars: dict) -> dict:
     from notsofar.data import Transcript
 
     def pool(ts):
@@ -115,14 +136,16 @@ def run_meetings(folders: list[Path], out: Path) -> dict:
     ref_all = pool(refs)
     totals = {}
     for key in ("sc", "mc", "oracle"):
-        totals[f"tcpwer_{key}" if key != "oracle" else "tcpwer_oracle_sc"] = score(ref_all, pool(hyps[key]), ["tcpwer"])["tcpwer"].micro
+        totals[f"tcpwer_{key}" if key != "oracle" else "tcpwer_oracle_sc"] = score(
+            ref_all, pool(hyps[key]), ["tcpwer"]
+        )["tcpwer"].micro
     for key in ("sc", "mc"):
         totals[f"der_{key}"] = score(ref_all, pool(diars[key]), ["der"])["der"].micro
     totals["wall_sc_s"] = sum(r["wall_sc_s"] for r in rows)
     totals["wall_mc_s"] = sum(r["wall_mc_s"] for r in rows)
     totals["wall_oracle_s"] = sum(r["wall_oracle_s"] for r in rows)
     totals["audio_s"] = sum(r["duration_s"] for r in rows)
-    return {"rows": rows, "totals": totals}
+    return totals
 
 
 def make_long(folders: list[Path], minutes: float, path: Path) -> Path:
@@ -195,8 +218,14 @@ def main() -> None:
     ap.add_argument("--no-long", action="store_true", help="skip the long peak-memory run")
     ap.add_argument("--long-only", action="store_true")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    ap.add_argument(
+        "--render-only", action="store_true", help="table from the meetings finished so far"
+    )
     args = ap.parse_args()
+    import soundfile as sf
+
     folders = sorted(p for p in args.meetings.iterdir() if (p / "mc.flac").is_file())
+    folders.sort(key=lambda p: sf.info(str(p / "mc.flac")).duration)  # short ones first
     if args.only:
         folders = [p for p in folders if p.name in args.only]
     if not folders:
@@ -204,7 +233,19 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     results: dict = {"date": date}
+    if args.render_only:
+        results.update(totals_from_files(args.out, args.meetings))
+        if (args.out / "long.json").is_file():
+            results["long"] = json.loads((args.out / "long.json").read_text())
+        results["date"] = json.loads((args.out / "started.json").read_text())["date"]
+        text = render(results, args)
+        print(text)
+        if args.write:
+            write_section(text)
+        return
     if not args.long_only:
+        (args.out / "rows.jsonl").unlink(missing_ok=True)
+        (args.out / "started.json").write_text(json.dumps({"date": date}) + "\n")
         results.update(run_meetings(folders, args.out))
     if not args.no_long:
         long_path = make_long(folders, args.long_minutes, args.out / "long_mc.flac")
@@ -221,6 +262,7 @@ def main() -> None:
             "peak_rss_mib": round(peak),
         }
         print(json.dumps(results["long"]), flush=True)
+        (args.out / "long.json").write_text(json.dumps(results["long"]) + "\n")
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     text = render(results, args)
     print(text)
