@@ -31,6 +31,9 @@ class DeclipConfig:
     enabled: bool = True
     #: act only when at least this fraction of samples is clipped.
     min_clip_ratio: float = 0.0005
+    #: cap of the re-interpolated peaks, as a multiple of the clip level (bench_restore.py:
+    #: larger caps lost DNSMOS OVRL on heavy clipping, 1.5 kept it about level).
+    max_ratio: float = 1.5
 
 
 @dataclass
@@ -42,7 +45,7 @@ class DereverbConfig:
     #: ~0.1 s on dry speech, ~0.3 s at a true T60 of 0.4 s; see restore/analyze.py).
     min_t60_s: float = 0.25
     #: the blind estimate reads low on long T60s; late-reverb suppression uses T60 * this.
-    t60_scale: float = 2.0
+    t60_scale: float = 3.0
     taps: int = 10
     delay: int = 3
     iterations: int = 3
@@ -71,6 +74,10 @@ class DenoiseConfig:
     noise_alpha: float = 0.95
     #: noise PSD over-estimation in the gain (dB): trades a little speech for less residue.
     overestimate_db: float = 0.0
+    #: a soft time-frequency gate after MMSE-LSA against non-stationary residue.
+    gate: bool = True
+    #: level above the tracked floor (dB) where the gate is half open.
+    gate_threshold_db: float = 10.0
 
 
 @dataclass

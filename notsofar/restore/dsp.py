@@ -60,7 +60,7 @@ def restore_with(x: np.ndarray, sr: int, d: Degradation, dsp: DspConfig) -> np.n
     steps = plan(d, dsp)
     y = np.asarray(x, dtype=np.float32)
     if "declip" in steps:
-        y = declip(y)
+        y = declip(y, max_ratio=dsp.declip.max_ratio)
     spectral = [s for s in steps if s != "declip"]
     if spectral:
         from notsofar.features import istft, stft
@@ -73,6 +73,8 @@ def restore_with(x: np.ndarray, sr: int, d: Degradation, dsp: DspConfig) -> np.n
             # late reverberation is suppressed with the noise (its PSD from the T60 estimate)
             t60 = d.t60_s * dsp.dereverb.t60_scale if "dereverb" in spectral else 0.0
             Y = denoise(Y, dsp.denoise, t60_s=t60, frame_rate=fc.frame_rate)
+            if dsp.denoise.gate:
+                Y = residual_gate(Y, fc.frame_rate, sr / fc.n_fft, dsp.denoise)
         if "bandwidth" in spectral:
             cutoff_bin = int(round(d.bandwidth_hz / (sr / 2) * (Y.shape[0] - 1)))
             Y = extend_band(Y, cutoff_bin, dsp.bandwidth)
@@ -93,14 +95,16 @@ def stft_config(sr: int, dsp: DspConfig) -> object:
 # --------------------------------------------------------------------------- declipping
 
 
-def declip(x: np.ndarray, level: float = 0.99, min_run: int = 2, context: int = 6) -> np.ndarray:
+def declip(
+    x: np.ndarray, level: float = 0.99, min_run: int = 2, context: int = 6, max_ratio: float = 1.5
+) -> np.ndarray:
     """Re-interpolate clipped runs with a least-squares cubic through the good samples around.
 
     Each run gets a cubic fitted to ``context`` unclipped samples on each side (the slopes into
     and out of the run set the shape of the missing peak). All runs are solved at once (batched
     4x4 normal equations), so heavy clipping with thousands of runs costs milliseconds. The
     result is kept beyond the clip level in the run's direction (the true waveform was at least
-    that large) and below 3x of it (long runs make any extrapolation uncertain).
+    that large) and below ``max_ratio`` times it (long runs make any extrapolation uncertain).
     """
     x = np.asarray(x, dtype=np.float32)
     mask = clipped_mask(x, level, min_run)
@@ -132,7 +136,7 @@ def declip(x: np.ndarray, level: float = 0.99, min_run: int = 2, context: int = 
     est = coef[r, 0] + coef[r, 1] * tt + coef[r, 2] * tt**2 + coef[r, 3] * tt**3
     clip_val = x[idx].astype(np.float64)
     sign = np.sign(clip_val)
-    mag = np.clip(sign * est, np.abs(clip_val), 3 * np.abs(clip_val))
+    mag = np.clip(sign * est, np.abs(clip_val), max_ratio * np.abs(clip_val))
     y = x.copy()
     y[idx] = (sign * mag).astype(np.float32)
     return y
@@ -266,6 +270,30 @@ def denoise(
         prev = g**2 * gamma
         G[:, t] = g
     return (Y * G).astype(np.complex64)
+
+
+def residual_gate(
+    Y: np.ndarray, frame_rate: float, bin_hz: float, cfg: DenoiseConfig
+) -> np.ndarray:
+    """Soft time-frequency gate against what the statistical estimator leaves behind.
+
+    Non-stationary residue (babble-like noise, late reverberation the model missed) sits close
+    to a slowly tracked per-bin floor; speech rises well above it. The floor is a ~1 s running
+    minimum of the smoothed power, raised by ``gate_threshold_db``; the mask is a sigmoid of the
+    level above it, smoothed over ~50 ms and ~300 Hz, bounded below by ``min_gain_db``.
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter, uniform_filter1d
+
+    p_db = 10 * np.log10(np.maximum(Y.real**2 + Y.imag**2, 1e-20))
+    sm = uniform_filter1d(p_db, size=max(1, int(0.03 * frame_rate)), axis=1, mode="nearest")
+    floor = minimum_filter1d(sm, size=max(3, int(1.0 * frame_rate)), axis=1, mode="nearest")
+    floor = uniform_filter1d(floor, size=max(1, int(0.5 * frame_rate)), axis=1, mode="nearest")
+    mask = 1.0 / (1.0 + np.exp(-(p_db - floor - cfg.gate_threshold_db) / 2.0))
+    mask = uniform_filter(
+        mask, size=(max(1, int(300 / bin_hz)), max(1, int(0.05 * frame_rate))), mode="nearest"
+    )
+    g = np.maximum(mask, 10 ** (cfg.min_gain_db / 20))
+    return (Y * g).astype(np.complex64)
 
 
 # --------------------------------------------------------------------------- bandwidth
