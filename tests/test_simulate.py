@@ -275,7 +275,7 @@ def test_meeting_mode_writes_references(tmp_path: Path) -> None:
     assert cols["gt_spk_reverb"].shape == (30 * 16000, 7, 3)
 
 
-def test_dask_local_cluster(tmp_path: Path) -> None:
+def test_dask_local_cluster_and_process_pool(tmp_path: Path) -> None:
     from dask.distributed import LocalCluster
 
     from notsofar.simulate import simulate
@@ -290,8 +290,9 @@ def test_dask_local_cluster(tmp_path: Path) -> None:
         )
     assert r.exit_code == 0 and sorted(m["shard"] for m in r.made) == [0, 1]
     assert verify(tmp_path / "d").problems == []
-    # same bytes as the in-process run
-    simulate(cfg, tmp_path / "l", 4 * 10 / 3600)
+    # same bytes as a local process pool of 2 workers
+    r = simulate(cfg, tmp_path / "l", 4 * 10 / 3600, workers=2)
+    assert r.exit_code == 0 and len(r.made) == 2
     for i in range(2):
         name = f"shards/shard-{i:06d}.tar"
         assert (tmp_path / "d" / name).read_bytes() == (tmp_path / "l" / name).read_bytes()
