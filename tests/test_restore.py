@@ -202,3 +202,32 @@ def test_multichannel_per_channel(clean: np.ndarray) -> None:
 def test_bad_input_one_line_errors(audio: np.ndarray, message: str) -> None:
     with pytest.raises(NotsofarError, match=message):
         restore_array(audio, SR)
+
+
+def test_cli_and_python_api_in_step() -> None:
+    """Every ``notsofar restore`` option maps to a ``restore_paths`` parameter or a config key."""
+    import inspect
+
+    from notsofar.cli.restore import restore_command
+    from notsofar.restore.batch import restore_paths
+
+    cli = set(inspect.signature(restore_command).parameters)
+    api = set(inspect.signature(restore_paths).parameters)
+    # CLI name -> API parameter, or the config key it sets
+    mapping = {
+        "input": "input_path",
+        "output": "output",
+        "overwrite": "overwrite",
+        "eval_ref": "reference",
+        "analyze": "analyze_only",
+        "sr": "cfg.sample_rate",
+        "backend": "cfg.backend",
+    }
+    presentation = {"json_path", "config", "set_", "quiet"}  # how results are shown / cfg built
+    assert cli == set(mapping) | presentation
+    for target in mapping.values():
+        if target.startswith("cfg."):
+            assert hasattr(RestoreConfig(), target[4:])
+        else:
+            assert target in api
+    assert api - set(mapping.values()) == {"cfg", "on_result"}
