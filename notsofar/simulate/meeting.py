@@ -262,12 +262,8 @@ def overlap_ratio(activity: np.ndarray) -> float:
 
 
 def to_rttm(transcript: Transcript, file_id: str | None = None) -> str:
-    """RTTM text (one SPEAKER line per segment, NIST format) for a reference transcript."""
-    lines = []
-    for s in transcript.sorted():
-        fid = file_id or s.session_id
-        lines.append(
-            f"SPEAKER {fid} 1 {s.start_time:.3f} {s.end_time - s.start_time:.3f} "
-            f"<NA> <NA> {s.speaker} <NA> <NA>"
-        )
-    return "\n".join(lines) + ("\n" if lines else "")
+    """RTTM text of a reference (the project's RTTM writer, segments sorted by start time)."""
+    from notsofar.io.rttm import dumps
+
+    t = transcript.sorted()
+    return dumps(t if file_id is None else t.with_session_id(file_id))
