@@ -40,9 +40,11 @@ def run_local(
     if workers <= 1:
         for index, size in jobs:
             try:
-                done(index, _one(cfg, out_dir, corpus, index, size), None)
-            except (NotsofarError, OSError, ValueError) as e:
+                summary = _one(cfg, out_dir, corpus, index, size)
+            except Exception as e:  # as in the pool: a failing shard fails alone, the run goes on
                 done(index, None, _error_text(e))
+            else:
+                done(index, summary, None)
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
