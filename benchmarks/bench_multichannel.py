@@ -215,6 +215,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench_out" / "multichannel")
     ap.add_argument("--only", nargs="*", help="meeting names to run (default: all)")
     ap.add_argument("--long-minutes", type=float, default=60.0)
+    ap.add_argument("--long-storage", default="float16", choices=["float16", "float32"])
     ap.add_argument("--no-long", action="store_true", help="skip the long peak-memory run")
     ap.add_argument("--long-only", action="store_true")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
@@ -251,7 +252,8 @@ def main() -> None:
         long_path = make_long(folders, args.long_minutes, args.out / "long_mc.flac")
         cmd = [
             sys.executable, "-m", "notsofar.cli.main", "transcribe", str(long_path),
-            "--set", "array=notsofar_mc", "--set", "device=cpu", "-o", str(args.out / "long"), "-q",
+            "--set", "array=notsofar_mc", "--set", "device=cpu",
+            "--set", f"enhance.storage={args.long_storage}", "-o", str(args.out / "long"), "-q",
             "--force",
         ]  # fmt: skip
         code, wall, peak = peak_rss_run(cmd)
@@ -260,6 +262,7 @@ def main() -> None:
             "exit_code": code,
             "wall_s": round(wall, 1),
             "peak_rss_mib": round(peak),
+            "storage": args.long_storage,
         }
         print(json.dumps(results["long"]), flush=True)
         (args.out / "long.json").write_text(json.dumps(results["long"]) + "\n")
@@ -280,6 +283,8 @@ def render(results: dict, args: argparse.Namespace) -> str:
         cmd += " --long-only"
     if args.long_minutes != 60:
         cmd += f" --long-minutes {args.long_minutes:g}"
+    if args.long_storage != "float16":
+        cmd += f" --long-storage {args.long_storage}"
     lines = [
         HEADING,
         "",
@@ -330,7 +335,8 @@ def render(results: dict, args: argparse.Namespace) -> str:
         ok = lg["exit_code"] == 0
         lines.append(
             f"- Peak memory, {lg['minutes']:g}-minute 7-channel recording (meetings tiled), "
-            f"`notsofar transcribe --set array=notsofar_mc` in a subprocess: "
+            f"`notsofar transcribe --set array=notsofar_mc --set enhance.storage="
+            f"{lg.get('storage', 'float32')}` in a subprocess: "
             f"**{lg['peak_rss_mib'] / 1024:.2f} GiB** peak RSS (target <= 3 GB: "
             f"{'met' if ok and lg['peak_rss_mib'] <= 3000 / 1.048576 else 'MISSED'}), "
             f"wall {lg['wall_s'] / 60:.1f} min, exit code {lg['exit_code']}."

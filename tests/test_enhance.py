@@ -251,6 +251,8 @@ def test_channel_folder_reading_and_errors(tmp_path, two_sources):
         sf.write(folder / f"ch{c}.wav", mixture[c], SR, subtype="FLOAT")
     x = read_multichannel(folder)
     assert x.shape == mixture.shape and np.allclose(x, mixture)
+    half = read_multichannel(folder, dtype="float16")  # the long-meeting storage
+    assert half.dtype == np.float16 and np.allclose(half, mixture, rtol=1e-3, atol=1e-4)
     sf.write(folder / "ch3.wav", mixture[3, :-100], SR, subtype="FLOAT")
     with pytest.raises(NotsofarError, match="ch3.wav: length .* differs"):
         read_multichannel(folder)

@@ -66,7 +66,7 @@ def transcribe_multichannel(
     if cfg.array is not None and enhance_cfg is None:
         ecfg = dataclasses.replace(ecfg, array=cfg.array)
     files = input_files(inputs)
-    audio = read_multichannel(files)
+    audio = read_multichannel(files, dtype=ecfg.storage)
     duration = audio.shape[-1] / 16000
     if audio.shape[0] < 2:
         notice(f"{session_id}: mono input; using the single-channel path")
@@ -115,7 +115,9 @@ def _index(channel: int | str, num_channels: int) -> int:
 
 
 def _single_channel(x: Any, cfg: Any, models: Any, session_id: str) -> Any:
+    import numpy as np
+
     from notsofar.pipeline import transcribe_source
     from notsofar.pipeline.source import ArraySource
 
-    return transcribe_source(ArraySource(x, session_id), cfg, models)
+    return transcribe_source(ArraySource(np.asarray(x, np.float32), session_id), cfg, models)

@@ -38,7 +38,7 @@ def enhance_file(
 
     name = session_name(path)
     cfg = cfg or EnhanceConfig()
-    audio = read_multichannel(path)
+    audio = read_multichannel(path, dtype=cfg.storage)
     if diarization is not None and len(diarization.session_ids) > 1:
         diarization = diarization.filter(lambda s: s.session_id == name)
     result: EnhanceResult = enhance(
