@@ -10,6 +10,7 @@ import gzip
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,14 @@ SMALL = [
     "rirs.num_rooms=4",
     "output.examples_per_shard=2",
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_room_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests share simulated rooms (as users can with rirs.cache_dir): each is computed once."""
+    SMALL.append(f"rirs.cache_dir={tmp_path_factory.mktemp('rooms')}")
+    yield
+    SMALL.pop()
 
 
 def small_cfg(*extra: str) -> SimulateConfig:
@@ -474,3 +483,19 @@ def test_lhotse_corpus_word_alignments_reach_the_references(tmp_path: Path) -> N
     assert aligned and all(len(s.alignment["word"]) == len(s.text.split()) for s in aligned)
     for s in aligned:
         assert all(s.start - 0.01 <= a.start <= s.end + 0.01 for a in s.alignment["word"])
+
+
+def test_room_cache_is_shared_and_keyed_by_what_defines_a_room(tmp_path: Path) -> None:
+    from notsofar.simulate.engine import Worker
+    from notsofar.simulate.sources import load_corpus
+
+    corpus = load_corpus("embedded")
+    cache = f"rirs.cache_dir={tmp_path / 'rooms'}"
+    a = Worker(small_cfg(cache), tmp_path / "a", corpus)
+    b = Worker(small_cfg(cache, "output.examples_per_shard=7"), tmp_path / "b", corpus)
+    c = Worker(small_cfg(cache, "rirs.seats=4"), tmp_path / "c", corpus)
+    assert a.room_key == b.room_key != c.room_key
+    rirs, _ = a.room(0)
+    assert len(list((tmp_path / "rooms").glob(f"room-{a.room_key}-*.npy"))) == 1
+    again, _ = b.room(0)  # read from the shared cache
+    np.testing.assert_array_equal(rirs, again)

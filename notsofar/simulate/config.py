@@ -43,7 +43,8 @@ class RirConfig:
 
     Measured: one wav per source position, all with the array's channel count and one sample
     rate (resampled to the output rate). Simulated: ``num_rooms`` rooms (seeded, cached on disk
-    under the output folder), ``seats`` source positions each; a shard uses ``rooms_per_shard``.
+    in ``cache_dir``, by default under the output folder), ``seats`` source positions each; a
+    shard uses ``rooms_per_shard`` of them.
     """
 
     backend: Literal["simulated", "measured"] = "simulated"
@@ -59,6 +60,8 @@ class RirConfig:
     rooms_per_shard: int = 2
     max_length_s: float = 0.5
     early_ms: float = 50.0
+    #: where simulated rooms are cached (None: ``<output>/rir_cache``); share it between runs
+    cache_dir: str | None = None
 
     def validate(self) -> None:
         for name in ("rt60_s", "room_x_m", "room_y_m", "room_z_m", "distance_m"):

@@ -8,6 +8,7 @@ so any shard can be (re)made alone, on any worker, byte-identically.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -101,6 +102,12 @@ class Worker:
         )
         self.noise_files = index_noise(cfg.noise.path) if cfg.noise.backend == "recorded" else []
         self._rooms: OrderedDict[int, tuple[np.ndarray, dict]] = OrderedDict()
+        c = cfg.rirs
+        self.rir_cache_dir = Path(c.cache_dir) if c.cache_dir else out_dir / "rir_cache"
+        # rooms depend on these only: the key lets runs with other settings share a cache dir
+        room_def = [cfg.seed, cfg.sample_rate, self.array.positions, c.rt60_s, c.room_x_m]
+        room_def += [c.room_y_m, c.room_z_m, c.distance_m, c.seats, c.max_length_s]
+        self.room_key = hashlib.sha1(json.dumps(room_def).encode()).hexdigest()[:12]
         self._spectra: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         #: benchmark baseline switch: per-pair scipy.signal.fftconvolve instead of cached spectra
         self.naive_convolution = False
@@ -118,7 +125,7 @@ class Worker:
         spec = sample_room(
             rng, c.seats, c.rt60_s, (c.room_x_m, c.room_y_m, c.room_z_m), c.distance_m
         )
-        cache = self.out_dir / "rir_cache" / f"room-{index:05d}.npy"
+        cache = self.rir_cache_dir / f"room-{self.room_key}-{index:05d}.npy"
         rirs = None
         if cache.exists():
             try:
