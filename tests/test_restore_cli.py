@@ -60,6 +60,7 @@ def test_single_file_eval_and_sr(files: dict[str, Path], tmp_path: Path) -> None
     assert m["output"]["bak"] > m["input"]["bak"]
     assert "denoise" in item["steps"][0]
     assert (tmp_path / "restore.config.yaml").exists()
+    assert not (tmp_path / "restore.report.json").exists()  # --json chose another place
     assert "PESQ" in r.stderr or "pesq_wb" in r.stderr  # metrics table
 
 
@@ -81,6 +82,8 @@ def test_batch_resumable_lists_failures(files: dict[str, Path], tmp_path: Path) 
     a, sr = sf.read(str(out / "a.flac"))
     assert a.shape == (5 * SR, 2) and sr == SR  # per-channel, same length
     assert (out / "sub" / "b.ogg").exists()
+    report = json.loads((out / "restore.report.json").read_text())
+    assert report[str(files["batch"] / "a.flac")]["analysis"][1]["clipping_ratio"] > 0.001
     assert not (out / "broken.wav").exists()
     assert not list(out.rglob(".*.tmp*"))  # no partial files
     mtime = (out / "a.flac").stat().st_mtime_ns

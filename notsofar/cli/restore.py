@@ -37,7 +37,10 @@ def restore_command(
     ] = None,
     backend: Annotated[Backend | None, typer.Option("--backend", help="Restore backend.")] = None,
     json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write analysis/metrics JSON here.")
+        Path | None,
+        typer.Option(
+            "--json", help="Analysis/metrics JSON (default: restore.report.json by the outputs)."
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo existing outputs.")] = False,
     config: ConfigOption = None,
@@ -73,6 +76,8 @@ def restore_command(
     if output is not None:
         out_dir = output if output.is_dir() else output.parent
         write_resolved_config(cfg, out_dir, "restore")
+        # the analysis (and metrics) are kept with the outputs unless --json says elsewhere
+        json_path = json_path or out_dir / "restore.report.json"
     report = _report(results)
     if analyze or eval_ref is not None:
         con.print(table({r.input: list(r.analysis) for r in results if r.analysis}))
