@@ -249,6 +249,9 @@ def test_channel_folder_reading_and_errors(tmp_path, two_sources):
     folder.mkdir()
     for c in range(7):
         sf.write(folder / f"ch{c}.wav", mixture[c], SR, subtype="FLOAT")
+    from notsofar.enhance.channels import is_channel_folder
+
+    assert is_channel_folder(folder) and not is_channel_folder(FIXTURES)
     x = read_multichannel(folder)
     assert x.shape == mixture.shape and np.allclose(x, mixture)
     half = read_multichannel(folder, dtype="float16")  # the long-meeting storage

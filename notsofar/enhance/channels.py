@@ -38,6 +38,19 @@ def channel_files(folder: str | Path) -> list[Path]:
     return [found[k] for k in sorted(found)]
 
 
+def is_channel_folder(path: str | Path) -> bool:
+    """True for a NOTSOFAR-style ``mc_<device>/`` folder: audio files ``ch0 .. chN`` only.
+
+    >>> is_channel_folder("no/such/folder")
+    False
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    audio = [p for p in path.iterdir() if p.suffix.lower() in (".wav", ".flac")]
+    return bool(audio) and all(_CHANNEL_FILE.match(p.name) for p in audio)
+
+
 def is_multichannel_input(path: str | Path) -> bool:
     """True for a folder of channel files or an audio file with more than one channel."""
     path = Path(path)
