@@ -227,6 +227,11 @@ def test_simulate_verify_reproduce_and_resume(tmp_path: Path) -> None:
         tmp_path / "a" / "shards" / "shard-000001.tar"
     ).read_bytes()
 
+    # more hours in the same folder: the plan grows, the existing shards are kept as they are
+    r = simulate(cfg, tmp_path / "b", 5 * 10 / 3600)
+    assert r.skipped == [0, 1] and [m["shard"] for m in r.made] == [2]
+    assert verify(tmp_path / "b").examples == 5
+
     # another seed in the same folder is refused, nothing touched
     with pytest.raises(NotsofarError, match="different simulation"):
         simulate(dataclasses.replace(cfg, seed=1), tmp_path / "b", hours)

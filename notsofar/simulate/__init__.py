@@ -52,13 +52,17 @@ def _check_out_dir(cfg: SimulateConfig, out_dir: Path, plan: Plan) -> None:
             raise NotsofarError(
                 "unreadable plan.json; use a new output folder", path=path
             ) from None
-        if old != record:
+        same = ("config", "examples_per_shard")
+        if any(old.get(k) != record[k] for k in same):
             raise NotsofarError(
-                "this folder holds a different simulation (config, seed or --hours differ); "
+                "this folder holds a different simulation (config or seed differ); "
                 "use a new output folder",
                 path=path,
             )
-        return
+        if old == record:
+            return
+        # same simulation, other --hours: shard i does not depend on the total, so the folder
+        # grows (or its plan shrinks) in place; a partial last shard is remade at its new size
     write_text(path, json.dumps(record, indent=1) + "\n")
 
 
@@ -104,7 +108,7 @@ def simulate(
     report = RunReport(plan)
     jobs = []
     for i in range(plan.num_shards):
-        if shard_done(out, i):
+        if shard_done(out, i, plan.shard_size(i)):
             report.skipped.append(i)
         else:
             jobs.append((i, plan.shard_size(i)))

@@ -595,9 +595,16 @@ def run_shard(
     }
 
 
-def shard_done(out_dir: Path, index: int) -> bool:
+def shard_done(out_dir: Path, index: int, size: int) -> bool:
+    """A shard is done when its tar and its manifest (written last) exist with ``size`` examples."""
     base = Path(out_dir) / SHARD_DIR / shard_name(index)
-    return base.with_suffix(".tar").exists() and base.with_suffix(".jsonl.gz").exists()
+    manifest = base.with_suffix(".jsonl.gz")
+    if not (base.with_suffix(".tar").exists() and manifest.exists()):
+        return False
+    try:
+        return gzip.decompress(manifest.read_bytes()).count(b"\n") == size
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return False
 
 
 @dataclass
