@@ -1,9 +1,11 @@
 """The default restore backend: classical DSP, each step switched on by the analysis.
 
-Order: declip (time domain) -> STFT -> WPE dereverberation -> MMSE-LSA denoising with
-speech-presence-probability noise tracking -> band extension -> iSTFT -> loudness normalization
-with a peak ceiling. A step whose problem the analysis does not find is skipped, so clean input
-passes through unchanged (no STFT round trip at all when nothing is wrong).
+Order: declip (time domain) -> STFT -> WPE dereverberation (reverberant input above
+``wpe_min_snr_db``) -> MMSE-LSA denoising with speech-presence-probability noise tracking and a
+late-reverberation PSD from the T60 estimate -> residual time-frequency gate -> band extension
+(opt-in) -> iSTFT -> loudness normalization with a peak ceiling. A step whose problem the
+analysis does not find is skipped, so clean input passes through unchanged (no STFT round trip
+at all when nothing is wrong).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def restore_with(x: np.ndarray, sr: int, d: Degradation, dsp: DspConfig) -> np.n
 
         fc = stft_config(sr, dsp)
         Y = stft(y, fc)
-        if "dereverb" in spectral:
+        if "dereverb" in spectral and d.snr_db >= dsp.dereverb.wpe_min_snr_db:
             Y = dereverb(Y, dsp.dereverb)
         if "denoise" in spectral or "dereverb" in spectral:
             # late reverberation is suppressed with the noise (its PSD from the T60 estimate)
