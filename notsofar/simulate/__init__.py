@@ -3,7 +3,10 @@ NOTSOFAR-style training mixtures (``notsofar simulate``).
 
 Building blocks: :mod:`.voices` (espeak-ng), :mod:`.rooms` (RIRs), :mod:`.noise` (diffuse
 multichannel noise), :mod:`.convolve` (batched FFT convolution), :mod:`.meeting` (layout,
-rendering, reference), :mod:`.synthetic` (whole espeak meetings).
+rendering, reference), :mod:`.synthetic` (whole espeak meetings). The training-set stage:
+:func:`simulate` (this module) over :mod:`.engine` (plan, examples, shards), :mod:`.sources`
+(corpora, measured IRs, noise), :mod:`.css_format` (the official NOTSOFAR-1 shard format),
+:mod:`.executors` (local pool, dask) and :mod:`.verify`.
 """
 
 from __future__ import annotations
