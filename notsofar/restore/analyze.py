@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from notsofar.errors import NotsofarError
-from notsofar.restore.config import AnalysisConfig
+from notsofar.restore.config import AnalysisConfig, DspConfig
 
 #: SNR reported for signals whose noise floor is digital silence.
 MAX_SNR_DB = 80.0
@@ -313,18 +313,19 @@ def _mark(text: str, bad: bool) -> str:
     return f"[bold red]{text}[/]" if bad else text
 
 
-def problems(d: Degradation, thresholds: object | None = None) -> set[str]:
-    """Names of the degradations the DSP backend would act on, under its default thresholds."""
-    from notsofar.restore.config import DspConfig
+def problems(d: Degradation, thresholds: DspConfig | None = None) -> set[str]:
+    """Names of the degradations found in ``d`` under the DSP backend's thresholds.
 
+    A problem is reported even when the step that would treat it is switched off.
+    """
     dsp = thresholds if thresholds is not None else DspConfig()
     out = set()
-    if d.clipping_ratio >= dsp.declip.min_clip_ratio:  # type: ignore[attr-defined]
+    if d.clipping_ratio >= dsp.declip.min_clip_ratio:
         out.add("clipping")
-    if d.snr_db < dsp.denoise.max_snr_db:  # type: ignore[attr-defined]
+    if d.snr_db < dsp.denoise.max_snr_db:
         out.add("noise")
-    if d.t60_s >= dsp.dereverb.min_t60_s:  # type: ignore[attr-defined]
+    if d.t60_s >= dsp.dereverb.min_t60_s:
         out.add("reverb")
-    if d.bandwidth_hz < dsp.bandwidth.max_bandwidth_ratio * d.nyquist_hz:  # type: ignore[attr-defined]
+    if d.bandwidth_hz < dsp.bandwidth.max_bandwidth_ratio * d.nyquist_hz:
         out.add("bandwidth")
     return out
