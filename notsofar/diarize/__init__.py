@@ -69,12 +69,12 @@ class Embeddings:
     def finish(
         self, regions: list[tuple[float, float]], cfg: DiarizeConfig, session_id: str
     ) -> Transcript:
-        from notsofar.diarize.cluster import cluster, resegment
+        from notsofar.diarize.cluster import cluster, embedding_space, resegment
 
         if not self.spans or sum(len(s) for s in self.spans) == 0:
             return Transcript()
         spans = np.concatenate(self.spans)
-        vectors = np.concatenate(self.vectors)
+        vectors = embedding_space(np.concatenate(self.vectors), cfg)
         centroids = cluster(vectors, cfg)
         return resegment(regions, spans, vectors, centroids, cfg, session_id)
 

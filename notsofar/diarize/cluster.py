@@ -1,6 +1,8 @@
 """Clustering window embeddings into speakers, and turning labels back into speaker turns.
 
-Speaker count (``count``): ``threshold`` cuts the average-linkage (cosine) dendrogram at
+Speaker count (``count``): ``eigengap`` (default, for recordings with at least
+``eigengap_min_windows`` windows) reads it off the spectrum of a pruned affinity and splits with
+spectral clustering; shorter recordings and ``threshold`` cut the average-linkage (cosine) dendrogram at
 ``threshold``; ``silhouette`` clusters for every ``k`` in ``[min_speakers, max_speakers]`` and keeps
 the best silhouette score (one speaker if even that is below ``min_silhouette``). Tiny clusters
 (< ``min_cluster_share`` of the windows) are folded into their nearest neighbour. Resegmentation
@@ -50,10 +52,41 @@ def _fold_small(x: np.ndarray, labels: np.ndarray, min_count: int) -> np.ndarray
     return labels
 
 
+def eigengap_count(x: np.ndarray, cfg: DiarizeConfig) -> int:
+    """Speaker count from the eigengap of the normalised Laplacian of a pruned affinity.
+
+    Each row of the cosine affinity keeps its ``prune`` share of nearest neighbours (as in
+    NME-SC, Park et al. 2019), which removes the many weak links that overlapped and noisy
+    windows make. One speaker is assumed when even the second-smallest eigenvalue is above
+    ``single_speaker_gap`` (no cluster structure at all).
+    """
+    from scipy.linalg import eigh
+
+    n = len(x)
+    sim = x @ x.T
+    keep = max(2, int(round(cfg.prune * n)))
+    idx = np.argsort(-sim, axis=1)[:, :keep]
+    rows = np.arange(n)[:, None]
+    a = np.zeros_like(sim)
+    a[rows, idx] = np.clip(sim[rows, idx], 0.0, None)
+    a = (a + a.T) / 2
+    np.fill_diagonal(a, 0.0)
+    d = 1.0 / np.sqrt(np.maximum(a.sum(axis=1), 1e-9))
+    lap = np.eye(n) - d[:, None] * a * d[None, :]
+    upper = min(cfg.max_speakers, n - 1)
+    eig = eigh(lap, eigvals_only=True, subset_by_index=[0, upper])
+    if cfg.min_speakers == 1 and eig[1] > cfg.single_speaker_gap:
+        return 1
+    lo = max(2, cfg.min_speakers)
+    gaps = np.diff(eig)  # gaps[k-1] = eig[k] - eig[k-1]: the gap after k clusters
+    return int(lo + np.argmax(gaps[lo - 1 : upper]))
+
+
 def _estimate(x: np.ndarray, affinity: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
-    """Labels with an estimated speaker count (``cfg.count``: threshold or silhouette)."""
+    """Labels with an estimated speaker count: best silhouette if ``cfg.count`` says so,
+    else the dendrogram cut at ``cfg.threshold``."""
     upper = max(1, min(cfg.max_speakers, len(x) - 1))
-    if cfg.count == "threshold":
+    if cfg.count != "silhouette":
         from sklearn.cluster import AgglomerativeClustering
 
         if len(x) < 2:
@@ -65,9 +98,8 @@ def _estimate(x: np.ndarray, affinity: np.ndarray, cfg: DiarizeConfig) -> np.nda
             distance_threshold=cfg.threshold,
         ).fit_predict(x)
         k = int(labels.max()) + 1
-        # the threshold picks the count; the configured clustering method draws the borders
-        if k > upper or cfg.clustering != "agglomerative":
-            labels = _cluster_k(x, min(k, upper), cfg.clustering, affinity)
+        if k > upper:
+            labels = _cluster_k(x, upper, "agglomerative", affinity)
         return labels
     from sklearn.metrics import silhouette_score
 
@@ -82,13 +114,27 @@ def _estimate(x: np.ndarray, affinity: np.ndarray, cfg: DiarizeConfig) -> np.nda
     return best_labels
 
 
-def cluster(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
-    """Speaker label (0..K-1) per window embedding, with K estimated unless ``num_speakers``.
-
-    Returns:
-        ``centroids [K, D]`` (L2-normalised); windows are labelled by their nearest centroid.
-    """
+def embedding_space(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+    """The space clustering and resegmentation share: L2-normalised, and with the recording's
+    mean removed when the eigengap path is used (it takes away what every window has in
+    common, room and channel, leaving what tells speakers apart)."""
     x = _normalize(np.asarray(embeddings, dtype=np.float64))
+    if _use_eigengap(len(x), cfg) and cfg.center:
+        x = _normalize(x - x.mean(axis=0))
+    return x
+
+
+def _use_eigengap(n: int, cfg: DiarizeConfig) -> bool:
+    return cfg.num_speakers is None and cfg.count == "eigengap" and n >= cfg.eigengap_min_windows
+
+
+def cluster(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+    """Speaker centroids ``[K, D]`` from window embeddings (in :func:`embedding_space`).
+
+    The count ``K`` is estimated unless ``num_speakers`` is set; windows belong to their
+    nearest centroid.
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
     n = len(x)
     if n == 0:
         return np.zeros((0, x.shape[1] if x.ndim == 2 else 256))
@@ -98,16 +144,22 @@ def cluster(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
         x_fit = x
     affinity = np.clip(x_fit @ x_fit.T, 0.0, 1.0)
     if cfg.num_speakers is not None:
-        best_labels = _cluster_k(x_fit, min(cfg.num_speakers, len(x_fit)), cfg.clustering, affinity)
+        labels = _cluster_k(x_fit, min(cfg.num_speakers, len(x_fit)), cfg.clustering, affinity)
+    elif _use_eigengap(n, cfg):
+        k = eigengap_count(x_fit, cfg)
+        labels = _cluster_k(x_fit, k, cfg.clustering, affinity)
     else:
-        best_labels = _estimate(x_fit, affinity, cfg)
+        # few windows: the eigengap is unreliable; cut the dendrogram, fold tiny clusters
+        labels = _estimate(x_fit, affinity, cfg)
         min_count = max(3, int(np.ceil(cfg.min_cluster_share * len(x_fit))))
-        best_labels = _fold_small(x_fit, best_labels, min_count)
-        k = int(best_labels.max()) + 1
+        labels = _fold_small(x_fit, labels, min_count)
+        k = int(labels.max()) + 1
         if k < cfg.min_speakers and len(x_fit) >= cfg.min_speakers:
-            best_labels = _cluster_k(x_fit, cfg.min_speakers, cfg.clustering, affinity)
-    k = int(best_labels.max()) + 1
-    return _normalize(np.stack([x_fit[best_labels == i].mean(0) for i in range(k)]))
+            labels = _cluster_k(x_fit, cfg.min_speakers, cfg.clustering, affinity)
+    k = int(labels.max()) + 1
+    return _normalize(
+        np.stack([x_fit[labels == i].mean(0) for i in range(k) if (labels == i).any()])
+    )
 
 
 def _median(labels: np.ndarray, width: int) -> np.ndarray:
@@ -132,10 +184,11 @@ def resegment(
     cfg: DiarizeConfig,
     session_id: str = "audio",
 ) -> Transcript:
-    """Speaker turns over ``regions`` from window embeddings scored against speaker centroids."""
+    """Speaker turns over ``regions`` from window embeddings (in :func:`embedding_space`)
+    scored against speaker centroids."""
     if len(centroids) == 0 or len(spans) == 0:
         return Transcript()
-    x = _normalize(np.asarray(embeddings, dtype=np.float64))
+    x = np.asarray(embeddings, dtype=np.float64)
     sims = x @ centroids.T  # [windows, K]
     mids = spans.mean(axis=1)
     segments: list[Segment] = []

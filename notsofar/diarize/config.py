@@ -24,9 +24,19 @@ class DiarizeConfig:
     num_speakers: int | None = None
     min_speakers: int = 1
     max_speakers: int = 8
-    clustering: Literal["agglomerative", "spectral"] = "agglomerative"
-    #: how the speaker count is estimated: dendrogram cut at ``threshold`` or best silhouette
-    count: Literal["threshold", "silhouette"] = "threshold"
+    #: how windows are split once the count is known
+    clustering: Literal["agglomerative", "spectral"] = "spectral"
+    #: how the speaker count is estimated: eigengap of the pruned affinity (recordings with at
+    #: least ``eigengap_min_windows`` windows; shorter ones use ``threshold``), a dendrogram cut
+    #: at ``threshold``, or the best silhouette
+    count: Literal["eigengap", "threshold", "silhouette"] = "eigengap"
+    eigengap_min_windows: int = 100
+    #: share of nearest neighbours each window keeps in the eigengap affinity
+    prune: float = 0.1
+    #: one speaker when the second-smallest Laplacian eigenvalue exceeds this
+    single_speaker_gap: float = 0.2
+    #: remove the recording's mean embedding before the eigengap path
+    center: bool = True
     #: average-linkage cosine distance at which clusters stop merging
     threshold: float = 0.25
     #: below this best silhouette score, one speaker is assumed (automatic count only)
