@@ -194,14 +194,30 @@ def test_multichannel_per_channel(clean: np.ndarray) -> None:
     ("audio", "message"),
     [
         (np.zeros(0, np.float32), "empty"),
-        (np.zeros(16000, np.float32), "silent"),
         (np.array([0.1, np.nan] * 8000, np.float32), "NaN"),
-        (np.full(100, 0.1, np.float32), "too short"),
+        (np.array([0.1, np.inf] * 8000, np.float32), "infinite"),
     ],
 )
 def test_bad_input_one_line_errors(audio: np.ndarray, message: str) -> None:
     with pytest.raises(NotsofarError, match=message):
         restore_array(audio, SR)
+
+
+def test_blocks_too_short_or_silent_pass_through(tmp_path: Path, clean: np.ndarray) -> None:
+    """Streamed use (transcribe restores 60 s blocks): a short last block or silence is kept."""
+    from notsofar.restore.batch import restore_file
+
+    short = np.full(100, 0.1, np.float32)
+    np.testing.assert_array_equal(restore_array(short, SR), short)
+    np.testing.assert_array_equal(restore_array(np.zeros(SR, np.float32), SR), 0.0)
+    # files are still checked: one-line errors, no output written
+    import soundfile as sf
+
+    for name, audio, message in (("s.wav", short, "too short"), ("z.wav", 0 * clean, "silent")):
+        sf.write(tmp_path / name, audio, SR)
+        r = restore_file(tmp_path / name, tmp_path / f"out_{name}", RestoreConfig())
+        assert r.status == "failed" and message in (r.error or "")
+        assert not (tmp_path / f"out_{name}").exists()
 
 
 def test_cli_and_python_api_in_step() -> None:

@@ -68,6 +68,10 @@ def restore_array(
     is float32, finite, peak-limited below full scale (never clipped) and exactly as long as the
     input. ``cfg.sample_rate`` is not applied here (callers resample; see ``restore_file``).
 
+    Audio too short to analyze (< 0.1 s) or silent passes through unchanged, so a stream can be
+    restored block by block (a last short block, a silent stretch); ``restore_file`` and the CLI
+    still reject such files with a one-line error.
+
     Args:
         audio: float samples in [-1, 1] (values beyond are allowed and handled).
         sample_rate: rate of ``audio`` in Hz.
@@ -75,22 +79,23 @@ def restore_array(
         path: the file the audio came from, named in error messages.
 
     Raises:
-        NotsofarError: empty, too short, silent or non-finite audio; a backend's missing files.
+        NotsofarError: empty or non-finite audio; a backend's missing files.
     """
-    from notsofar.restore.analyze import check_signal
+    from notsofar.errors import NotsofarError
+    from notsofar.restore.analyze import MIN_DURATION_S, check_signal
 
     cfg = cfg or RestoreConfig()
     x = np.asarray(audio, dtype=np.float32)
     if x.ndim not in (1, 2):
-        from notsofar.errors import NotsofarError
-
         raise NotsofarError(f"expected audio [T] or [C, T], got shape {x.shape}", path=path)
-    check_signal(x, sample_rate, path)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        check_signal(x, sample_rate, path)  # raises the one-line error
     fn = get_backend(cfg.backend)
     chans = x[None] if x.ndim == 1 else x
     out = np.empty_like(chans)
+    too_short = chans.shape[-1] < MIN_DURATION_S * sample_rate
     for c, ch in enumerate(chans):
-        if not np.any(np.abs(ch) > 1e-7):  # a dead channel of a multi-channel file stays dead
+        if too_short or not np.any(np.abs(ch) > 1e-7):  # nothing to analyze: left as it is
             out[c] = ch
             continue
         y = np.asarray(fn(ch, sample_rate, cfg), dtype=np.float32)
