@@ -153,9 +153,10 @@ def cluster(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
         labels = _estimate(x_fit, affinity, cfg)
         min_count = max(3, int(np.ceil(cfg.min_cluster_share * len(x_fit))))
         labels = _fold_small(x_fit, labels, min_count)
-        k = int(labels.max()) + 1
-        if k < cfg.min_speakers and len(x_fit) >= cfg.min_speakers:
-            labels = _cluster_k(x_fit, cfg.min_speakers, cfg.clustering, affinity)
+        k = max(int(labels.max()) + 1, min(cfg.min_speakers, len(x_fit)))
+        if k > 1 and (cfg.clustering != "agglomerative" or k != int(labels.max()) + 1):
+            # the dendrogram gives the count; the configured method draws the borders
+            labels = _cluster_k(x_fit, k, cfg.clustering, affinity)
     k = int(labels.max()) + 1
     return _normalize(
         np.stack([x_fit[labels == i].mean(0) for i in range(k) if (labels == i).any()])

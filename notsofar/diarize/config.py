@@ -42,7 +42,7 @@ class DiarizeConfig:
     #: below this best silhouette score, one speaker is assumed (automatic count only)
     min_silhouette: float = 0.12
     #: a cluster with fewer windows than this share is folded into its nearest neighbour
-    min_cluster_share: float = 0.08
+    min_cluster_share: float = 0.05
     #: at most this many windows are clustered; the rest are assigned to the centroids
     max_cluster_windows: int = 2500
     #: resegmentation grid and smoothing (seconds)
