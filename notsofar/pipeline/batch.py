@@ -78,6 +78,11 @@ def find_sessions(inputs: list[Path]) -> list[Session]:
             for s in dataset.find_sessions(path, with_reference=False):
                 sessions.append(Session(s.session_id, s.session_id, tuple(s.wav_paths)))
             continue
+        from notsofar.enhance.channels import channel_files, is_channel_folder
+
+        if is_channel_folder(path):  # a NOTSOFAR mc_<device>/ folder: one session, all channels
+            sessions.append(Session(path.name, path.name, tuple(channel_files(path))))
+            continue
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
         files = [p for p in files if not any(part.startswith(".") for part in p.parts)]
         if not files:
