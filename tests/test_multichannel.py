@@ -128,3 +128,17 @@ def test_unknown_geometry_takes_the_single_channel_path():
     )
     assert len(notes) == 1 and "unknown array 'octagon'" in notes[0]
     assert "weekly" in words_of(" ".join(s.words for s in result.transcript))
+
+
+def test_channel_folder_is_one_transcribe_session(tmp_path):
+    """``notsofar transcribe mc_plaza_0/``: the ch0..ch6 files form one multi-channel session."""
+    from notsofar.pipeline.batch import find_sessions
+
+    x, sr = sf.read(MC, dtype="float32")
+    folder = tmp_path / "mc_plaza_0"
+    folder.mkdir()
+    for c in range(x.shape[1]):
+        sf.write(folder / f"ch{c}.wav", x[:, c], sr)
+    (sessions,) = find_sessions([folder])
+    assert sessions.name == "mc_plaza_0"
+    assert [p.name for p in sessions.paths] == [f"ch{c}.wav" for c in range(7)]
