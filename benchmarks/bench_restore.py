@@ -186,7 +186,9 @@ def section(rows: list[dict], n_utts: int, args: argparse.Namespace, wall_s: flo
         "(`noisereduce.reduce_noise(y, sr)` defaults), same inputs, same run.",
         "",
         f"- Command: `python benchmarks/bench_restore.py --per-type {args.per_type} "
-        f"--seeds {' '.join(map(str, args.seeds))}` (repo root, venv active)",
+        f"--seeds {' '.join(map(str, args.seeds))}"
+        + (f" --tcpwer {' '.join(str(p) for p in args.tcpwer)}" if args.tcpwer else "")
+        + "` (repo root, venv active)",
         f"- Machine: 2 CPU cores, {cpu}; date {now}; shared with other jobs (wall times vary).",
         f"- Data: {n_utts} clean utterances (tests/fixtures/clean_speech.wav"
         f"{' + espeak-ng sentences' if n_utts > 1 else ''}), 16 kHz; {args.per_type} degraded "
@@ -301,6 +303,67 @@ def write_section(text: str, path: Path) -> None:
     write_text(path, new)
 
 
+def tcpwer_check(meetings: list[Path], work: Path) -> list[str]:
+    """``notsofar transcribe`` with restore off and on, scored with ``notsofar score``.
+
+    ``meetings`` are folders from benchmarks/make_meetings.py (``sc.wav`` + ``ref.seglst.json``).
+    Returns markdown lines with per-meeting and pooled tcpWER.
+    """
+    import json
+
+    (work / "in").mkdir(parents=True, exist_ok=True)
+    (work / "ref").mkdir(exist_ok=True)
+    for m in meetings:
+        sid = json.loads((m / "ref.seglst.json").read_text())[0]["session_id"]
+        shutil.copy(m / "sc.wav", work / "in" / f"{sid}.wav")
+        shutil.copy(m / "ref.seglst.json", work / "ref" / f"{sid}.seglst.json")
+    result = {}
+    for mode in ("off", "on"):
+        out, hyp = work / f"out_{mode}", work / f"hyp_{mode}"
+        flag = "true" if mode == "on" else "false"
+        subprocess.run(
+            [
+                "notsofar",
+                "transcribe",
+                str(work / "in"),
+                "-o",
+                str(out),
+                "-q",
+                "--set",
+                f"restore.enabled={flag}",
+            ],
+            check=True,
+        )
+        hyp.mkdir(exist_ok=True)
+        for f in out.glob("*.seglst.json"):
+            shutil.copy(f, hyp / f.name)
+        # the report lands beside the hypothesis folder: <hyp>.score.json
+        subprocess.run(
+            ["notsofar", "score", "-r", str(work / "ref"), "-h", str(hyp), "-q"], check=True
+        )
+        result[mode] = json.loads((work / f"hyp_{mode}.score.json").read_text())
+    return _tcpwer_lines(result, meetings)
+
+
+def _tcpwer_lines(result: dict, meetings: list[Path]) -> list[str]:
+    def rates(report: dict) -> tuple[dict[str, float], float]:
+        per = {k: v["error_rate"] for k, v in report["sessions"]["tcpwer"].items()}
+        summary = report["summary"]["tcpwer"]
+        return per, summary["errors"] / summary["length"]
+
+    off, pooled_off = rates(result["off"])
+    on, pooled_on = rates(result["on"])
+    detail = ", ".join(
+        f"{k} {100 * off[k]:.1f} -> {100 * on.get(k, float('nan')):.1f}" for k in sorted(off)
+    )
+    verdict = "not worse" if pooled_on <= pooled_off else "**worse**"
+    return [
+        f"- tcpWER (collar 5 s, `notsofar transcribe` single-channel `sc.wav`, restore off -> on, "
+        f"{len(meetings)} far-field benchmark meetings from make_meetings.py): {detail}; pooled "
+        f"{100 * pooled_off:.1f} % -> {100 * pooled_on:.1f} % ({verdict}; target: not worse)."
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-type", type=int, default=6, help="degraded items per type")
@@ -312,6 +375,13 @@ def main() -> None:
         help="one degraded set per seed (seed 0 items were looked at while tuning; 1 was not)",
     )
     ap.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
+    ap.add_argument(
+        "--tcpwer",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="meeting folders (bench_out/meetings/<name>): add tcpWER with restore off/on",
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows: list[dict] = []
@@ -319,6 +389,10 @@ def main() -> None:
         part, n_utts = run(args.per_type, seed)
         rows += [dict(r, seed=seed) for r in part]
     text = section(rows, n_utts, args, time.perf_counter() - t0)
+    if args.tcpwer:
+        with tempfile.TemporaryDirectory() as d:
+            extra = tcpwer_check(list(args.tcpwer), Path(d))
+        text = text.rstrip("\n") + "\n" + "\n".join(extra) + "\n"
     print(text)
     if not args.no_write:
         write_section(text, ROOT / "BENCHMARKS.md")
