@@ -45,15 +45,16 @@ def score(ref, hyp, metrics):
     return {m.metric: m for m in report.summary}
 
 
-def run_meetings(folders: list[Path], out: Path) -> dict:
+def run_meetings(folders: list[Path], out: Path, sets: list[str] | None = None) -> dict:
     from notsofar import io
+    from notsofar.config import load_config
     from notsofar.enhance.pipeline import transcribe_multichannel
     from notsofar.pipeline import TranscribeConfig, transcribe_source
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
     from notsofar.recognize import recognize_source
 
-    cfg = TranscribeConfig(array="notsofar_mc", device="cpu")
+    cfg = load_config(TranscribeConfig, None, ["array=notsofar_mc", "device=cpu", *(sets or [])])
     models = ModelCache("cpu")
     # load the models once, outside the timings
     transcribe_source(FileSource(ROOT / "tests/fixtures/clean_speech.wav"), cfg, models)
@@ -215,6 +216,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench_out" / "multichannel")
     ap.add_argument("--only", nargs="*", help="meeting names to run (default: all)")
     ap.add_argument("--long-minutes", type=float, default=60.0)
+    ap.add_argument(
+        "--set", action="append", default=[], help="transcribe config override (repeatable)"
+    )
     ap.add_argument("--long-storage", default="float16", choices=["float16", "float32"])
     ap.add_argument("--no-long", action="store_true", help="skip the long peak-memory run")
     ap.add_argument("--long-only", action="store_true")
@@ -249,7 +253,7 @@ def main() -> None:
         (args.out / "rows.jsonl").unlink(missing_ok=True)
         command = " ".join(["python benchmarks/bench_multichannel.py"] + sys.argv[1:])
         (args.out / "started.json").write_text(json.dumps({"date": date, "command": command}))
-        results.update(run_meetings(folders, args.out))
+        results.update(run_meetings(folders, args.out, args.set))
     if not args.no_long:
         long_path = make_long(folders, args.long_minutes, args.out / "long_mc.flac")
         cmd = [
