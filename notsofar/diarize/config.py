@@ -54,6 +54,8 @@ class DiarizeConfig:
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
     batch_size: int = 64
+    #: torch threads for the speaker encoder (0: torch's default)
+    threads: int = 1
 
     def validate(self) -> None:
         from notsofar.diarize import BACKENDS

@@ -66,8 +66,6 @@ def embed_chunk(
     fps = SAMPLE_RATE / MEL.hop_length
     encoder = models.encoder()
     device = next(encoder.parameters()).device
-    out: list[np.ndarray] = []
-    # windows of equal length batch together; short-region windows go one by one
     pieces: list[np.ndarray] = []
     for a, b in spans:
         f0 = max(0, int(round((a - start_s) * fps)))
@@ -76,18 +74,33 @@ def embed_chunk(
         s1 = int((b - start_s) * SAMPLE_RATE)
         rms = float(np.sqrt(np.mean(audio[max(0, s0) : max(s0 + 1, s1)] ** 2) + 1e-12))
         pieces.append(mel[f0:f1] * (TARGET_RMS / rms) ** 2)
-    order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
     result = np.zeros((len(pieces), 256), dtype=np.float32)
+    # the encoder is small: one thread avoids OpenMP synchronisation that cost more CPU than it
+    # saved in our measurements (busy 2-core machine); restored so other stages keep theirs
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, cfg.threads) if cfg.threads else threads)
+    try:
+        _encode(encoder, device, pieces, result, cfg.batch_size)
+    finally:
+        torch.set_num_threads(threads)
+    return np.asarray(spans, dtype=float), result
+
+
+def _encode(
+    encoder: Any, device: Any, pieces: list[np.ndarray], result: np.ndarray, batch_size: int
+) -> None:
+    """Embed ``pieces`` (mel frames) into ``result``, batching windows of equal length."""
+    import torch
+
+    order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
     with torch.no_grad():
         i = 0
         while i < len(order):
             n = len(pieces[order[i]])
             j = i
-            while j < len(order) and j - i < cfg.batch_size and len(pieces[order[j]]) == n:
+            while j < len(order) and j - i < batch_size and len(pieces[order[j]]) == n:
                 j += 1
             batch = torch.from_numpy(np.stack([pieces[k] for k in order[i:j]]).astype(np.float32))
             emb = encoder(batch.to(device)).cpu().numpy()
             result[order[i:j]] = emb
             i = j
-    out.append(result)
-    return np.asarray(spans, dtype=float), np.concatenate(out)
