@@ -281,7 +281,8 @@ def main() -> None:
 
 
 def render(results: dict, args: argparse.Namespace) -> str:
-    cmd = "python benchmarks/bench_multichannel.py --write"
+    cmd = "python benchmarks/bench_multichannel.py" + (" --write" if args.write else "")
+    cmd += "".join(f" --set {x}" for x in args.set)
     if args.only:
         cmd += " --only " + " ".join(args.only)
     if args.no_long:
