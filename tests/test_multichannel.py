@@ -143,3 +143,20 @@ def test_channel_folder_is_one_transcribe_session(tmp_path):
     (sessions,) = find_sessions([folder])
     assert sessions.name == "mc_plaza_0"
     assert [p.name for p in sessions.paths] == [f"ch{c}.wav" for c in range(7)]
+    # a 7-channel NOTSOFAR device folder implies the device's geometry: the MC path by default
+    assert sessions.array == "notsofar_mc"
+    (folder / "ch6.wav").unlink()
+    (five,) = find_sessions([folder])
+    assert five.array is None  # not the NOTSOFAR device: geometry unknown, single-channel path
+
+
+def test_notsofar_dataset_mc_sessions_take_the_mc_path_by_default(tmp_path):
+    """``notsofar transcribe /data/notsofar/dev_set``: MC sessions use the MC path, SC the SC path."""
+    from notsofar.pipeline.batch import find_sessions
+    from tests.test_io import UTTS, make_notsofar_meeting
+
+    make_notsofar_meeting(tmp_path / "dev_set" / "MTG", "MTG_30860", UTTS)
+    by_id = {s.session_id: s for s in find_sessions([tmp_path / "dev_set"])}
+    assert by_id["multichannel/MTG_30860_plaza_0"].array == "notsofar_mc"
+    assert len(by_id["multichannel/MTG_30860_plaza_0"].paths) == 7
+    assert by_id["singlechannel/MTG_30860_rockfall_1"].array is None

@@ -22,6 +22,9 @@ from notsofar.pipeline.config import TranscribeConfig
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".sph", ".opus")
 DONE = ".done.json"
+#: the geometry a NOTSOFAR-1 multi-channel device recording implies
+NOTSOFAR_ARRAY = "notsofar_mc"
+NOTSOFAR_CHANNELS = 7
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class Session:
     name: str
     session_id: str
     paths: tuple[Path, ...]
+    #: array geometry the layout implies (NOTSOFAR MC device -> notsofar_mc), used when the
+    #: config leaves ``array`` unset
+    array: str | None = None
 
 
 @dataclass
@@ -76,12 +82,15 @@ def find_sessions(inputs: list[Path]) -> list[Session]:
 
         if dataset.is_dataset(path):
             for s in dataset.find_sessions(path, with_reference=False):
-                sessions.append(Session(s.session_id, s.session_id, tuple(s.wav_paths)))
+                array = NOTSOFAR_ARRAY if s.kind == "mc" else None
+                sessions.append(Session(s.session_id, s.session_id, tuple(s.wav_paths), array))
             continue
         from notsofar.enhance.channels import channel_files, is_channel_folder
 
         if is_channel_folder(path):  # a NOTSOFAR mc_<device>/ folder: one session, all channels
-            sessions.append(Session(path.name, path.name, tuple(channel_files(path))))
+            files = tuple(channel_files(path))
+            array = NOTSOFAR_ARRAY if len(files) == NOTSOFAR_CHANNELS else None
+            sessions.append(Session(path.name, path.name, files, array))
             continue
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
         files = [p for p in files if not any(part.startswith(".") for part in p.parts)]
@@ -197,7 +206,9 @@ def transcribe_session(
 
     first = session.paths[0]
     channels = len(session.paths) if len(session.paths) > 1 else info(first).num_channels
-    if channels > 1 and cfg.array is not None:
+    array = session.array if cfg.array is None else cfg.array
+    if channels > 1 and array not in (None, "none"):
+        cfg = dataclasses.replace(cfg, array=array)
         entry = multichannel_entry()
         if entry is not None:
             out = entry(

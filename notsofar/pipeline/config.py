@@ -20,8 +20,10 @@ class TranscribeConfig:
 
     #: single-channel path on multi-channel input: a channel index or ``mix`` (average)
     channel: int | str = 0
-    #: array geometry (name under configs/arrays or a YAML path): multi-channel input then goes
-    #: to the multi-channel front end (notsofar.enhance) when it is installed
+    #: array geometry (built-in name such as notsofar_mc, or a YAML path): multi-channel input then
+    #: goes to the multi-channel front end (notsofar.enhance). null = from the layout (NOTSOFAR MC
+    #: sessions and 7-file mc_<device>/ folders use notsofar_mc; other multi-channel files take
+    #: the single-channel path); "none" = always the single-channel path
     array: str | None = None
     #: auto (CUDA when available), cpu or cuda, for every model
     device: str = "auto"
