@@ -104,3 +104,21 @@ def test_rerun_skips_finished_sessions(batch):
     assert "skip meeting (done)" in proc.stderr and "skip two_speakers (done)" in proc.stderr
     assert "transcribing" not in proc.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_restore_in_front_of_whisper_keeps_the_diarization(batch, tmp_path):
+    """``--set restore.enabled=true``: Whisper hears the restored audio; VAD and the speaker
+    encoder still read the original (diarizing restored audio cost tcpWER in the benchmark), so
+    the speaker turns equal those of the plain run and the words stay within the bound."""
+    from notsofar.score import ScoreConfig, score
+
+    out, _ = batch
+    proc = notsofar("transcribe", str(TWO), "-o", str(tmp_path), "--set", "restore.enabled=true")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "two_speakers.rttm").read_text() == (out / "two_speakers.rttm").read_text()
+    assert "restore" in (tmp_path / "two_speakers.config.yaml").read_text()
+    assert not list(tmp_path.glob(".*")), "temporary restored audio left behind"
+    report = score(
+        io.read(REFS["two_speakers"]), io.read(tmp_path / "two_speakers.seglst.json"), ScoreConfig()
+    )
+    assert report.metric("tcpwer").micro <= BOUNDS["two_speakers"][0]

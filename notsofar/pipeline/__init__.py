@@ -60,6 +60,7 @@ def transcribe_source(
     cfg: TranscribeConfig,
     models: Any,
     on_progress: Callable[[float], None] | None = None,
+    asr_source: AudioSource | None = None,
 ) -> Result:
     """Diarize and recognize one mono source in a single streamed pass over its speech.
 
@@ -68,6 +69,8 @@ def transcribe_source(
         cfg: the transcribe settings.
         models: a :class:`~notsofar.pipeline.models.ModelCache`.
         on_progress: called with the audio time (s) processed so far.
+        asr_source: a time-aligned version of ``source`` for Whisper only (e.g. restored audio);
+            VAD and speaker embeddings still read ``source``. None: Whisper reads ``source``.
     """
     from notsofar.diarize import Embeddings, backend, plan_chunks
     from notsofar.recognize import CHUNK_PAD_S
@@ -88,7 +91,8 @@ def transcribe_source(
         pa, pb = max(0.0, a - CHUNK_PAD_S), min(duration, b + CHUNK_PAD_S)
         audio = source.read(pa, pb - pa)
         emb.add(*embed(audio, pa, chunk_regions, cfg.diarize, models))
-        groups.extend(recognize_chunk(audio, pa, cfg.asr, models))
+        asr_audio = audio if asr_source is None else asr_source.read(pa, pb - pa)
+        groups.extend(recognize_chunk(asr_audio, pa, cfg.asr, models))
         if on_progress:
             on_progress(b)
     diarization = emb.finish(regions, cfg.diarize, source.name)

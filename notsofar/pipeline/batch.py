@@ -240,9 +240,16 @@ def transcribe_session(
         how = "their average" if channel == "mix" else f"channel {channel}"
         notice(f"{session.name}: {channels}-channel input; transcribing {how}")
     with _restored(path, cfg, out_dir, session.name) as audio_path:
-        ch = channel if audio_path == path else 0
-        source = FileSource(audio_path, ch, name=session.session_id)
-        return transcribe_source(source, cfg, models, on_progress)
+        if audio_path == path:
+            source = FileSource(path, channel, name=session.session_id)
+            return transcribe_source(source, cfg, models, on_progress)
+        restored = FileSource(audio_path, 0, name=session.session_id)
+        if cfg.restore_diarization:
+            return transcribe_source(restored, cfg, models, on_progress)
+        # restoration changes the voice features the speaker encoder relies on (measured: tcpWER
+        # 62.7 -> 75.4 % when diarizing restored audio), so by default only Whisper hears it
+        original = FileSource(path, channel, name=session.session_id)
+        return transcribe_source(original, cfg, models, on_progress, asr_source=restored)
 
 
 def run_batch(

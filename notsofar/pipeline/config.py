@@ -32,6 +32,9 @@ class TranscribeConfig:
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
     asr: RecognizeConfig = field(default_factory=RecognizeConfig)
     restore: RestoreConfig = field(default_factory=RestoreConfig)
+    #: with restore.enabled: false = VAD and speaker embeddings read the original audio and only
+    #: Whisper the restored one; true = every stage reads the restored audio
+    restore_diarization: bool = False
     #: the multi-channel front end's settings (used only with ``array`` on multi-channel input)
     enhance: EnhanceConfig = field(default_factory=EnhanceConfig)
 
