@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from notsofar.errors import NotsofarError
 from notsofar.simulate.config import SimulateConfig
@@ -25,6 +26,16 @@ def _one(cfg: SimulateConfig, out_dir: Path, corpus: SpeechCorpus, index: int, s
 
 def _error_text(e: BaseException) -> str:
     return str(e) if isinstance(e, NotsofarError) else f"{type(e).__name__}: {e}"
+
+
+def _drain(futures: dict[Any, int], as_completed: Callable[..., Any], done: Done) -> None:
+    """Report each shard as its future finishes (concurrent.futures or dask): a worker's
+    failure fails its shard only, the run goes on."""
+    for fut in as_completed(futures):
+        try:
+            done(futures[fut], fut.result(), None)
+        except Exception as e:
+            done(futures[fut], None, _error_text(e))
 
 
 def run_local(
@@ -50,11 +61,7 @@ def run_local(
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_one, cfg, out_dir, corpus, i, n): i for i, n in jobs}
-        for fut in as_completed(futures):
-            try:
-                done(futures[fut], fut.result(), None)
-            except Exception as e:  # a worker's failure fails its shard only
-                done(futures[fut], None, _error_text(e))
+        _drain(futures, as_completed, done)
 
 
 def run_dask(
@@ -94,11 +101,7 @@ def run_dask(
             client.submit(_one, cfg, out_dir, shared, i, n, pure=False, key=f"shard-{i}"): i
             for i, n in jobs
         }
-        for fut in as_completed(futures):
-            try:
-                done(futures[fut], fut.result(), None)
-            except Exception as e:
-                done(futures[fut], None, _error_text(e))
+        _drain(futures, as_completed, done)
     finally:
         client.close()
         if cluster is not None:
