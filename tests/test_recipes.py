@@ -1,9 +1,10 @@
-"""``recipes/notsofar1/run.sh`` end to end on a one-meeting dataset in the NOTSOFAR-1 layout.
+"""The recipes end to end, through the real ``notsofar`` CLI.
 
-The meeting is built from the 7-channel fixture (two espeak voices, reverberant room, diffuse
+``recipes/notsofar1/run.sh`` runs on a one-meeting dataset in the NOTSOFAR-1 layout. The meeting
+is built from the 7-channel fixture (two espeak voices, reverberant room, diffuse
 noise): its 7 channels are the multi-channel device, channel 0 alone the single-channel device,
-and the fixture's reference becomes ``gt_transcription.json``. The recipe runs the real
-``notsofar`` CLI (real models) on it and must score both tracks.
+and the fixture's reference becomes ``gt_transcription.json``; the recipe (real models) must
+score both tracks. ``recipes/simulate_train/run.sh`` plans, makes and verifies a tiny set.
 """
 
 from __future__ import annotations
@@ -19,21 +20,24 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
-RECIPE = ROOT / "recipes" / "notsofar1" / "run.sh"
 DEVICE = {"multichannel": "plaza_0", "singlechannel": "rockfall_1"}
 
 
-def run_recipe(*args: str) -> subprocess.CompletedProcess:
-    # the recipe calls `notsofar`: put this interpreter's scripts folder first on PATH
+def run_recipe_at(name: str, *args: str) -> subprocess.CompletedProcess:
+    # recipes call `notsofar`: put this interpreter's scripts folder first on PATH
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     return subprocess.run(
-        ["bash", str(RECIPE), *args],
+        ["bash", str(ROOT / "recipes" / name / "run.sh"), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=900,
     )
+
+
+def run_recipe(*args: str) -> subprocess.CompletedProcess:
+    return run_recipe_at("notsofar1", *args)
 
 
 def make_dataset(root: Path) -> Path:
@@ -95,3 +99,18 @@ def test_notsofar1_recipe_without_data_says_how_to_get_it(tmp_path):
     assert p.returncode == 2
     assert "no NOTSOFAR meetings" in p.stderr and "download_meeting_subset" in p.stderr
     assert not (tmp_path / "exp").exists()
+
+
+def test_simulate_recipe_plans_makes_and_verifies(tmp_path):
+    out = tmp_path / "sim"
+    p = run_recipe_at("simulate_train", "--hours", "0.006", "--out", str(out))
+    assert p.returncode == 0, p.stderr[-3000:]
+    said = " ".join((p.stdout + p.stderr).split())  # rich wraps lines at the terminal width
+    assert "mixture - (speech + noise)" in said and ": OK" in said, said[-2000:]
+    shards = sorted((out / "shards").glob("*.tar"))
+    assert shards and (out / "manifest.jsonl.gz").is_file()
+    # stage 1 again: the finished shard is skipped, not rewritten
+    before = shards[0].stat().st_mtime_ns
+    p = run_recipe_at("simulate_train", "--hours", "0.006", "--out", str(out), "--stage", "1")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert shards[0].stat().st_mtime_ns == before
