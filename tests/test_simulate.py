@@ -121,6 +121,35 @@ def test_batched_convolution_equals_per_pair_fftconvolve() -> None:
     np.testing.assert_allclose(fast, naive_convolve(src, h), atol=2e-4)
 
 
+def test_simd_padded_transforms_equal_plain_scipy_fft() -> None:
+    from scipy import fft
+
+    from notsofar.simulate.convolve import irfft_rows, rfft_rows, spectrum_buffer
+
+    rng = np.random.default_rng(0)
+    for rows in (1, 3, 7):  # batches padded to a multiple of 4 rows inside
+        x = rng.standard_normal((rows, 1000)).astype(np.float32)
+        spec = rfft_rows(x, 1200)
+        assert spec.shape == (rows, 601) and spec.dtype == np.complex64
+        np.testing.assert_array_equal(spec, fft.rfft(x, n=1200, axis=-1))
+        buf = spectrum_buffer(rows, 1200)
+        buf[:rows] = spec
+        np.testing.assert_allclose(irfft_rows(buf, rows, 1200, 1000), x, atol=1e-5)
+
+
+def test_quantize_of_a_transposed_view_equals_that_of_a_contiguous_copy() -> None:
+    from notsofar.simulate.css_format import quantize
+
+    rng = np.random.default_rng(0)
+    images = (rng.standard_normal((3, 7, 5000)) * 0.1).astype(np.float32)  # [spks, mics, T]
+    view = images.transpose(2, 1, 0)  # the stored [T, mics, spks] layout
+    q, s = quantize(view)
+    q0, s0 = quantize(np.ascontiguousarray(view))
+    assert s == s0 and q.flags.c_contiguous and q.shape == (5000, 7, 3)
+    np.testing.assert_array_equal(q, q0)
+    assert np.max(np.abs(q / s - view)) <= 0.5 / s + 1e-7
+
+
 class _Tones:
     """An utterance source of tones of fixed lengths (no espeak needed)."""
 

@@ -184,7 +184,8 @@ class Worker:
                 self._spectra.move_to_end(ck)
             else:
                 e = early_part(h[None], self.cfg.rirs.early_ms, self.sr)[0]
-                self._spectra[ck] = (rir_spectrum(h, n), rir_spectrum(e, n))
+                spec = rir_spectrum(np.stack([h, e]), n)  # one batch: [2, C, F]
+                self._spectra[ck] = (spec[0], spec[1])
                 if len(self._spectra) > self.cfg.rirs.rooms_per_shard * self.cfg.rirs.seats:
                     self._spectra.popitem(last=False)
             full.append(self._spectra[ck][0])
@@ -291,13 +292,14 @@ def _mix(
     active = np.any(dry != 0, axis=0)
     p_s = float(np.mean(speech[0, active] ** 2)) if active.any() else 0.0
     p_n = float(np.mean(noise[0] ** 2)) + 1e-20
-    noise = (noise * np.float32(math.sqrt(p_s / p_n / 10 ** (snr_db / 10)))).astype(np.float32)
+    noise = np.multiply(noise, math.sqrt(p_s / p_n / 10 ** (snr_db / 10)), dtype=np.float32)
     mixture = speech + noise
-    peak = float(np.max(np.abs(mixture)))
+    peak = max(float(mixture.max()), -float(mixture.min()))
     cols = {"mixture": mixture, "early": early, "reverb": reverb, "noise": noise}
     if peak > 0.95:  # would clip in a 16-bit file: scale every column together
         g = np.float32(0.95 / peak)
-        cols = {k: v * g for k, v in cols.items()}
+        for v in cols.values():
+            v *= g  # in place: every column is this function's own buffer
     return cols
 
 

@@ -51,6 +51,15 @@ def spectral_shape(num_bins: int, sample_rate: int, color: str) -> np.ndarray:
     return f**-exponent
 
 
+@lru_cache(maxsize=8)
+def _band_shape(nb: int, width: int, f_bins: int, sample_rate: int, color: str) -> np.ndarray:
+    """:func:`spectral_shape` in the band layout ``[nb, 1, 2 * width]`` (re, im interleaved),
+    float32, zero past the last bin; cached, as every example of a run has the same length."""
+    g = np.zeros(nb * width, dtype=np.float32)
+    g[:f_bins] = spectral_shape(f_bins, sample_rate, color)
+    return np.repeat(g, 2).reshape(nb, 1, 2 * width)
+
+
 #: Longer noise is made of independent blocks of this many samples, joined by equal-power
 #: crossfades (independent fields with the same coherence sum to that coherence), so memory
 #: stays flat for hour-long signals.
@@ -103,7 +112,7 @@ def _diffuse_block(
     color: str,
     source: np.ndarray | None,
 ) -> np.ndarray:
-    from scipy import fft as sfft
+    from notsofar.simulate.convolve import irfft_rows, rfft_rows, spectrum_buffer
 
     c = array.num_channels
     n_fft = int(num_samples)
@@ -120,16 +129,23 @@ def _diffuse_block(
         bands = rng.random((nb, c, 2 * width), dtype=np.float32)
         bands -= np.float32(0.5)
     else:
-        spec = sfft.rfft(np.asarray(source, dtype=np.float32)[:, :num_samples], n=n_fft, axis=-1)
+        spec = rfft_rows(np.asarray(source, dtype=np.float32)[:, :num_samples], n_fft)
         padded = np.zeros((c, nb * width), dtype=np.complex64)
         padded[:, :f_bins] = spec
         bands = np.ascontiguousarray(padded.reshape(c, nb, width).transpose(1, 0, 2))
         bands = bands.view(np.float32)
-    mixed = np.matmul(band_factors(array, sample_rate, nb), bands).view(np.complex64)
-    out_spec = mixed.transpose(1, 0, 2).reshape(c, nb * width)[:, :f_bins]
+    mixed = np.matmul(band_factors(array, sample_rate, nb), bands)
     if source is None:
-        out_spec = out_spec * spectral_shape(f_bins, sample_rate, color).astype(np.float32)
-    x = sfft.irfft(out_spec, n=n_fft, axis=-1)[:, :num_samples].astype(np.float32)
+        mixed *= _band_shape(nb, width, f_bins, sample_rate, color)
+    # back to [C, F] bins, straight into the inverse transform's (SIMD-padded) input
+    mc = mixed.view(np.complex64)  # [nb, C, width]
+    buf = spectrum_buffer(c, n_fft)
+    whole = f_bins // width  # bands wholly below f_bins; the next one is cut there
+    dst = np.reshape(buf[:c, : whole * width], (c, whole, width), copy=False)
+    dst[...] = mc[:whole].transpose(1, 0, 2)
+    if whole * width < f_bins:
+        buf[:c, whole * width :] = mc[whole, :, : f_bins - whole * width]
+    x = irfft_rows(buf, c, n_fft, num_samples)
     x /= np.float32(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-12)
     return x
 
