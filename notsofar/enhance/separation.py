@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,179 @@ class SpeakerPieces:
 # cACGMM
 
 
+def _outer_features(Z: Any) -> Any:
+    """Real features ``[F, C*C, n]`` of the outer products ``z z^H`` of ``Z [F, C, n]``.
+
+    A Hermitian ``C x C`` matrix has ``C*C`` real degrees of freedom: the diagonal, and the real
+    and imaginary parts of the upper triangle. With ``P = z z^H`` in this form, both EM sums of the
+    cACGMM are real matrix products over it: ``sum_n w_n P_n`` (M step) and
+    ``z^H A z = <coef(A), P>`` (E step, see :func:`_quadratic_coefficients`), for all classes at
+    once, instead of a complex ``C x C`` product per class and frame.
+    """
+    import torch
+
+    C = Z.shape[1]
+    iu = torch.triu_indices(C, C, 1)
+    off = Z[:, iu[0]] * Z[:, iu[1]].conj()  # [F, C(C-1)/2, n]
+    return torch.cat([Z.real.square() + Z.imag.square(), off.real, off.imag], dim=1)
+
+
+def _from_features(feat: Any, C: int) -> Any:
+    """Hermitian matrices ``[..., C, C]`` from their :func:`_outer_features` form ``[..., C*C]``."""
+    import torch
+
+    iu = torch.triu_indices(C, C, 1)
+    m = iu.shape[1]
+    out = torch.zeros(*feat.shape[:-1], C, C, dtype=torch.complex64)
+    idx = torch.arange(C)
+    out[..., idx, idx] = feat[..., :C].to(torch.complex64)
+    upper = torch.complex(feat[..., C : C + m], feat[..., C + m :])
+    out[..., iu[0], iu[1]] = upper
+    out[..., iu[1], iu[0]] = upper.conj()
+    return out
+
+
+def _quadratic_coefficients(A: Any) -> Any:
+    """``coef [..., C*C]`` with ``z^H A z = <coef, features(z z^H)>`` for Hermitian ``A``.
+
+    ``z^H A z = sum_cd A_cd conj(P_cd)``; a pair ``c < d`` contributes
+    ``2 (Re A_cd Re P_cd + Im A_cd Im P_cd)``.
+    """
+    import torch
+
+    C = A.shape[-1]
+    iu = torch.triu_indices(C, C, 1)
+    upper = A[..., iu[0], iu[1]]
+    diag = torch.diagonal(A, dim1=-2, dim2=-1).real
+    return torch.cat([diag, 2 * upper.real, 2 * upper.imag], dim=-1)
+
+
+@dataclass(frozen=True)
+class CACGMMFit:
+    """A cACGMM fitted by :func:`cacgmm_fit` (torch tensors; frequency-major layouts).
+
+    Holds what both uses of the fit need: the posteriors of the frames EM ran on with their
+    outer-product features (MVDR statistics, :meth:`covariances`), and the parameters for the
+    posteriors of every frame (:meth:`masks`).
+    """
+
+    Z: Any  #: normalised observations of all frames ``[F, C, N]``
+    activity: Any  #: ``[K, N]``
+    fit_stride: int
+    P: Any  #: :func:`_outer_features` of the EM frames ``[F, C*C, n]``
+    power: Any  #: ``|y|^2`` of the EM frames ``[F, 1, n]``
+    gamma: Any  #: posteriors of the EM frames ``[F, K, n]``
+    log_pi: Any  #: ``[F, K, 1]``
+    coef: Any  #: :func:`_quadratic_coefficients` of ``B^-1`` ``[F, K, C*C]``
+    logdet: Any  #: ``log det B`` ``[F, K]``
+    eps: float = 1e-10
+
+    def masks(self, chunk_frames: int = 1024) -> np.ndarray:
+        """Posteriors ``[K, F, N]`` of every frame (one E step, ``chunk_frames`` at a time)."""
+        import torch
+
+        if self.fit_stride == 1:
+            gamma = self.gamma
+        else:
+            N = self.Z.shape[-1]
+            gamma = torch.cat(
+                [
+                    _e_step(
+                        _outer_features(self.Z[:, :, a : a + chunk_frames]),
+                        self.activity[:, a : a + chunk_frames],
+                        self.log_pi,
+                        self.coef,
+                        self.logdet,
+                        self.eps,
+                    )[0]
+                    for a in range(0, N, chunk_frames)
+                ],
+                dim=-1,
+            )
+        return gamma.permute(1, 0, 2).numpy().astype(np.float32)
+
+    def covariances(self, classes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Spatial covariances ``(phi_s, phi_n)``, each ``[len(classes), F, C, C]``.
+
+        ``phi_s`` of class ``k`` weights ``y y^H`` by its posterior, ``phi_n`` by one minus it.
+        Both come from the EM frames, whose outer products are at hand (``y y^H = |y|^2 z z^H``),
+        as one real matmul for all classes; neighbouring 8 ms frames add little to a covariance.
+        """
+        import torch
+
+        C = self.Z.shape[1]
+        g = self.gamma[:, classes]  # [F, K', n]
+        W = torch.cat([g, 1.0 - g], dim=1) * self.power  # [F, 2K', n]
+        acc = torch.bmm(W, self.P.transpose(1, 2))
+        norm = torch.cat([g, 1.0 - g], dim=1).sum(dim=-1).clamp_min(self.eps)[..., None]
+        phi = _from_features(acc / norm, C).permute(1, 0, 2, 3).numpy()
+        return phi[: len(classes)], phi[len(classes) :]
+
+
+def _e_step(P: Any, act: Any, log_pi: Any, coef: Any, logdet: Any, eps: float) -> Any:
+    """Posteriors ``[F, K, n]`` and quadratic forms ``z^H B^-1 z`` of frames with features ``P``."""
+    import torch
+
+    C = logdet.new_tensor(P.shape[1]).sqrt()  # P holds C*C features per frame
+    q = torch.bmm(coef, P).clamp_min(eps)  # [F, K, n]
+    log_p = log_pi + act.clamp_min(eps).log() - logdet[..., None] - C * q.log()
+    log_p = log_p - log_p.max(dim=1, keepdim=True).values
+    g = log_p.exp() * (act > 0).float()
+    return g / g.sum(dim=1, keepdim=True).clamp_min(eps), q
+
+
+def cacgmm_fit(
+    Y: np.ndarray,
+    activity: np.ndarray,
+    iterations: int = 10,
+    eps: float = 1e-10,
+    fit_stride: int = 1,
+) -> CACGMMFit:
+    """Fit a cACGMM with time-varying, activity-gated priors to STFT ``Y [C, F, N]``.
+
+    ``activity [K, N]`` (0/1 or soft) gates the time-varying prior of each class (the last class
+    is usually noise, active everywhere); the per-frequency mixture weights are re-estimated
+    (pb_bss ``CACGMMTrainer`` with ``source_activity_mask``, ``weight_constant_axis=-1``).
+    With ``fit_stride`` > 1 EM runs on every ``fit_stride``-th frame (neighbouring 8 ms frames
+    are nearly redundant).
+
+    Both EM steps are one real batched matmul over frequencies for all classes at once, on the
+    outer products ``z z^H`` of the normalised observations, computed once
+    (:func:`_outer_features`): the M step sums them with weights ``gamma / q``, the E step's
+    quadratic forms ``z^H B^-1 z`` are inner products with the inverse's coefficients.
+    """
+    import torch
+
+    C, F, N = Y.shape
+    K = activity.shape[0]
+    Yt = torch.from_numpy(np.ascontiguousarray(Y.transpose(1, 0, 2))).to(torch.complex64)
+    power_all = Yt.real.square().sum(dim=1, keepdim=True) + Yt.imag.square().sum(
+        dim=1, keepdim=True
+    )  # [F, 1, N]
+    Z = Yt / power_all.sqrt().clamp_min(eps)  # [F, C, N]
+    del Yt
+    act_all = torch.from_numpy(np.ascontiguousarray(activity, dtype=np.float32))  # [K, N]
+    P = _outer_features(Z[:, :, ::fit_stride])  # [F, C*C, n]
+    power = power_all[:, :, ::fit_stride].contiguous()
+    act = act_all[:, ::fit_stride]
+    n = P.shape[-1]
+    gamma = act.expand(F, K, n).clone()  # [F, K, n]
+    gamma /= gamma.sum(dim=1, keepdim=True).clamp_min(eps)
+    quad = torch.ones(F, K, n)
+    eye = torch.eye(C, dtype=torch.complex64)
+    log_pi = coef = logdet = None
+    for _ in range(iterations):
+        log_pi = gamma.mean(dim=-1, keepdim=True).clamp_min(eps).log()  # [F, K, 1]
+        B = _from_features(torch.bmm(gamma / quad, P.transpose(1, 2)), C)  # [F, K, C, C]
+        tr = torch.diagonal(B, dim1=-2, dim2=-1).real.sum(-1)[..., None, None]
+        B = B / tr.clamp_min(eps) * C + 1e-4 * eye  # scale-free: fix trace, floor eigvals
+        L = torch.linalg.cholesky(B)
+        logdet = 2 * torch.diagonal(L, dim1=-2, dim2=-1).real.log().sum(-1)  # [F, K]
+        coef = _quadratic_coefficients(torch.cholesky_inverse(L))  # [F, K, C*C]
+        gamma, quad = _e_step(P, act, log_pi, coef, logdet, eps)
+    return CACGMMFit(Z, act_all, fit_stride, P, power, gamma, log_pi, coef, logdet, eps)
+
+
 def cacgmm_masks(
     Y: np.ndarray,
     activity: np.ndarray,
@@ -51,72 +225,12 @@ def cacgmm_masks(
     eps: float = 1e-10,
     fit_stride: int = 1,
 ) -> np.ndarray:
-    """Class posteriors ``[K, F, N]`` of a cACGMM fitted to STFT ``Y [C, F, N]``.
-
-    ``activity [K, N]`` (0/1 or soft) gates the time-varying prior of each class (the last class
-    is usually noise, active everywhere); the per-frequency mixture weights are re-estimated
-    (pb_bss ``CACGMMTrainer`` with ``source_activity_mask``, ``weight_constant_axis=-1``).
-    With ``fit_stride`` > 1 EM runs on every ``fit_stride``-th frame (neighbouring 8 ms frames
-    are nearly redundant) and one final E step gives the posteriors of all frames.
-    Batched over frequencies in torch (complex batched matmul is much faster there than numpy).
-    """
-    import torch
-
-    C, F, N = Y.shape
-    K = activity.shape[0]
-    Yt = torch.from_numpy(np.ascontiguousarray(Y.transpose(1, 0, 2))).to(torch.complex64)
-    Z_all = Yt / Yt.abs().pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)  # [F, C, N]
-    act_all = torch.from_numpy(activity.astype(np.float32))[:, None, :]  # [K, 1, N]
-    Z = Z_all[:, :, ::fit_stride].contiguous()
-    act = act_all[:, :, ::fit_stride]
-    n = Z.shape[-1]
-    Z_h = Z.conj().transpose(-1, -2).contiguous()  # [F, n, C]
-    gamma = act.expand(K, F, n).clone()
-    gamma /= gamma.sum(dim=0, keepdim=True).clamp_min(eps)
-    quad = torch.ones(K, F, n)
-    eye = torch.eye(C, dtype=torch.complex64)
-    logdet = torch.empty(K, F)
-    whiten = torch.empty(K, F, C, C, dtype=torch.complex64)  # L^-1 with B = L L^H
-
-    def e_step(Zx: torch.Tensor, act_x: torch.Tensor, log_pi: torch.Tensor) -> torch.Tensor:
-        # z^H B^-1 z = |L^-1 z|^2 (a batched matmul, then a real square-sum)
-        q = torch.stack(
-            [torch.view_as_real(torch.bmm(whiten[k], Zx)).square().sum((-1, 1)) for k in range(K)]
-        ).clamp_min(eps)  # [K, F, n]
-        log_p = log_pi + act_x.clamp_min(eps).log() - logdet[..., None] - C * q.log()
-        log_p = log_p - log_p.max(dim=0, keepdim=True).values
-        g = log_p.exp() * (act_x > 0).float()
-        return g / g.sum(dim=0, keepdim=True).clamp_min(eps), q
-
-    log_pi = torch.zeros(K, F, 1)
-    for _ in range(iterations):
-        # M step, one class at a time: [F, C, n]-sized temporaries whatever the speaker count
-        log_pi = gamma.mean(dim=-1, keepdim=True).clamp_min(eps).log()  # [K, F, 1]
-        for k in range(K):
-            w = (gamma[k] / quad[k]).to(torch.complex64)  # [F, n]
-            B = torch.bmm(Z * w[:, None, :], Z_h)  # [F, C, C]
-            B = B * (C / gamma[k].sum(dim=-1).clamp_min(eps))[:, None, None]
-            B = 0.5 * (B + B.conj().transpose(-1, -2))
-            tr = torch.diagonal(B, dim1=-2, dim2=-1).real.sum(-1)[:, None, None]
-            B = B / tr.clamp_min(eps) * C + 1e-4 * eye  # scale-free: fix trace, floor eigvals
-            L = torch.linalg.cholesky(B)
-            logdet[k] = 2 * torch.diagonal(L, dim1=-2, dim2=-1).real.log().sum(-1)
-            whiten[k] = torch.linalg.inv(L)
-        gamma, quad = e_step(Z, act, log_pi)
-    if fit_stride > 1:
-        gamma, _ = e_step(Z_all, act_all, log_pi)
-    return gamma.numpy().astype(np.float32)
+    """Class posteriors ``[K, F, N]`` of every frame of a cACGMM fitted by :func:`cacgmm_fit`."""
+    return cacgmm_fit(Y, activity, iterations, eps, fit_stride).masks()
 
 
 # --------------------------------------------------------------------------------------------
 # MVDR
-
-
-def spatial_covariance(Y: np.ndarray, mask: np.ndarray, eps: float = 1e-10) -> np.ndarray:
-    """Mask-weighted spatial covariance ``[F, C, C]`` of ``Y [C, F, N]`` with ``mask [F, N]``."""
-    Yf = Y.transpose(1, 0, 2)  # [F, C, N]
-    phi = (Yf * mask[:, None, :]) @ np.conj(Yf).swapaxes(-1, -2)
-    return phi / np.maximum(mask.sum(axis=-1), eps)[:, None, None]
 
 
 def souden_mvdr(
@@ -237,17 +351,17 @@ def separate_gss(
         n_frames = Y.shape[-1]
         act = _activity(diarization, here, t0, n_frames, hop_s, cfg.activity_margin_s)
         act = np.concatenate([act, np.ones((1, n_frames), np.float32)])  # noise class
-        masks = cacgmm_masks(Y, act, cfg.iterations, fit_stride=cfg.fit_stride)
+        fit = cacgmm_fit(Y, act, cfg.iterations, fit_stride=cfg.fit_stride)
+        classes = [here.index(s) for s in core]
+        phi_s, phi_n = fit.covariances(classes)
+        masks = fit.masks() if cfg.mask_floor < 1.0 else None  # the postfilter needs all frames
+        del fit
         ref = None if cfg.select_reference else reference_channel
-        for s in core:
-            k = here.index(s)
-            target = masks[k]
-            phi_s = spatial_covariance(Y, target)
-            phi_n = spatial_covariance(Y, 1.0 - target)
-            w, _ = souden_mvdr(phi_s, phi_n, ref)
+        for j, s in enumerate(core):
+            w, _ = souden_mvdr(phi_s[j], phi_n[j], ref)
             S = np.einsum("fc,cfn->fn", np.conj(w), Y)
-            if cfg.mask_floor < 1.0:
-                S = S * np.maximum(target, cfg.mask_floor)
+            if masks is not None:
+                S = S * np.maximum(masks[classes[j]], cfg.mask_floor)
             x = istft(S, stft_cfg, length=c1 - c0)
             for seg in diarization:
                 if seg.speaker != s:
