@@ -207,6 +207,74 @@ def test_cacgmm_masks_follow_activity(two_sources):
     assert masks[1, :, : n // 2].max() == 0.0
 
 
+def test_outer_product_features_are_exact():
+    """The real z z^H features rebuild the outer products and give z^H A z as inner products."""
+    import torch
+
+    from notsofar.enhance.separation import (
+        _from_features,
+        _outer_features,
+        _quadratic_coefficients,
+    )
+
+    g = torch.Generator().manual_seed(3)
+    Z = torch.randn(4, 7, 9, dtype=torch.complex64, generator=g)  # [F, C, n]
+    P = _outer_features(Z)
+    assert P.shape == (4, 49, 9) and P.dtype == torch.float32
+    outer = Z.permute(0, 2, 1)[..., :, None] * Z.permute(0, 2, 1)[..., None, :].conj()
+    assert torch.allclose(_from_features(P.transpose(1, 2), 7), outer, atol=1e-5)
+    A = torch.randn(4, 7, 7, dtype=torch.complex64, generator=g)
+    A = A + A.mH  # Hermitian
+    quad = torch.einsum("fcn,fcd,fdn->fn", Z.conj(), A, Z).real
+    assert torch.allclose(torch.bmm(_quadratic_coefficients(A)[:, None], P)[:, 0], quad, atol=1e-4)
+
+
+def test_cacgmm_covariances_are_the_posterior_weighted_sums(two_sources):
+    """MVDR statistics from the fit equal explicit gamma-weighted y y^H sums on the EM frames."""
+    from notsofar.enhance.separation import cacgmm_fit
+    from notsofar.features import stft
+
+    mixture, _, _ = two_sources
+    Y = stft(mixture, STFT)  # [C, F, N]
+    act = np.ones((3, Y.shape[-1]), np.float32)
+    act[0, Y.shape[-1] // 2 :] = 0
+    fit = cacgmm_fit(Y, act, iterations=2, fit_stride=2)
+    phi_s, phi_n = fit.covariances([0, 1])
+    gamma = fit.gamma.numpy()  # [F, K, n] on frames 0, 2, 4, ...
+    Yf = Y[:, :, ::2].transpose(1, 0, 2).astype(np.complex128)  # [F, C, n]
+    for j, k in enumerate([0, 1]):
+        for w, phi in ((gamma[:, k], phi_s[j]), (1 - gamma[:, k], phi_n[j])):
+            want = np.einsum("fn,fcn,fdn->fcd", w, Yf, Yf.conj()) / w.sum(-1)[:, None, None]
+            scale = np.abs(want).max(axis=(1, 2), keepdims=True)
+            assert np.abs(phi - want).max() / scale.max() < 1e-4
+
+
+def test_single_speaker_turns_skip_gss(two_sources):
+    """``single_speaker: reference``: a turn nobody overlaps is the reference channel as is;
+    an overlapped turn still gets GSS, which brings out its own source."""
+    from notsofar.enhance.separation import overlapped_turns, separate_gss
+
+    mixture, images, diar = two_sources
+    cfg = SeparationConfig(output_margin_s=0.2, single_speaker="reference")
+    # B moved after A's end: no overlap, no GSS anywhere
+    apart = Transcript([diar[0], Segment("sim", "B", 3.6, 5.9, "")])
+    assert len(overlapped_turns(apart)) == 0
+    out = separate_gss(mixture, SR, apart, cfg, STFT)
+    for seg in apart:
+        ((start, x),) = out[seg.speaker].pieces
+        assert start == int((seg.start_time - 0.2) * SR)
+        assert np.array_equal(x, mixture[0, start : start + len(x)])
+    # the fixture's turns overlap (2.0 - 3.4 s): both go through GSS, as with single_speaker=gss
+    # (the same block: their span; outside it, the margins come from the reference channel)
+    assert len(overlapped_turns(diar)) == 2
+    fast = separate_gss(mixture, SR, diar, cfg, STFT)["A"].render(mixture.shape[-1])
+    full = separate_gss(mixture, SR, diar, SeparationConfig(output_margin_s=0.2), STFT)
+    a, b = int(diar[0].start_time * SR), int(diar[1].end_time * SR)
+    assert np.allclose(fast[a:b], full["A"].render(mixture.shape[-1])[a:b], atol=1e-4)
+    assert np.array_equal(fast[a - 100 : a], mixture[0, a - 100 : a])
+    assert sisdr(fast, images[0, 0]) > sisdr(mixture[0], images[0, 0]) + 2.0
+
+
 # ---------------------------------------------------------------------------------- channels
 
 

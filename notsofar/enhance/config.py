@@ -100,6 +100,9 @@ class SeparationConfig:
     select_reference: bool = False
     #: speaker pieces handed to ASR keep this much audio around each segment
     output_margin_s: float = 0.2
+    #: what turns that overlap no other speaker's get: ``gss`` (the same as overlapped ones) or
+    #: ``reference`` (the dereverberated reference channel; GSS only runs around overlap)
+    single_speaker: Literal["gss", "reference"] = "gss"
 
     def validate(self) -> None:
         if (
@@ -111,6 +114,10 @@ class SeparationConfig:
             raise NotsofarError("separation: iterations >= 1, max_block_s > 0, context_s >= 0")
         if not 0 <= self.mask_floor <= 1:
             raise NotsofarError("separation.mask_floor must be in [0, 1]")
+        if self.single_speaker not in ("gss", "reference"):
+            raise NotsofarError(
+                f"separation.single_speaker must be gss or reference, got '{self.single_speaker}'"
+            )
 
 
 @dataclass(frozen=True)

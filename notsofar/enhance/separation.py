@@ -68,13 +68,19 @@ def _from_features(feat: Any, C: int) -> Any:
 
     iu = torch.triu_indices(C, C, 1)
     m = iu.shape[1]
-    out = torch.zeros(*feat.shape[:-1], C, C, dtype=torch.complex64)
-    idx = torch.arange(C)
-    out[..., idx, idx] = feat[..., :C].to(torch.complex64)
-    upper = torch.complex(feat[..., C : C + m], feat[..., C + m :])
-    out[..., iu[0], iu[1]] = upper
-    out[..., iu[1], iu[0]] = upper.conj()
-    return out
+    # where each entry's real / imaginary part sits in the features (index C*C: a zero)
+    re_idx = torch.empty(C, C, dtype=torch.long)
+    im_idx = torch.full((C, C), C * C, dtype=torch.long)
+    sign = torch.ones(C, C)
+    re_idx[torch.arange(C), torch.arange(C)] = torch.arange(C)
+    re_idx[iu[0], iu[1]] = re_idx[iu[1], iu[0]] = C + torch.arange(m)
+    im_idx[iu[0], iu[1]] = im_idx[iu[1], iu[0]] = C + m + torch.arange(m)
+    sign[iu[1], iu[0]] = -1.0
+    padded = torch.cat([feat, feat.new_zeros(*feat.shape[:-1], 1)], dim=-1)
+    out = torch.complex(
+        padded[..., re_idx.flatten()], padded[..., im_idx.flatten()] * sign.flatten()
+    )
+    return out.reshape(*feat.shape[:-1], C, C)
 
 
 def _quadratic_coefficients(A: Any) -> Any:
@@ -258,13 +264,17 @@ def souden_mvdr(
 
 
 def _speech_blocks(
-    diarization: Transcript, num_samples: int, sr: int, max_block_s: float
+    diarization: Transcript,
+    num_samples: int,
+    sr: int,
+    max_block_s: float,
+    max_gap_s: float = float("inf"),
 ) -> list[tuple[int, int]]:
     """Cover all speech with blocks of at most ``max_block_s``, packing nearby turns together.
 
-    Consecutive turns share a block while it stays within ``max_block_s`` (short silences
-    inside a block cost less than the context every extra block carries); a single longer
-    stretch of speech is cut into equal parts.
+    Consecutive turns share a block while it stays within ``max_block_s`` and the silence
+    between them is at most ``max_gap_s`` (short silences inside a block cost less than the
+    context every extra block carries); a single longer stretch of speech is cut into equal parts.
     """
     spans = sorted((s.start_time, s.end_time) for s in diarization)
     regions: list[list[float]] = []
@@ -280,7 +290,7 @@ def _speech_blocks(
         pieces.extend((float(edges[k]), float(edges[k + 1])) for k in range(n))
     packed: list[list[float]] = []
     for a, b in pieces:
-        if packed and b - packed[-1][0] <= max_block_s:
+        if packed and b - packed[-1][0] <= max_block_s and a - packed[-1][1] <= max_gap_s:
             packed[-1][1] = b
         else:
             packed.append([a, b])
@@ -310,6 +320,28 @@ def _activity(
     return act
 
 
+def overlapped_turns(diarization: Transcript, margin_s: float = 0.0) -> Transcript:
+    """The turns that overlap another speaker's turn (each widened by ``margin_s``).
+
+    >>> from notsofar.data import Segment
+    >>> t = Transcript([Segment("m", "A", 0.0, 2.0, ""), Segment("m", "B", 1.5, 3.0, ""),
+    ...                 Segment("m", "A", 5.0, 6.0, "")])
+    >>> [(s.speaker, s.start_time) for s in overlapped_turns(t)]
+    [('A', 0.0), ('B', 1.5)]
+    """
+    spans = sorted((s.start_time - margin_s, s.end_time + margin_s, s.speaker) for s in diarization)
+    hit: set[tuple[float, float, str]] = set()
+    for i, (a, b, spk) in enumerate(spans):  # sorted by start: scan forward while they can meet
+        for a2, b2, spk2 in spans[i + 1 :]:
+            if a2 >= b:
+                break
+            if spk2 != spk and b2 > a:
+                hit.update({(a, b, spk), (a2, b2, spk2)})
+    return diarization.filter(
+        lambda s: (s.start_time - margin_s, s.end_time + margin_s, s.speaker) in hit
+    )
+
+
 SeparateFn = Callable[..., dict[str, SpeakerPieces]]
 
 
@@ -322,12 +354,28 @@ def separate_gss(
     reference_channel: int = 0,
     progress: Callable[[float], None] | None = None,
 ) -> dict[str, SpeakerPieces]:
-    """Per-speaker enhanced audio by blockwise GSS (cACGMM) + Souden MVDR + mask postfilter."""
+    """Per-speaker enhanced audio by blockwise GSS (cACGMM) + Souden MVDR + mask postfilter.
+
+    With ``cfg.single_speaker == "reference"`` GSS runs only around turns that overlap another
+    speaker's (blocks do not bridge silences longer than the context on both sides); a turn
+    no GSS block covers is cut from the (dereverberated) reference channel, as
+    :func:`separate_reference` does: where one person talks there is nothing to separate.
+    """
     num = audio.shape[-1]
     hop_s = stft_cfg.hop_length / sample_rate
     speakers = diarization.speakers
-    pieces: dict[str, list[tuple[int, np.ndarray]]] = {s: [] for s in speakers}
-    blocks = _speech_blocks(diarization, num, sample_rate, cfg.max_block_s)
+    if cfg.single_speaker == "reference":
+        # every turn from the reference channel (with its margins), rendered first: the GSS
+        # pieces written after them win wherever a GSS block covers a turn
+        plain = separate_reference(
+            audio, sample_rate, diarization, cfg, stft_cfg, reference_channel
+        )
+        pieces = {s: list(p.pieces) for s, p in plain.items()}
+        guided = overlapped_turns(diarization)
+        blocks = _speech_blocks(guided, num, sample_rate, cfg.max_block_s, 2 * cfg.context_s)
+    else:
+        pieces = {s: [] for s in speakers}
+        blocks = _speech_blocks(diarization, num, sample_rate, cfg.max_block_s)
     ctx = int(cfg.context_s * sample_rate)
     margin = int(cfg.output_margin_s * sample_rate)
     for bi, (b0, b1) in enumerate(blocks):

@@ -27,17 +27,16 @@ def wpe_stft(Y: np.ndarray, taps: int, delay: int, iterations: int) -> np.ndarra
     from nara_wpe.wpe import _stable_solve, build_y_tilde, get_power_inverse
 
     Yt = torch.from_numpy(np.ascontiguousarray(build_y_tilde(Y, taps, delay)))  # [F, C*taps, N]
-    Yt_h = Yt.conj().transpose(-1, -2).contiguous()
     Yn = torch.from_numpy(np.ascontiguousarray(Y))
-    Y_h = Yn.conj().transpose(-1, -2).contiguous()
     X = Y
     for _ in range(iterations):
         inverse_power = torch.from_numpy(get_power_inverse(X).astype(np.float32))  # [F, N]
         weighted = Yt * inverse_power[:, None, :]
-        R = torch.bmm(weighted, Yt_h).numpy()
-        P = torch.bmm(weighted, Y_h).numpy()
+        # conjugate-transposed views (.mH): the matmul reads them in place, no Hermitian copies
+        R = torch.bmm(weighted, Yt.mH).resolve_conj().numpy()
+        P = torch.bmm(weighted, Yn.mH).resolve_conj().numpy()
         G = torch.from_numpy(_stable_solve(R, P).astype(np.complex64))  # [F, C*taps, C]
-        X = (Yn - torch.bmm(G.conj().transpose(-1, -2).contiguous(), Yt)).numpy()
+        X = (Yn - torch.bmm(G.mH, Yt)).numpy()
     return X
 
 
