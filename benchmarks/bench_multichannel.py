@@ -286,6 +286,23 @@ def main() -> None:
         write_section(text)
 
 
+def settings(sets: list[str]) -> str:
+    """The front-end settings the run used: configs/enhance/default.yaml plus ``--set``s."""
+    from notsofar.config import load_config
+    from notsofar.pipeline import TranscribeConfig
+
+    e = load_config(TranscribeConfig, None, ["array=notsofar_mc", *sets]).enhance
+    w, g = e.wpe, e.separation
+    where = "all turns" if g.single_speaker == "gss" else "overlapped turns only (others: ref. mic)"
+    return (
+        "`configs/enhance/default.yaml`" + (" with the `--set`s above" if sets else "") + ": "
+        f"WPE {w.taps} taps / {w.iterations} iteration(s) in {w.block_s:g} s blocks; GSS "
+        f"{g.iterations} EM iterations on 1 in {g.fit_stride} frames, {g.max_block_s:g} s blocks"
+        f" + {g.context_s:g} s context, on {where}; MVDR; "
+        + ("no mask postfilter" if g.mask_floor >= 1 else f"mask floor {g.mask_floor:g}")
+    )
+
+
 def render(results: dict, args: argparse.Namespace) -> str:
     cmd = "python benchmarks/bench_multichannel.py" + (" --write" if args.write else "")
     cmd += "".join(f" --set {x}" for x in args.set)
@@ -314,9 +331,9 @@ def render(results: dict, args: argparse.Namespace) -> str:
         "",
         f"- Command: `{cmd}` (repo root, venv active; meetings from "
         "`python benchmarks/make_meetings.py`)",
-        f"- Machine: 2 CPU cores, {cpu_model()}; date {results['date']} (shared with other"
-        " engineers' jobs and, for part of the run, the long memory run: wall times are noisy;"
-        " SC, MC and oracle of a meeting run back to back, with the models already loaded)",
+        f"- Machine: 2 CPU cores, {cpu_model()}; date {results['date']} (SC, MC and oracle of"
+        " a meeting run back to back in one process, models already loaded; when other jobs"
+        " share the machine, wall times are noisy and the CPU-seconds ratio is the steadier one)",
     ]
     if "rows" in results:
         tot = results["totals"]
@@ -358,15 +375,12 @@ def render(results: dict, args: argparse.Namespace) -> str:
             )
     if "rows" in results:
         lines += [
-            "- Settings: `configs/enhance/default.yaml` (WPE 6 taps / 2 iterations in 30 s blocks;"
-            " GSS 5 EM iterations on every 2nd frame, 20 s blocks + 3 s context, no mask"
-            " postfilter), transcribe defaults otherwise (Whisper tiny.en int8, resemblyzer).",
+            f"- Settings: {settings(args.set)}; transcribe defaults otherwise (Whisper tiny.en"
+            " int8, resemblyzer).",
             "- Where MC wins: overlap (GSS separates the overlapped turns the SC path garbles) and"
             " diarization (SRP-PHAT splits clusters the embeddings merged: hyp speakers column;"
-            " DER drops). Where MC time goes (cProfile, 60 s of bm01, before GSS was cut to 5"
-            " iterations on every 2nd frame): GSS 67%, ASR on the speaker streams 15%, WPE 8%,"
-            " diarization 8%. Known weakness: a turn whose"
-            " end overlaps another voice and that the diarizer cuts early can lose words in GSS.",
+            " DER drops). Known weakness: a turn whose end overlaps another voice and that the"
+            " diarizer cuts early can lose words in GSS.",
         ]
     if "long" in results:
         lg = results["long"]
