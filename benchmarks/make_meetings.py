@@ -2,7 +2,12 @@
 """Generate the benchmark set: synthetic far-field 7-channel meetings with exact references.
 
     python benchmarks/make_meetings.py                      # -> bench_out/meetings/
+    python benchmarks/make_meetings.py --set dev            # -> bench_out/dev_meetings/
     python benchmarks/make_meetings.py --out DIR --only bm01_2spk
+
+``--set bench`` (default) is the benchmark set the figures in BENCHMARKS.md are measured on;
+``--set dev`` is a separate tuning set (other names, hence other seeds, voices, rooms and
+texts; same ranges) on which diarization settings are chosen, so the benchmark is not tuned on.
 
 Each meeting ``<name>/`` holds ``mc.flac`` (7 channels, NOTSOFAR array), ``sc.wav`` (channel 0),
 ``ref.seglst.json`` (session_id = name), ``ref.rttm`` and ``params.json``. Seeded; a meeting
@@ -33,6 +38,18 @@ MEETINGS: tuple[tuple[str, int, float, float, float], ...] = (
     ("bm06_3spk", 3, 5.0, 0.55, 10.0),
     ("bm07_4spk", 4, 2.5, 0.35, 18.0),
 )
+#: the tuning set: same ranges (2-6 speakers, 2-4 min, RT60 0.3-0.7 s, 5-20 dB), other seeds
+DEV_MEETINGS: tuple[tuple[str, int, float, float, float], ...] = (
+    ("dv01_2spk", 2, 2.5, 0.45, 10.0),
+    ("dv02_3spk", 3, 3.0, 0.35, 16.0),
+    ("dv03_4spk", 4, 2.5, 0.65, 7.0),
+    ("dv04_5spk", 5, 3.5, 0.50, 12.0),
+    ("dv05_6spk", 6, 4.0, 0.60, 9.0),
+    ("dv06_3spk", 3, 4.0, 0.70, 6.0),
+    ("dv07_6spk", 6, 3.0, 0.40, 14.0),
+    ("dv08_4spk", 4, 3.5, 0.55, 8.0),
+)
+SETS = {"bench": (MEETINGS, "bench_out/meetings"), "dev": (DEV_MEETINGS, "bench_out/dev_meetings")}
 FILES = ("mc.flac", "sc.wav", "ref.seglst.json", "ref.rttm", "params.json")
 
 
@@ -64,14 +81,17 @@ def make_one(out: Path, name: str, spk: int, minutes: float, rt60: float, snr: f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("bench_out/meetings"))
+    parser.add_argument("--set", dest="which", choices=sorted(SETS), default="bench")
+    parser.add_argument("--out", type=Path, default=None, help="default: per --set")
     parser.add_argument("--only", nargs="*", help="make only these meeting names")
     args = parser.parse_args()
-    for name, spk, minutes, rt60, snr in MEETINGS:
+    meetings, default_out = SETS[args.which]
+    out = args.out or Path(default_out)
+    for name, spk, minutes, rt60, snr in meetings:
         if args.only and name not in args.only:
             continue
         t0 = time.perf_counter()
-        made = make_one(args.out, name, spk, minutes, rt60, snr)
+        made = make_one(out, name, spk, minutes, rt60, snr)
         state = f"made in {time.perf_counter() - t0:.1f} s" if made else "exists, skipped"
         print(f"{name}: {spk} speakers, {minutes} min, RT60 {rt60} s, SNR {snr} dB: {state}")
     sys.stdout.flush()

@@ -74,8 +74,9 @@ class Embeddings:
         if not self.spans or sum(len(s) for s in self.spans) == 0:
             return Transcript()
         spans = np.concatenate(self.spans)
-        vectors = embedding_space(np.concatenate(self.vectors), cfg)
-        centroids = cluster(vectors, cfg)
+        raw = np.concatenate(self.vectors)
+        vectors = embedding_space(raw, cfg)
+        centroids = cluster(vectors, cfg, spans=spans, raw=raw)
         return resegment(regions, spans, vectors, centroids, cfg, session_id)
 
 

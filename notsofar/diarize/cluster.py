@@ -1,8 +1,10 @@
 """Clustering window embeddings into speakers, and turning labels back into speaker turns.
 
-Speaker count (``count``): ``eigengap`` (default, for recordings with at least
-``eigengap_min_windows`` windows) reads it off the spectrum of a pruned affinity and splits with
-spectral clustering; shorter recordings and ``threshold`` cut the average-linkage (cosine) dendrogram at
+Clustering sees each window averaged with its neighbours within ``smooth_s`` seconds
+(:func:`smooth`). Speaker count (``count``): ``nme`` (default) and ``eigengap`` (for recordings
+with at least ``eigengap_min_windows`` windows) read it off the spectrum of a pruned affinity
+(NME-SC chooses the pruning itself, :func:`nme_count`) and split with spectral clustering;
+shorter recordings and ``threshold`` cut the average-linkage (cosine) dendrogram at
 ``threshold``; ``silhouette`` clusters for every ``k`` in ``[min_speakers, max_speakers]`` and keeps
 the best silhouette score (one speaker if even that is below ``min_silhouette``). Tiny clusters
 (< ``min_cluster_share`` of the windows) are folded into their nearest neighbour. Resegmentation
@@ -52,6 +54,22 @@ def _fold_small(x: np.ndarray, labels: np.ndarray, min_count: int) -> np.ndarray
     return labels
 
 
+def pruned_affinity(x: np.ndarray, prune: float) -> np.ndarray:
+    """Cosine affinity in which each row keeps only its ``prune`` share of nearest neighbours
+    (symmetrised, zero diagonal), as in NME-SC: it removes the many weak links that
+    overlapped and noisy windows make."""
+    n = len(x)
+    sim = x @ x.T
+    keep = max(2, int(round(prune * n)))
+    idx = np.argsort(-sim, axis=1)[:, :keep]
+    rows = np.arange(n)[:, None]
+    a = np.zeros_like(sim)
+    a[rows, idx] = np.clip(sim[rows, idx], 0.0, None)
+    a = (a + a.T) / 2
+    np.fill_diagonal(a, 0.0)
+    return a
+
+
 def eigengap_count(x: np.ndarray, cfg: DiarizeConfig) -> int:
     """Speaker count from the eigengap of the normalised Laplacian of a pruned affinity.
 
@@ -63,14 +81,7 @@ def eigengap_count(x: np.ndarray, cfg: DiarizeConfig) -> int:
     from scipy.linalg import eigh
 
     n = len(x)
-    sim = x @ x.T
-    keep = max(2, int(round(cfg.prune * n)))
-    idx = np.argsort(-sim, axis=1)[:, :keep]
-    rows = np.arange(n)[:, None]
-    a = np.zeros_like(sim)
-    a[rows, idx] = np.clip(sim[rows, idx], 0.0, None)
-    a = (a + a.T) / 2
-    np.fill_diagonal(a, 0.0)
+    a = pruned_affinity(x, cfg.prune)
     d = 1.0 / np.sqrt(np.maximum(a.sum(axis=1), 1e-9))
     lap = np.eye(n) - d[:, None] * a * d[None, :]
     upper = min(cfg.max_speakers, n - 1)
@@ -80,6 +91,67 @@ def eigengap_count(x: np.ndarray, cfg: DiarizeConfig) -> int:
     lo = max(2, cfg.min_speakers)
     gaps = np.diff(eig)  # gaps[k-1] = eig[k] - eig[k-1]: the gap after k clusters
     return int(lo + np.argmax(gaps[lo - 1 : upper]))
+
+
+def nme_count(x: np.ndarray, cfg: DiarizeConfig) -> int:
+    """Speaker count by NME-SC (Park et al. 2019): for each pruning ``p`` (neighbours kept per
+    row), the binarised, symmetrised affinity's Laplacian gives a count ``k`` (largest eigengap
+    among the smallest ``max_speakers`` + 1 eigenvalues) and a normalised maximum eigengap
+    ``g`` (that gap over the largest eigenvalue); the ``p`` with the smallest ``p / g`` wins.
+
+    ``x`` are L2-normalised embeddings, not mean-removed: with two or three speakers, removing
+    the mean pushes the voices that are not the odd one out together. One speaker is never
+    returned here (see :func:`cluster` for that test).
+    """
+    from scipy.linalg import eigh
+
+    n = len(x)
+    if n > cfg.count_windows:  # cubic cost: an even subsample says as much about the count
+        x = x[np.linspace(0, n - 1, cfg.count_windows).astype(int)]
+        n = len(x)
+    upper = min(cfg.max_speakers, n - 1)
+    lo = max(2, cfg.min_speakers)
+    if upper <= lo:
+        return max(1, upper)
+    order = np.argsort(-(x @ x.T), axis=1)
+    rows = np.arange(n)[:, None]
+    step = max(1, n // 100)
+    best = (np.inf, lo)
+    for keep in range(max(2, step), max(3, n // 4), step):
+        a = np.zeros((n, n))
+        a[rows, order[:, :keep]] = 1.0
+        a = (a + a.T) / 2
+        eig = eigh(np.diag(a.sum(axis=1)) - a, eigvals_only=True)
+        gaps = np.diff(eig[: upper + 1])  # gaps[k-1]: the gap after k clusters
+        k = lo + int(np.argmax(gaps[lo - 1 : upper]))
+        ratio = (keep / n) / max(gaps[k - 1] / max(eig[-1], 1e-9), 1e-12)
+        if ratio < best[0]:
+            best = (ratio, k)
+    return best[1]
+
+
+def smooth(x: np.ndarray, spans: np.ndarray | None, seconds: float) -> np.ndarray:
+    """Each row of ``x`` averaged with the rows whose span centres lie within ``seconds`` of
+    its own, re-normalised; ``x`` itself when ``spans`` is None or ``seconds`` is 0.
+
+    One 1.5 s window's embedding says as much about its words as about its voice; averaging a
+    window with its neighbours (mostly the same speaker) keeps the voice and evens out the
+    words, so clusters form by speaker rather than by sentence.
+
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> smooth(x, np.array([[0.0, 1.5], [0.5, 2.0], [9.0, 10.5]]), 0.5).round(3).tolist()
+    [[0.707, 0.707], [0.707, 0.707], [0.0, 1.0]]
+    """
+    if spans is None or seconds <= 0 or len(x) == 0:
+        return x
+    mid = np.asarray(spans, dtype=float).mean(axis=1)
+    order = np.argsort(mid, kind="stable")
+    sorted_mid = mid[order]
+    lo = np.searchsorted(sorted_mid, mid - seconds - 1e-9)
+    hi = np.searchsorted(sorted_mid, mid + seconds + 1e-9, side="right")
+    # prefix sums over time order: O(n) memory, whatever the recording's length
+    sums = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x[order], axis=0)])
+    return _normalize(sums[hi] - sums[lo])
 
 
 def _estimate(x: np.ndarray, affinity: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
@@ -125,31 +197,55 @@ def embedding_space(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
 
 
 def _use_eigengap(n: int, cfg: DiarizeConfig) -> bool:
-    return cfg.num_speakers is None and cfg.count == "eigengap" and n >= cfg.eigengap_min_windows
+    return (
+        cfg.num_speakers is None
+        and cfg.count in ("eigengap", "nme")
+        and n >= cfg.eigengap_min_windows
+    )
 
 
-def cluster(embeddings: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+def cluster(
+    embeddings: np.ndarray,
+    cfg: DiarizeConfig,
+    spans: np.ndarray | None = None,
+    raw: np.ndarray | None = None,
+) -> np.ndarray:
     """Speaker centroids ``[K, D]`` from window embeddings (in :func:`embedding_space`).
 
     The count ``K`` is estimated unless ``num_speakers`` is set; windows belong to their
     nearest centroid.
+
+    Args:
+        embeddings: ``[n, D]`` window embeddings in :func:`embedding_space`.
+        cfg: diarization settings.
+        spans: ``[n, 2]`` window start/end seconds; with them, clustering sees the windows
+            smoothed over ``cfg.smooth_s`` (:func:`smooth`). The centroids are always means of
+            the unsmoothed ``embeddings``, so resegmentation can score single windows.
+        raw: ``[n, D]`` the embeddings before mean removal, for the ``nme`` count
+            (``embeddings`` when None).
     """
     x = np.asarray(embeddings, dtype=np.float64)
     n = len(x)
     if n == 0:
         return np.zeros((0, x.shape[1] if x.ndim == 2 else 256))
+    fit = np.arange(n)
     if n > cfg.max_cluster_windows:  # quadratic cost: cluster an even subsample
-        x_fit = x[np.linspace(0, n - 1, cfg.max_cluster_windows).astype(int)]
-    else:
-        x_fit = x
-    affinity = np.clip(x_fit @ x_fit.T, 0.0, 1.0)
+        fit = np.linspace(0, n - 1, cfg.max_cluster_windows).astype(int)
+    x_fit = x[fit]
+    xs = smooth(x, spans, cfg.smooth_s)[fit]
+    # spectral clustering splits the pruned graph: the full one lets every window vote
+    affinity = pruned_affinity(xs, cfg.prune)
     if cfg.num_speakers is not None:
-        labels = _cluster_k(x_fit, min(cfg.num_speakers, len(x_fit)), cfg.clustering, affinity)
+        labels = _cluster_k(xs, min(cfg.num_speakers, len(xs)), cfg.clustering, affinity)
     elif _use_eigengap(n, cfg):
-        k = eigengap_count(x_fit, cfg)
-        labels = _cluster_k(x_fit, k, cfg.clustering, affinity)
+        k = eigengap_count(xs, cfg)
+        if cfg.count == "nme" and k > 1:
+            base = _normalize(np.asarray(x if raw is None else raw, dtype=np.float64))
+            k = nme_count(smooth(base, spans, cfg.smooth_s)[fit], cfg)
+        labels = _cluster_k(xs, k, cfg.clustering, affinity)
     else:
         # few windows: the eigengap is unreliable; cut the dendrogram, fold tiny clusters
+        affinity = np.clip(x_fit @ x_fit.T, 0.0, 1.0)
         labels = _estimate(x_fit, affinity, cfg)
         min_count = max(3, int(np.ceil(cfg.min_cluster_share * len(x_fit))))
         labels = _fold_small(x_fit, labels, min_count)

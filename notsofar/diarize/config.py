@@ -26,13 +26,21 @@ class DiarizeConfig:
     max_speakers: int = 8
     #: how windows are split once the count is known
     clustering: Literal["agglomerative", "spectral"] = "spectral"
-    #: how the speaker count is estimated: eigengap of the pruned affinity (recordings with at
-    #: least ``eigengap_min_windows`` windows; shorter ones use ``threshold``), a dendrogram cut
-    #: at ``threshold``, or the best silhouette
-    count: Literal["eigengap", "threshold", "silhouette"] = "eigengap"
+    #: how the speaker count is estimated: ``nme`` (NME-SC: the eigengap of a binarised pruned
+    #: affinity whose pruning is itself chosen by the normalised maximum eigengap, no tunable),
+    #: ``eigengap`` of the affinity pruned at ``prune`` (both for recordings with at least
+    #: ``eigengap_min_windows`` windows; shorter ones use ``threshold``), a dendrogram cut at
+    #: ``threshold``, or the best silhouette
+    count: Literal["nme", "eigengap", "threshold", "silhouette"] = "nme"
     eigengap_min_windows: int = 100
-    #: share of nearest neighbours each window keeps in the eigengap affinity
+    #: the ``nme`` count looks at an even subsample of at most this many windows (cubic cost)
+    count_windows: int = 1000
+    #: share of nearest neighbours each window keeps in the spectral/eigengap affinity
     prune: float = 0.1
+    #: clustering sees each window averaged with its neighbours whose centres lie within this
+    #: many seconds (0: off); it evens out what one 1.5 s window says about its words rather
+    #: than its speaker. Resegmentation still scores the unsmoothed windows.
+    smooth_s: float = 0.5
     #: one speaker when the second-smallest Laplacian eigenvalue exceeds this
     single_speaker_gap: float = 0.2
     #: remove the recording's mean embedding before the eigengap path
@@ -73,5 +81,7 @@ class DiarizeConfig:
             )
         if not 0 < self.hop_s <= self.window_s:
             raise NotsofarError("diarize: need 0 < hop_s <= window_s")
+        if self.smooth_s < 0:
+            raise NotsofarError(f"diarize.smooth_s must be >= 0, got {self.smooth_s}")
         if self.chunk_s < 10:
             raise NotsofarError(f"diarize.chunk_s must be >= 10 seconds, got {self.chunk_s}")
