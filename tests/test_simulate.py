@@ -121,6 +121,39 @@ def test_batched_convolution_equals_per_pair_fftconvolve() -> None:
     np.testing.assert_allclose(fast, naive_convolve(src, h), atol=2e-4)
 
 
+def test_active_span_convolution_equals_the_full_one() -> None:
+    """Speakers convolved over their active spans (two FFT sizes) give the full images."""
+    from notsofar.simulate.convolve import (
+        convolve_active,
+        fft_sizes,
+        naive_convolve,
+        rir_spectrum,
+    )
+    from notsofar.simulate.rooms import early_part
+
+    rng = np.random.default_rng(0)
+    t, rir_len = 16000, 1200
+    dry = np.zeros((4, t), dtype=np.float32)
+    dry[0, 300:5000] = rng.standard_normal(4700)  # short: the small FFT size
+    dry[1, 2000:15000] = rng.standard_normal(13000)  # long: the full size
+    dry[2, 15500:] = rng.standard_normal(500)  # rings past the end: cut at t
+    # dry[3] stays silent
+    h = (rng.standard_normal((4, 7, rir_len)) * np.exp(-np.arange(rir_len) / 300)).astype("f4")
+    e = early_part(h, 20.0, 16000)
+    sizes = fft_sizes(t, rir_len)
+    used = []
+
+    def spectra(j: int, n: int) -> np.ndarray:
+        used.append(n)
+        return rir_spectrum(np.stack([h[j], e[j]]), n)
+
+    full, early = convolve_active(dry, spectra, sizes, rir_len, t)
+    assert sorted(set(used)) == sizes and len(sizes) == 2
+    np.testing.assert_allclose(full, naive_convolve(dry, h), atol=5e-4)
+    np.testing.assert_allclose(early, naive_convolve(dry, e), atol=5e-4)
+    assert not np.any(full[3]) and not np.any(full[0, :, :300])
+
+
 def test_simd_padded_transforms_equal_plain_scipy_fft() -> None:
     from scipy import fft
 

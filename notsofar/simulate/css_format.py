@@ -13,8 +13,9 @@ Extra per-example files (ours: ``<id>.seglst.json``, ``<id>.rttm``) are ignored 
 
 from __future__ import annotations
 
-import io
 import json
+import os
+import sys
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -26,10 +27,13 @@ from notsofar.errors import NotsofarError
 MAP_NAME = "utterances.map"
 
 
-def quantize(x: np.ndarray) -> tuple[np.ndarray, float]:
+def quantize(x: np.ndarray, buffers: dict | None = None, key: str = "") -> tuple[np.ndarray, float]:
     """Float array -> (int16 array, scale) with ``x ~= int / scale`` and no clipping.
 
     The scale is a whole number (``floor(32767 / peak)``) so it survives the text round trip.
+    ``buffers``: a dict the caller keeps between calls; the int16 result and the float scratch
+    array are taken from it under ``key`` (and overwritten by the next call with that key), so
+    a writer that quantizes example after example touches the same warm memory each time.
 
     >>> q, s = quantize(np.array([0.5, -0.25], dtype=np.float32))
     >>> s, q.tolist()
@@ -38,11 +42,11 @@ def quantize(x: np.ndarray) -> tuple[np.ndarray, float]:
     peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # no |x| temporary
     scale = float(np.floor(32767.0 / peak)) if peak > 0 else 32767.0
     scale = max(scale, 1.0)
+    tmp, q = _scratch(x, buffers, key)
     # |x| * floor(32767 / peak) <= 32767, so no clip is needed. Scale and round in the memory
     # order of x (often a transposed view), then cast into a C-ordered int16 array.
-    tmp = np.multiply(x, np.float32(scale), dtype=np.float32, order="K")
+    np.multiply(x, np.float32(scale), out=tmp)
     np.rint(tmp, out=tmp)
-    q = np.empty(x.shape, dtype="<i2")
     if x.ndim >= 2 and not x.flags.c_contiguous and x.shape[-1] <= 64:
         # a [T, mics, spks] view of [spks, mics, T] images: one 2-D transposing cast per
         # trailing index is ~1.7x faster than numpy's one 3-D cast with a 3-element inner loop
@@ -51,6 +55,20 @@ def quantize(x: np.ndarray) -> tuple[np.ndarray, float]:
     else:
         q[...] = tmp
     return q, scale
+
+
+def _scratch(x: np.ndarray, buffers: dict | None, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 array laid out in x's memory order, C-ordered int16 array), both x's shape."""
+    order = tuple(np.argsort(x.strides, kind="stable")) if x.ndim else ()
+    if buffers is not None:
+        held = buffers.get(key)
+        if held is not None and held[0] == (x.shape, order):
+            return held[1], held[2]
+    tmp = np.empty_like(x, dtype=np.float32, order="K")
+    q = np.empty(x.shape, dtype="<i2")
+    if buffers is not None:
+        buffers[key] = ((x.shape, order), tmp, q)
+    return tmp, q
 
 
 def column_meta(a: np.ndarray) -> dict:
@@ -66,11 +84,13 @@ def column_meta(a: np.ndarray) -> dict:
 
 
 def encode_example(
-    example_id: str, columns: Mapping[str, np.ndarray]
+    example_id: str, columns: Mapping[str, np.ndarray], buffers: dict | None = None
 ) -> tuple[dict, dict[str, bytes | memoryview]]:
     """Encode float/int8 ``[T, ...]`` columns into (metadata JSON, {file suffix: raw bytes}).
 
     Float columns are quantized to int16 with a ``<col>_scale``; int8 columns are stored as is.
+    With ``buffers`` (see :func:`quantize`) the returned bytes are views of reused memory,
+    valid until the next call with the same ``buffers``.
     """
     meta_cols: dict[str, dict] = {}
     blobs: dict[str, bytes | memoryview] = {}
@@ -80,7 +100,7 @@ def encode_example(
             stored = np.ascontiguousarray(arr)  # activity: stored as is
             meta_cols[name] = column_meta(stored)
         else:
-            stored, scale = quantize(arr)
+            stored, scale = quantize(arr, buffers, name)
             meta_cols[name] = column_meta(stored)
             meta_cols[f"{name}_scale"] = {"values": repr(scale)}
         blobs[name] = memoryview(stored).cast("B")  # no copy: written straight to the file
@@ -115,30 +135,83 @@ def write_shard(
     path = Path(path)
     lengths: dict[str, int] = {}
 
-    def put(f: io.BufferedWriter, name: str, data: bytes | memoryview) -> int:
-        f.write(_member(name, data))
-        f.write(data)
-        pad = -len(data) % tarfile.BLOCKSIZE
-        f.write(b"\0" * pad)
-        return tarfile.BLOCKSIZE + len(data) + pad
+    def members(files: list[tuple[str, bytes | memoryview]]) -> list[bytes | memoryview]:
+        """Header, data and padding to 512 bytes of each file, in order."""
+        out: list[bytes | memoryview] = []
+        for name, data in files:
+            out += [_member(name, data), data, b"\0" * (-len(data) % tarfile.BLOCKSIZE)]
+        return out
 
     with atomic_path(path) as tmp:
         try:
             with open(tmp, "wb", buffering=1 << 20) as f:
                 size = 0
+                reserve = _Reserver(f.fileno())
+                buffers: dict = {}  # each example is written before the next reuses them
                 for ex_id, columns, extra in examples:
-                    meta, blobs = encode_example(ex_id, columns)
+                    meta, blobs = encode_example(ex_id, columns, buffers)
                     lengths[ex_id] = int(np.asarray(columns["mixture"]).shape[0])
-                    size += put(f, f"{ex_id}.json", json.dumps(meta).encode())
-                    for suffix, blob in [*blobs.items(), *extra.items()]:
-                        size += put(f, f"{ex_id}.{suffix}", blob)
-                size += put(f, MAP_NAME, json.dumps(lengths).encode())
+                    files = [(f"{ex_id}.json", json.dumps(meta).encode())]
+                    files += [(f"{ex_id}.{k}", v) for k, v in [*blobs.items(), *extra.items()]]
+                    parts = members(files)
+                    n = sum(len(b) for b in parts)
+                    reserve(size, n)
+                    for b in parts:
+                        f.write(b)
+                    size += n
+                for b in members([(MAP_NAME, json.dumps(lengths).encode())]):
+                    f.write(b)
+                    size += len(b)
                 end = 2 * tarfile.BLOCKSIZE
                 end += -(size + end) % tarfile.RECORDSIZE
                 f.write(b"\0" * end)
         except OSError as e:
             raise NotsofarError(f"cannot write shard: {e.strerror}", path=path) from None
     return path
+
+
+class _Reserver:
+    """Allocates a file's blocks before they are written (Linux ``fallocate(2)``, size kept).
+
+    Measured on ext4: writing a 7 MB column into freshly allocated blocks costs 0.15 ms of CPU
+    per MB, into delayed-allocation blocks 0.7-1.5 ms per MB, which made writing the shard a
+    third of an example's CPU time. Where the call is missing or unsupported (other systems,
+    some network file systems) it turns itself off: it never emulates with writes as
+    ``posix_fallocate`` does. A full disk raises ``OSError(ENOSPC)`` here, before the write.
+    """
+
+    _fallocate = None
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.on = sys.platform.startswith("linux") and self._function() is not None
+
+    @classmethod
+    def _function(cls):  # noqa: ANN206 (a ctypes function)
+        if cls._fallocate is None:
+            import ctypes
+
+            try:
+                fn = ctypes.CDLL(None, use_errno=True).fallocate
+            except (OSError, AttributeError):
+                cls._fallocate = False
+                return None
+            fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+            fn.restype = ctypes.c_int
+            cls._fallocate = fn
+        return cls._fallocate or None
+
+    def __call__(self, offset: int, length: int) -> None:
+        if not self.on or length <= 0:
+            return
+        import ctypes
+        import errno
+
+        if self._function()(self.fd, 1, offset, length) != 0:  # 1: FALLOC_FL_KEEP_SIZE
+            err = ctypes.get_errno()
+            if err == errno.ENOSPC:
+                raise OSError(err, os.strerror(err))
+            self.on = False  # unsupported here (EOPNOTSUPP, ENOSYS, ...): plain writes
 
 
 def decode_example(

@@ -108,7 +108,7 @@ class Worker:
         room_def = [cfg.seed, cfg.sample_rate, self.array.positions, c.rt60_s, c.room_x_m]
         room_def += [c.room_y_m, c.room_z_m, c.distance_m, c.seats, c.max_length_s]
         self.room_key = hashlib.sha1(json.dumps(room_def).encode()).hexdigest()[:12]
-        self._spectra: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._spectra: OrderedDict[tuple, np.ndarray] = OrderedDict()
         #: benchmark baseline switch: per-pair scipy.signal.fftconvolve instead of cached spectra
         self.naive_convolution = False
 
@@ -172,25 +172,22 @@ class Worker:
         keys = [("room", room, int(s)) for s in seats]
         return rirs[seats], keys, {**desc, "seats": [int(s) for s in seats]}
 
-    def spectra(self, keys: list, rirs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Full and early response spectra ``[k, C, F]`` for source ``keys``, LRU-cached."""
+    def spectra(self, key: tuple, rir: np.ndarray, n: int) -> np.ndarray:
+        """Full and early response spectra ``[2, C, F]`` of source position ``key`` at FFT
+        size ``n``, LRU-cached: a shard reuses each of its rooms' seats many times."""
         from notsofar.simulate.convolve import rir_spectrum
         from notsofar.simulate.rooms import early_part
 
-        full, early = [], []
-        for key, h in zip(keys, rirs, strict=True):
-            ck = (*key, n)
-            if ck in self._spectra:
-                self._spectra.move_to_end(ck)
-            else:
-                e = early_part(h[None], self.cfg.rirs.early_ms, self.sr)[0]
-                spec = rir_spectrum(np.stack([h, e]), n)  # one batch: [2, C, F]
-                self._spectra[ck] = (spec[0], spec[1])
-                if len(self._spectra) > self.cfg.rirs.rooms_per_shard * self.cfg.rirs.seats:
-                    self._spectra.popitem(last=False)
-            full.append(self._spectra[ck][0])
-            early.append(self._spectra[ck][1])
-        return full, early
+        ck = (*key, n)
+        if ck in self._spectra:
+            self._spectra.move_to_end(ck)
+            return self._spectra[ck]
+        e = early_part(rir[None], self.cfg.rirs.early_ms, self.sr)[0]
+        self._spectra[ck] = spec = rir_spectrum(np.stack([rir, e]), n)  # one batch
+        # a shard's seats at both FFT sizes of convolve.fft_sizes
+        if len(self._spectra) > 2 * self.cfg.rirs.rooms_per_shard * self.cfg.rirs.seats:
+            self._spectra.popitem(last=False)
+        return spec
 
     # -- noise
     def noise(self, rng: np.random.Generator, num_samples: int) -> tuple[np.ndarray, dict]:
@@ -275,7 +272,7 @@ def _mix(
     w: Worker, dry: np.ndarray, rirs: np.ndarray, keys: list, noise: np.ndarray, snr_db: float
 ) -> dict[str, np.ndarray]:
     """Images, noise at ``snr_db`` and the mixture; scaled down together if it would clip."""
-    from notsofar.simulate.convolve import convolve_spectra, fft_size
+    from notsofar.simulate.convolve import convolve_active, fft_sizes
 
     t = dry.shape[-1]
     if w.naive_convolution:  # the benchmark's baseline: one fftconvolve per (speaker, mic)
@@ -285,9 +282,10 @@ def _mix(
         reverb = naive_convolve(dry, rirs, t)
         early = naive_convolve(dry, early_part(rirs, w.cfg.rirs.early_ms, w.sr), t)
     else:
-        n = fft_size(t, rirs.shape[-1])
-        h_full, h_early = w.spectra(keys, rirs, n)
-        reverb, early = convolve_spectra(dry, [h_full, h_early], n, t)
+        sizes = fft_sizes(t, rirs.shape[-1])
+        reverb, early = convolve_active(
+            dry, lambda j, n: w.spectra(keys[j], rirs[j], n), sizes, rirs.shape[-1], t
+        )
     speech = reverb.sum(axis=0)
     active = np.any(dry != 0, axis=0)
     p_s = float(np.mean(speech[0, active] ** 2)) if active.any() else 0.0
