@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from notsofar.data import Transcript
+from notsofar.data import Segment, Transcript
 from notsofar.enhance.config import SeparationConfig
 from notsofar.features import FeatureConfig, istft, stft
 
@@ -364,20 +364,28 @@ def separate_gss(
     num = audio.shape[-1]
     hop_s = stft_cfg.hop_length / sample_rate
     speakers = diarization.speakers
+    margin = int(cfg.output_margin_s * sample_rate)
+    pieces: dict[str, list[tuple[int, np.ndarray]]] = {s: [] for s in speakers}
     if cfg.single_speaker == "reference":
-        # every turn from the reference channel (with its margins), rendered first: the GSS
-        # pieces written after them win wherever a GSS block covers a turn
-        plain = separate_reference(
-            audio, sample_rate, diarization, cfg, stft_cfg, reference_channel
+        blocks = _speech_blocks(
+            overlapped_turns(diarization), num, sample_rate, cfg.max_block_s, 2 * cfg.context_s
         )
-        pieces = {s: list(p.pieces) for s, p in plain.items()}
-        guided = overlapped_turns(diarization)
-        blocks = _speech_blocks(guided, num, sample_rate, cfg.max_block_s, 2 * cfg.context_s)
+
+        def covered(seg: Segment) -> bool:  # its whole piece will come from a GSS block
+            a = max(0, int(seg.start_time * sample_rate) - margin)
+            b = min(num, int(seg.end_time * sample_rate) + margin)
+            return any(b0 <= a and b <= b1 for b0, b1 in blocks)
+
+        # the other turns from the reference channel, rendered first: GSS pieces written
+        # after them win where a block covers part of such a turn
+        alone = diarization.filter(lambda seg: not covered(seg))
+        for s, p in separate_reference(
+            audio, sample_rate, alone, cfg, stft_cfg, reference_channel
+        ).items():
+            pieces[s].extend(p.pieces)
     else:
-        pieces = {s: [] for s in speakers}
         blocks = _speech_blocks(diarization, num, sample_rate, cfg.max_block_s)
     ctx = int(cfg.context_s * sample_rate)
-    margin = int(cfg.output_margin_s * sample_rate)
     for bi, (b0, b1) in enumerate(blocks):
         c0, c1 = max(0, b0 - ctx), min(num, b1 + ctx)
         t0, t1 = c0 / sample_rate, c1 / sample_rate
