@@ -147,11 +147,19 @@ def test_active_span_convolution_equals_the_full_one() -> None:
         used.append(n)
         return rir_spectrum(np.stack([h[j], e[j]]), n)
 
-    full, early = convolve_active(dry, spectra, sizes, rir_len, t)
+    buffers: dict = {}
+    full, early = convolve_active(dry, spectra, sizes, rir_len, t, buffers)
     assert sorted(set(used)) == sizes and len(sizes) == 2
     np.testing.assert_allclose(full, naive_convolve(dry, h), atol=5e-4)
     np.testing.assert_allclose(early, naive_convolve(dry, e), atol=5e-4)
     assert not np.any(full[3]) and not np.any(full[0, :, :300])
+    # the reused output buffer: stale samples outside the new spans are zeroed
+    moved = np.roll(dry, 3000, axis=1)
+    moved[:, :3000] = 0
+    moved[0] = 0
+    full2, _ = convolve_active(moved, spectra, sizes, rir_len, t, buffers)
+    assert np.shares_memory(full2, buffers["images"])
+    np.testing.assert_allclose(full2, naive_convolve(moved, h), atol=5e-4)
 
 
 def test_simd_padded_transforms_equal_plain_scipy_fft() -> None:

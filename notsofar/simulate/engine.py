@@ -109,6 +109,9 @@ class Worker:
         room_def += [c.room_y_m, c.room_z_m, c.distance_m, c.seats, c.max_length_s]
         self.room_key = hashlib.sha1(json.dumps(room_def).encode()).hexdigest()[:12]
         self._spectra: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        #: reused between examples (convolve_active's images): each example is written
+        #: before the next one is made
+        self.buffers: dict = {}
         #: benchmark baseline switch: per-pair scipy.signal.fftconvolve instead of cached spectra
         self.naive_convolution = False
 
@@ -284,7 +287,7 @@ def _mix(
     else:
         sizes = fft_sizes(t, rirs.shape[-1])
         reverb, early = convolve_active(
-            dry, lambda j, n: w.spectra(keys[j], rirs[j], n), sizes, rirs.shape[-1], t
+            dry, lambda j, n: w.spectra(keys[j], rirs[j], n), sizes, rirs.shape[-1], t, w.buffers
         )
     speech = reverb.sum(axis=0)
     active = np.any(dry != 0, axis=0)
