@@ -151,8 +151,8 @@ class DeepFilterConfig:
     atten_lim_db: float = 100.0
     #: DeepFilterNet's post-filter strength (0 = off).
     post_filter_beta: float = 0.0
-    #: run the network only when the analysis finds noise or reverberation (clean input
-    #: then passes through unchanged); false: always.
+    #: run the network only when the analysis finds noise; other input takes the DSP
+    #: backend's steps (clean input passes through unchanged). false: always the network.
     only_when_degraded: bool = True
 
 

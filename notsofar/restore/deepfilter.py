@@ -4,9 +4,9 @@
 DeepFilterNet3 is a 48 kHz neural noise suppressor (ERB-band gains plus deep filtering of the
 low band). It removes noise far better than a statistical estimator, so it is the backend for
 listening. Around it the DSP backend's analysis-driven steps still run: declipping before
-(the network was not trained on clipping), loudness normalization after. Reverberation is left
-to the network (it attenuates late reverberation somewhat; WPE before it did not help DNSMOS in
-bench_restore.py).
+(the network was not trained on clipping), loudness normalization after; input without noise
+(clean, or reverberant only) takes the DSP steps alone. WPE before the network did not help
+DNSMOS in bench_restore.py.
 
 The same network, with its attenuation limited and only on noisy audio, is the ``asr`` profile
 (:func:`restore_for_asr`): the restore setting in front of ``transcribe``.
@@ -109,23 +109,26 @@ def enhance_48k(
 
 
 def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndarray:
-    """Declip (if the analysis finds clipping) -> DeepFilterNet3 -> loudness normalization."""
+    """Noisy input: declip (if clipped) -> DeepFilterNet3 -> loudness normalization.
+
+    Input the analysis finds no noise in goes through the DSP backend's steps instead (clean:
+    unchanged; reverberant: WPE and late-reverb suppression, which scored higher DNSMOS than the
+    network on noise-free reverberant items in bench_restore.py).
+    """
     from notsofar.audio import resample
     from notsofar.restore.analyze import analyze, problems
-    from notsofar.restore.dsp import declip, normalize_loudness
+    from notsofar.restore.dsp import declip, normalize_loudness, restore_with
 
     dsp, dfc = cfg.dsp, cfg.deepfilter
     y = np.asarray(x, dtype=np.float32)
     d = analyze(y, sample_rate, cfg.analysis)
     found = problems(d, dsp)
+    if dfc.only_when_degraded and "noise" not in found:
+        return restore_with(y, sample_rate, d, dsp)
     if dsp.declip.enabled and "clipping" in found:
         y = declip(y, max_ratio=dsp.declip.max_ratio)
-    # clean input stays unchanged, as with the dsp backend
-    if found & {"noise", "reverb"} or not dfc.only_when_degraded:
-        z = enhance_48k(
-            resample(y, sample_rate, MODEL_RATE), dfc.atten_lim_db, dfc.post_filter_beta
-        )
-        y = resample(z, MODEL_RATE, sample_rate)[: len(x)]
+    z = enhance_48k(resample(y, sample_rate, MODEL_RATE), dfc.atten_lim_db, dfc.post_filter_beta)
+    y = resample(z, MODEL_RATE, sample_rate)[: len(x)]
     return normalize_loudness(y, sample_rate, dsp.loudness)
 
 
