@@ -413,13 +413,95 @@ def _tcpwer_lines(result: dict, meetings: list[Path]) -> list[str]:
         f"{detail}; pooled {100 * pooled_off:.1f} % -> {100 * pooled_on:.1f} % ({verdict}; "
         "target: not worse).",
         "- What was tuned where: the `asr` profile (which steps, the 15 dB gate, the 12 dB limit) "
-        "was chosen on 8 separate 2-minute tuning meetings (make_meetings.py's generator, other "
-        "names so other seeds: bench_out/dev_restore/dev01..dev08, SNR 5-20 dB, RT60 0.3-0.65 s) "
-        "with oracle-diarization WER, never on the 7 benchmark meetings above. On those tuning "
-        "meetings deep MMSE-LSA suppression with the gate and late-reverb suppression (the "
-        "listening profile) cost the most words, WPE alone was neutral to slightly worse, and "
-        "gentle MMSE-LSA (-10 dB floor) fell apart at 5 dB SNR.",
+        "was chosen on 6 separate 2-minute tuning meetings (`DEV_MEETINGS` in this script: "
+        "make_meetings.py's generator under other names, so other seeds; SNR 5-18 dB, RT60 "
+        "0.35-0.65 s), never on the 7 benchmark meetings. Oracle-diarization tcpWER pooled over "
+        "them (exploratory run 2026-11-25 17:10-17:35 UTC, 2121 words; reproduce with "
+        "`python benchmarks/bench_restore.py --tune-asr bench_out/dev_restore`): off 45.8 %, "
+        "listening-profile WPE + MMSE-LSA at a -10 dB floor without the gate 50.8 % (at 5 dB "
+        "SNR 64.5 -> 97.7 %), DeepFilterNet3 limited to 12 dB on every block 44.0 %, the same only "
+        "below 15 dB estimated SNR (the `asr` profile) 42.2 %. With the full pipeline on the "
+        "first tuning meeting: off 32.9 %, listening defaults 50.2 %, MMSE-LSA with its gate "
+        "alone 40.2 %, WPE alone 31.7 % (late-reverb suppression and deep suppression cost the "
+        "most words).",
     ]
+
+
+#: tuning meetings for the `asr` profile: make_meetings.py's generator under other names (so
+#: other seeds), 2 minutes each; never the benchmark meetings.
+DEV_MEETINGS = (
+    ("dev01_3spk", 3, 2.0, 0.45, 12.0),
+    ("dev02_4spk", 4, 2.0, 0.60, 7.0),
+    ("dev03_2spk", 2, 2.0, 0.35, 18.0),
+    ("dev04_5spk", 5, 2.0, 0.65, 5.0),
+    ("dev05_3spk", 3, 2.0, 0.50, 10.0),
+    ("dev07_2spk", 2, 2.0, 0.60, 8.0),
+)
+#: restore settings compared on the tuning meetings (None: restore off).
+ASR_VARIANTS: dict[str, list[str] | None] = {
+    "off": None,
+    "listening (dsp defaults)": ["profile=listening"],
+    "WPE only": [
+        "profile=listening",
+        "dsp.denoise.enabled=false",
+        "dsp.dereverb.late_reverb=false",
+        "dsp.dereverb.wpe_min_snr_db=-100",
+    ],
+    "WPE + MMSE-LSA -10 dB, no gate": [
+        "profile=listening",
+        "dsp.denoise.gate=false",
+        "dsp.denoise.min_gain_db=-10",
+        "dsp.dereverb.late_reverb=false",
+        "dsp.dereverb.wpe_min_snr_db=-100",
+    ],
+    "DeepFilterNet3 12 dB, every block": ["profile=asr", "asr.max_snr_db=100"],
+    "asr profile (12 dB, SNR < 15 dB)": ["profile=asr"],
+}
+
+
+def tune_asr(out: Path) -> None:
+    """Oracle-diarization tcpWER of Whisper on restored audio, per setting, on the tuning set.
+
+    Oracle diarization (the reference turns) keeps diarization errors out of the comparison;
+    restore runs on 60 s blocks as in ``transcribe``.
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from make_meetings import make_one
+
+    from notsofar import io
+    from notsofar.config import load_config
+    from notsofar.pipeline.config import TranscribeConfig
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.pipeline.source import ArraySource
+    from notsofar.recognize import recognize_source
+    from notsofar.score import score
+    from notsofar.score.config import ScoreConfig
+
+    cfg = TranscribeConfig()
+    models = ModelCache(cfg.device, cfg.asr.cpu_threads)
+    totals: dict[str, list[int]] = {k: [0, 0] for k in ASR_VARIANTS}
+    for name, spk, minutes, rt60, snr in DEV_MEETINGS:
+        make_one(out, name, spk, minutes, rt60, snr)
+        ref = io.read(out / name / "ref.seglst.json").with_session_id(name)
+        x, sr = read(out / name / "sc.wav", 16000)
+        turns = ref.map(
+            lambda s: s.__class__(s.session_id, s.speaker, s.start_time, s.end_time, "")
+        )
+        for label, sets in ASR_VARIANTS.items():
+            y = x
+            if sets is not None:
+                rc = load_config(RestoreConfig, None, sets)
+                y = np.concatenate(
+                    [restore_array(x[i : i + 60 * sr], sr, rc) for i in range(0, len(x), 60 * sr)]
+                )
+            hyp = recognize_source(ArraySource(y, name), turns, cfg.asr, models)
+            m = score(ref, hyp, ScoreConfig(metrics=("tcpwer",))).metric("tcpwer")
+            totals[label][0] += m.errors
+            totals[label][1] += m.length
+            print(f"{name} (SNR {snr:.0f} dB) {label}: {100 * m.micro:.1f} %", flush=True)
+    print("\n| setting | oracle-diarization tcpWER, tuning meetings pooled |\n|---|---|")
+    for label, (e, n) in totals.items():
+        print(f"| {label} | {100 * e / max(n, 1):.1f} % ({e}/{n}) |")
 
 
 def main() -> None:
@@ -440,7 +522,17 @@ def main() -> None:
         default=None,
         help="meeting folders (bench_out/meetings/<name>): add tcpWER with restore off/on",
     )
+    ap.add_argument(
+        "--tune-asr",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="only compare restore settings for ASR on the tuning meetings (made in DIR)",
+    )
     args = ap.parse_args()
+    if args.tune_asr:
+        tune_asr(args.tune_asr)
+        return
     t0 = time.perf_counter()
     rows: list[dict] = []
     for seed in args.seeds:
