@@ -14,6 +14,7 @@ the statistics, so memory is bounded by one block, whatever the meeting length.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,14 +57,29 @@ def _outer_features(Z: Any) -> Any:
     """
     import torch
 
-    C = Z.shape[1]
+    F, C, n = Z.shape
     iu = torch.triu_indices(C, C, 1)
+    m = iu.shape[1]
+    out = torch.empty(F, C * C, n)  # filled in place: no concatenated copy
+    torch.add(Z.real.square(), Z.imag.square(), out=out[:, :C])
     off = Z[:, iu[0]] * Z[:, iu[1]].conj()  # [F, C(C-1)/2, n]
-    return torch.cat([Z.real.square() + Z.imag.square(), off.real, off.imag], dim=1)
+    out[:, C : C + m] = off.real
+    out[:, C + m :] = off.imag
+    return out
 
 
 def _from_features(feat: Any, C: int) -> Any:
     """Hermitian matrices ``[..., C, C]`` from their :func:`_outer_features` form ``[..., C*C]``."""
+    import torch
+
+    re_idx, im_idx, sign = _hermitian_index(C)
+    padded = torch.cat([feat, feat.new_zeros(*feat.shape[:-1], 1)], dim=-1)
+    out = torch.complex(padded[..., re_idx], padded[..., im_idx] * sign)
+    return out.reshape(*feat.shape[:-1], C, C)
+
+
+@functools.cache
+def _hermitian_index(C: int) -> tuple[Any, Any, Any]:
     import torch
 
     iu = torch.triu_indices(C, C, 1)
@@ -76,11 +92,7 @@ def _from_features(feat: Any, C: int) -> Any:
     re_idx[iu[0], iu[1]] = re_idx[iu[1], iu[0]] = C + torch.arange(m)
     im_idx[iu[0], iu[1]] = im_idx[iu[1], iu[0]] = C + m + torch.arange(m)
     sign[iu[1], iu[0]] = -1.0
-    padded = torch.cat([feat, feat.new_zeros(*feat.shape[:-1], 1)], dim=-1)
-    out = torch.complex(
-        padded[..., re_idx.flatten()], padded[..., im_idx.flatten()] * sign.flatten()
-    )
-    return out.reshape(*feat.shape[:-1], C, C)
+    return re_idx.flatten(), im_idx.flatten(), sign.flatten()
 
 
 def _quadratic_coefficients(A: Any) -> Any:
@@ -161,15 +173,18 @@ class CACGMMFit:
 
 
 def _e_step(P: Any, act: Any, log_pi: Any, coef: Any, logdet: Any, eps: float) -> Any:
-    """Posteriors ``[F, K, n]`` and quadratic forms ``z^H B^-1 z`` of frames with features ``P``."""
+    """Posteriors ``[F, K, n]`` and quadratic forms ``z^H B^-1 z`` of frames with features ``P``.
+
+    In place on the ``[F, K, n]`` temporaries (the per-iteration cost that grows with frames).
+    """
     import torch
 
-    C = logdet.new_tensor(P.shape[1]).sqrt()  # P holds C*C features per frame
-    q = torch.bmm(coef, P).clamp_min(eps)  # [F, K, n]
-    log_p = log_pi + act.clamp_min(eps).log() - logdet[..., None] - C * q.log()
-    log_p = log_p - log_p.max(dim=1, keepdim=True).values
-    g = log_p.exp() * (act > 0).float()
-    return g / g.sum(dim=1, keepdim=True).clamp_min(eps), q
+    C = P.shape[1] ** 0.5  # P holds C*C features per frame
+    q = torch.bmm(coef, P).clamp_min_(eps)  # [F, K, n]
+    log_p = q.log().mul_(-C).add_(act.clamp_min(eps).log()).add_(log_pi - logdet[..., None])
+    log_p -= log_p.max(dim=1, keepdim=True).values
+    g = log_p.exp_().mul_((act > 0).float())
+    return g.div_(g.sum(dim=1, keepdim=True).clamp_min_(eps)), q
 
 
 def cacgmm_fit(
