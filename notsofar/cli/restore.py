@@ -16,6 +16,7 @@ from notsofar.errors import EXIT_OK, EXIT_PARTIAL, NotsofarError
 
 class Backend(StrEnum):
     dsp = "dsp"
+    deepfilter = "deepfilter"
     voicefixer = "voicefixer"
 
 
