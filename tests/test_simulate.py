@@ -246,6 +246,28 @@ def test_css_format_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(cols["gt_spk_activity_scores"], act)
 
 
+def test_shard_bytes_do_not_depend_on_block_reservation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fallocate before each example's members (on by default on Linux) changes no byte."""
+    from notsofar.simulate import css_format
+
+    rng = np.random.default_rng(0)
+    images = (rng.standard_normal((3, 7, 1600)) * 0.1).astype(np.float32)
+    examples = [
+        (f"ex_{i}", {"mixture": images[i].T, "gt_spk_reverb": images.transpose(2, 1, 0)}, {})
+        for i in range(3)
+    ]
+    css_format.write_shard(tmp_path / "a.tar", examples)
+    monkeypatch.setattr(css_format._Reserver, "_fallocate", False)  # as where unsupported
+    css_format.write_shard(tmp_path / "b.tar", examples)
+    assert (tmp_path / "a.tar").read_bytes() == (tmp_path / "b.tar").read_bytes()
+    got = {ex_id: cols for ex_id, cols, _ in css_format.iter_shard(tmp_path / "b.tar")}
+    assert list(got) == ["ex_0", "ex_1", "ex_2"]  # buffers reused between examples: no mix-up
+    for i in range(3):
+        np.testing.assert_allclose(got[f"ex_{i}"]["mixture"], images[i].T, atol=1e-4)
+
+
 @pytest.mark.skipif(not OFFICIAL.exists(), reason="external data: ../shared sample not present")
 def test_reads_the_official_notsofar1_example() -> None:
     from notsofar.simulate.css_format import read_folder

@@ -7,12 +7,14 @@ so any shard can be (re)made alone, on any worker, byte-identically.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
 import json
 import math
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -109,11 +111,19 @@ class Worker:
         room_def += [c.room_y_m, c.room_z_m, c.distance_m, c.seats, c.max_length_s]
         self.room_key = hashlib.sha1(json.dumps(room_def).encode()).hexdigest()[:12]
         self._spectra: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        #: reused between examples (convolve_active's images): each example is written
-        #: before the next one is made
-        self.buffers: dict = {}
+        # per thread: dask workers may be threads of one process sharing this object
+        self._local = threading.local()
         #: benchmark baseline switch: per-pair scipy.signal.fftconvolve instead of cached spectra
         self.naive_convolution = False
+
+    @property
+    def buffers(self) -> dict:
+        """Arrays reused between examples (convolve_active's images), one set per thread:
+        each example is written before the thread makes the next one."""
+        held = getattr(self._local, "buffers", None)
+        if held is None:
+            held = self._local.buffers = {}
+        return held
 
     # -- transfer functions
     def room(self, index: int) -> tuple[np.ndarray, dict]:
@@ -182,9 +192,11 @@ class Worker:
         from notsofar.simulate.rooms import early_part
 
         ck = (*key, n)
-        if ck in self._spectra:
-            self._spectra.move_to_end(ck)
-            return self._spectra[ck]
+        spec = self._spectra.get(ck)
+        if spec is not None:
+            with contextlib.suppress(KeyError):  # another thread may have just evicted it
+                self._spectra.move_to_end(ck)
+            return spec
         e = early_part(rir[None], self.cfg.rirs.early_ms, self.sr)[0]
         self._spectra[ck] = spec = rir_spectrum(np.stack([rir, e]), n)  # one batch
         # a shard's seats at both FFT sizes of convolve.fft_sizes
@@ -282,8 +294,10 @@ def _mix(
         from notsofar.simulate.convolve import naive_convolve
         from notsofar.simulate.rooms import early_part
 
-        reverb = naive_convolve(dry, rirs, t)
-        early = naive_convolve(dry, early_part(rirs, w.cfg.rirs.early_ms, w.sr), t)
+        k = rirs.shape[0]  # sources with a response; any further rows of dry are silent
+        pad = ((0, dry.shape[0] - k), (0, 0), (0, 0))
+        reverb = np.pad(naive_convolve(dry[:k], rirs, t), pad)
+        early = np.pad(naive_convolve(dry[:k], early_part(rirs, w.cfg.rirs.early_ms, w.sr), t), pad)
     else:
         sizes = fft_sizes(t, rirs.shape[-1])
         reverb, early = convolve_active(
@@ -330,7 +344,9 @@ def make_css_example(w: Worker, rng: np.random.Generator, rooms: list[int]) -> t
         overlaps = [int(ov * min(lens[i], lens[i - 1])) for i in range(1, k)]
         total = sum(lens) - sum(overlaps)
     start = int(rng.integers(max(1, t - total + 1)))
-    dry = np.zeros((k, t), dtype=np.float32)
+    # the official format keeps max_speakers slots: absent speakers are silent rows, whose
+    # images convolve_active leaves zero without transforming them
+    dry = np.zeros((m.max_speakers, t), dtype=np.float32)
     levels = rng.uniform(*w.cfg.speech.level_dbfs, size=k)
     segs = []
     pos = start
@@ -374,10 +390,6 @@ def make_css_example(w: Worker, rng: np.random.Generator, rooms: list[int]) -> t
         **rir_desc,
         **noise_desc,
     }
-    if k < m.max_speakers:  # the official format keeps max_speakers slots; absent ones are zero
-        pad = ((0, m.max_speakers - k), (0, 0), (0, 0))
-        cols["early"] = np.pad(cols["early"], pad)
-        cols["reverb"] = np.pad(cols["reverb"], pad)
     cols["activity"] = activity_scores(dry, sr, m.max_speakers)
     return cols, params
 
