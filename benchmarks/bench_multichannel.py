@@ -286,6 +286,28 @@ def main() -> None:
         write_section(text)
 
 
+#: side measurements of 2026-11-25 (second session), kept with the section when it is rewritten
+NOTES = [
+    "- Speed work of 2026-11-25 (same output unless said): the cACGMM E and M steps are real"
+    " batched matmuls over the outer products z z^H computed once per block (all classes at"
+    " once, no per-class complex products); the MVDR statistics come from the EM frames (no"
+    " full-frame E step, no second pass over the STFT); WPE reads conjugate-transposed views"
+    " instead of copies; and the default WPE runs 1 iteration instead of 2 (a setting: the"
+    " tcpWER row above is measured with it). cProfile CPU seconds on bm07 (2.5 min, 4 spk),"
+    " MC / SC: 5.71x before -> 3.53x with the GSS changes (GSS 36.7 s -> 12.7 s) -> 2.73x with"
+    " 1 WPE iteration (runs at different machine loads: indicative).",
+    "- Not made the default: `--set enhance.separation.single_speaker=reference` (full GSS only"
+    " around overlapped turns, the dereverberated reference mic elsewhere) on bm01 + bm02:"
+    " tcpWER 20.6% / 26.4% vs 16.8% / 17.1% with GSS on every turn, CPU MC / SC 1.74x / 1.98x"
+    " vs 2.93x / 2.59x: the MVDR on single-talker turns is worth its cost. GSS EM on 1 in 3"
+    " frames (bm01 only): 15.8% vs 16.8%, no CPU difference visible under that load.",
+    "- Memory: peak RSS of the GSS stage on a 90 s, 6-speaker excerpt (bm05) is 950 MiB with"
+    " the new code vs 973 MiB before, so the 60-minute measurement below (16:26 UTC, before these"
+    " changes) is not"
+    " expected to rise; it was not rerun.",
+]
+
+
 def settings(sets: list[str]) -> str:
     """The front-end settings the run used: configs/enhance/default.yaml plus ``--set``s."""
     from notsofar.config import load_config
@@ -342,22 +364,24 @@ def render(results: dict, args: argparse.Namespace) -> str:
             f"({tot['audio_s'] / 60:.1f} min), 2-6 speakers, RT60 0.3-0.7 s, SNR 5-20 dB, overlap",
             "",
             "| meeting | min | spk | tcpWER SC | tcpWER MC | tcpWER oracle-diar SC "
-            "| hyp spk SC/MC | wall SC (s) | wall MC (s) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| hyp spk SC/MC | wall SC (s) | wall MC (s) | CPU SC (s) | CPU MC (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in results["rows"]:
             lines.append(
                 f"| {r['meeting']} | {r['duration_s'] / 60:.1f} | {r['speakers']} "
                 f"| {r['tcpwer_sc']:.1%} | {r['tcpwer_mc']:.1%} | {r['tcpwer_oracle_sc']:.1%} "
                 f"| {r['hyp_speakers_sc']}/{r['hyp_speakers_mc']} "
-                f"| {r['wall_sc_s']} | {r['wall_mc_s']} |"
+                f"| {r['wall_sc_s']} | {r['wall_mc_s']} "
+                f"| {r.get('cpu_sc_s', '-')} | {r.get('cpu_mc_s', '-')} |"
             )
         ratio = tot["tcpwer_mc"] / tot["tcpwer_sc"] if tot["tcpwer_sc"] else float("nan")
         tratio = tot["wall_mc_s"] / tot["wall_sc_s"] if tot["wall_sc_s"] else float("nan")
         lines += [
             f"| **all (micro)** | {tot['audio_s'] / 60:.1f} | | **{tot['tcpwer_sc']:.1%}** "
             f"| **{tot['tcpwer_mc']:.1%}** | **{tot['tcpwer_oracle_sc']:.1%}** | "
-            f"| {tot['wall_sc_s']:.0f} | {tot['wall_mc_s']:.0f} |",
+            f"| {tot['wall_sc_s']:.0f} | {tot['wall_mc_s']:.0f} "
+            f"| {tot.get('cpu_sc_s', 0):.0f} | {tot.get('cpu_mc_s', 0):.0f} |",
             "",
             f"- tcpWER MC / SC: **{ratio:.2f}x** (target <= 0.75x: "
             f"{'met' if ratio <= 0.75 else 'MISSED'}); oracle-diarization SC "
@@ -381,6 +405,7 @@ def render(results: dict, args: argparse.Namespace) -> str:
             " diarization (SRP-PHAT splits clusters the embeddings merged: hyp speakers column;"
             " DER drops). Known weakness: a turn whose end overlaps another voice and that the"
             " diarizer cuts early can lose words in GSS.",
+            *NOTES,
         ]
     if "long" in results:
         lg = results["long"]
