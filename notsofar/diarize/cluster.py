@@ -28,11 +28,16 @@ def _cluster_k(x: np.ndarray, k: int, method: str, affinity: np.ndarray) -> np.n
     if k == 1:
         return np.zeros(len(x), dtype=int)
     if method == "spectral":
+        import warnings
+
         from sklearn.cluster import SpectralClustering
 
-        return SpectralClustering(
-            n_clusters=k, affinity="precomputed", random_state=0, assign_labels="cluster_qr"
-        ).fit_predict(affinity)
+        with warnings.catch_warnings():
+            # a pruned affinity may fall apart into pieces: that is the point of pruning
+            warnings.filterwarnings("ignore", message="Graph is not fully connected")
+            return SpectralClustering(
+                n_clusters=k, affinity="precomputed", random_state=0, assign_labels="cluster_qr"
+            ).fit_predict(affinity)
     from sklearn.cluster import AgglomerativeClustering
 
     return AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(x)
