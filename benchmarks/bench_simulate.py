@@ -22,7 +22,6 @@ import datetime as dt
 import platform
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from notsofar.config import load_config
@@ -45,44 +44,47 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def time_pass(cfg: SimulateConfig, out: Path, naive: bool) -> tuple[float, dict]:
-    """CPU seconds per example of making and writing shard 0 into the fresh folder ``out``
-    in this process (a new worker state, as a new shard with new rooms has: its seats'
-    spectra are computed again; rooms come from the disk cache)."""
-    from notsofar.simulate import engine
-    from notsofar.simulate.sources import load_corpus
-
-    corpus = load_corpus(cfg.speech.source)
-    w = engine._worker(cfg, out, corpus)
-    w.naive_convolution = naive
-    n = cfg.output.examples_per_shard
-    t0 = time.process_time()
-    summary = engine.run_shard(cfg, out, corpus, 0, n)
-    cpu = (time.process_time() - t0) / n
-    w.naive_convolution = False
-    shutil.rmtree(out)
-    return cpu, summary
-
-
-_PREVIOUS = """
+_PASS = """
 import json, shutil, sys, time
+sets, root, naive, src = json.loads(sys.argv[1])
+if src:  # ahead of the working directory, which python -c puts first on sys.path
+    sys.path.insert(0, src)
 from pathlib import Path
 from notsofar.config import load_config
 from notsofar.simulate import engine
 from notsofar.simulate.config import SimulateConfig
 from notsofar.simulate.sources import load_corpus
-sets, root, passes = json.loads(sys.argv[1])
+assert not src or engine.__file__.startswith(src), engine.__file__
 cfg = load_config(SimulateConfig, None, sets)
 corpus, n, root = load_corpus(cfg.speech.source), cfg.output.examples_per_shard, Path(root)
-engine.run_shard(cfg, root / "warm", corpus, 0, n)
-cpu = []
-for i in range(passes):
-    t0 = time.process_time()
-    engine.run_shard(cfg, root / f"p{i}", corpus, 0, n)
-    cpu.append((time.process_time() - t0) / n)
-    shutil.rmtree(root / f"p{i}")
-print(json.dumps(cpu))
+def run(out):
+    if naive:  # the baseline switch of engine.Worker
+        engine._worker(cfg, out, corpus).naive_convolution = True
+    return engine.run_shard(cfg, out, corpus, 0, n)
+run(root / "warm")
+import resource
+r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
+summary = run(root / "timed")
+r1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
+print(json.dumps([(t1 - t0) / n, summary["bytes"], (r1.ru_utime - r0.ru_utime) / n]))
 """
+
+
+def time_pass(sets: list[str], out: Path, naive: bool = False, src: Path | None = None) -> tuple:
+    """(CPU seconds per example, shard bytes, user CPU seconds per example) of one path in a fresh interpreter: a warm-up
+    shard (imports, rooms from the disk cache, speech files), then shard 0 made and written
+    again into a fresh folder, with a new worker state as a new shard with new rooms has (its
+    seats' spectra computed again). ``src``: run the ``notsofar`` package found there."""
+    import json
+    import subprocess
+    import sys
+
+    arg = json.dumps([sets, str(out.resolve()), naive, str(src.resolve()) if src else None])
+    res = subprocess.run(
+        [sys.executable, "-c", _PASS, arg], capture_output=True, text=True, check=True
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    return tuple(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
 def extract_previous(ref: str, root: Path) -> Path | None:
@@ -99,25 +101,6 @@ def extract_previous(ref: str, root: Path) -> Path | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return src
-
-
-def previous_pass(src: Path, sets: list[str], out: Path) -> float:
-    """CPU seconds per example of the package in ``src`` (a child process: warm-up shard, then
-    one timed shard into a fresh folder, as :func:`time_pass` does)."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    res = subprocess.run(
-        [sys.executable, "-c", _PREVIOUS, json.dumps([sets, str(out), 1])],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
-    shutil.rmtree(out, ignore_errors=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])[0]
 
 
 _CHILD = """
@@ -188,21 +171,27 @@ def main() -> None:
         root = Path(tmp)
         sets = [*SETS, f"rirs.cache_dir={(root / 'rir_cache').resolve()}"]
         cfg = load_config(SimulateConfig, None, sets)
-        time_pass(cfg, root / "warm", naive=False)  # rooms, imports, speech file cache
         src = extract_previous(args.previous, root)
         fast_passes, naive_passes, prev_passes = [], [], []
+        user: dict[str, list[float]] = {"fast": [], "naive": [], "prev": []}
         for i in range(args.shards):  # interleaved, so all see the same background load
-            cpu, last = time_pass(cfg, root / f"fast{i}", naive=False)
+            cpu, shard_bytes, u = time_pass(sets, root / f"fast{i}")
             fast_passes.append(cpu)
-            naive_passes.append(time_pass(cfg, root / f"naive{i}", naive=True)[0])
+            user["fast"].append(u)
+            cpu, _, u = time_pass(sets, root / f"naive{i}", naive=True)
+            naive_passes.append(cpu)
+            user["naive"].append(u)
             if src is not None:
-                prev_passes.append(previous_pass(src, sets, root / f"previous{i}"))
+                cpu, _, u = time_pass(sets, root / f"previous{i}", src=src)
+                prev_passes.append(cpu)
+                user["prev"].append(u)
         fast = statistics.median(fast_passes)
         naive = statistics.median(naive_passes)
         prev = statistics.median(prev_passes) if prev_passes else None
+        med = {k: statistics.median(v) if v else 0.0 for k, v in user.items()}
         rate = cfg.mix.segment_s / fast  # audio seconds per CPU second = hours per core-hour
         rate_naive = cfg.mix.segment_s / naive
-        bytes_per_ex = last["bytes"] / cfg.output.examples_per_shard
+        bytes_per_ex = shard_bytes / cfg.output.examples_per_shard
         from notsofar.simulate import engine
         from notsofar.simulate.sources import load_corpus
 
@@ -224,12 +213,14 @@ def main() -> None:
     spread = lambda xs: f"{min(xs):.3f}-{max(xs):.3f}"  # noqa: E731
     prev_row = (
         f"| notsofar at `{args.previous[:7]}` (before this optimisation) | {prev:.3f} "
-        f"({spread(prev_passes)}) | {cfg.mix.segment_s / prev:.0f} |\n"
+        f"({spread(prev_passes)}) | {med['prev']:.3f} | {cfg.mix.segment_s / prev:.0f} |\n"
         if prev is not None
         else ""
     )
     prev_line = (
-        f"CPU per example against the previous version: {prev / fast:.2f}x less.\n"
+        f"CPU per example against the previous version: {prev / fast:.2f}x less "
+        f"({med['prev'] / med['fast']:.2f}x less user CPU; the rest is the kernel's, mostly "
+        f"page cache for the {bytes_per_ex / 1e6:.0f} MB each example writes).\n"
         if prev is not None
         else ""
     )
@@ -240,14 +231,16 @@ def main() -> None:
 Workload: 10 s, 3-speaker, 7-channel 16 kHz NOTSOFAR-CSS examples, 0.5 s impulse responses
 (simulated rooms, RT60 0.3-0.7 s), diffuse noise, all columns of the official format written as
 tar shards (mixture, direct+early and reverberant images per speaker, noise, activity) + manifest.
-CPU time (`time.process_time`: user + system, which other load barely moves) per example of
-whole shards written to fresh files, after a warm-up shard; median of {args.shards} passes of
-{cfg.output.examples_per_shard} examples (range in brackets), the three paths in the same run.
+CPU time (`time.process_time`: user + system) per example of whole shards written to fresh
+files, each path in its own fresh interpreter after a warm-up shard; median of {args.shards}
+interleaved passes of {cfg.output.examples_per_shard} examples (range in brackets), the three
+paths in the same run. CPU time is steadier than wall time under other load, not immune to it
+(shared caches and memory bandwidth): compare rows of one run.
 
-| path | CPU s / example | hours of mixture per core-hour |
-|---|---:|---:|
-| notsofar (active-span batched rFFT, cached seat spectra) | {fast:.3f} ({spread(fast_passes)}) | **{rate:.0f}** (target >= 100: {ok(rate >= 100)}) |
-{prev_row}| baseline: scipy.signal.fftconvolve per (speaker, mic) | {naive:.3f} ({spread(naive_passes)}) | {rate_naive:.0f} |
+| path | CPU s / example | of which user | hours of mixture per core-hour |
+|---|---:|---:|---:|
+| notsofar (active-span batched rFFT, cached seat spectra) | {fast:.3f} ({spread(fast_passes)}) | {med["fast"]:.3f} | **{rate:.0f}** (target >= 100: {ok(rate >= 100)}) |
+{prev_row}| baseline: scipy.signal.fftconvolve per (speaker, mic) | {naive:.3f} ({spread(naive_passes)}) | {med["naive"]:.3f} | {rate_naive:.0f} |
 
 {prev_line}Speed-up over the fftconvolve baseline: {naive / fast:.2f}x (the baseline shares the
 rest of the pipeline: noise, quantization, tar writing).
