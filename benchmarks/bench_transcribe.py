@@ -37,6 +37,19 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Transcription (single-channel)"
+#: what the scratch analysis behind the diarizer found; kept with the figures it explains
+DIAGNOSIS = (
+    "Diagnosis (scratch analysis, 2026-11-25, not part of this script): with the reference sp"
+    "eakers' own centroids the window embeddings are 95-99 % nearest-centroid correct in ever"
+    "y meeting here and the same resegmentation reaches 4.4 % DER, so what remains is the spe"
+    "aker count. bm06 holds two voices (spk_f3_gb, spk_m6_gb) whose resemblyzer centroids are"
+    " 0.95 cosine apart, as close as two halves of one speaker (0.87-0.98); bm05 similarly (m"
+    "3/m6, 0.93). Their median F0 differs (120 vs 91 Hz in bm06), but a per-window log-F0 dim"
+    "ension appended to the embedding made the dev set worse (DER 7.1 -> 7.9 %, count 8/8 -> "
+    "7/8 at its best weight), so it is not used. Meetings whose DER is under 5 % still show t"
+    "cpWER above 1.15x oracle (bm01): part of that gap is Whisper decoding VAD chunks instead"
+    " of the reference turns, not diarization."
+)
 
 
 def cpu_model() -> str:
@@ -258,6 +271,8 @@ def render(rows: list[dict], long: dict | None, command: str, dev: dict | None =
         "spectral clustering on the pruned affinity, overlap output off) were chosen on the "
         "separate dev set (dv01-dv08: other seeds, voices, rooms and texts, same ranges), "
         "not on these meetings.",
+        "",
+        DIAGNOSIS,
     ]
     return "\n".join(lines) + "\n"
 
