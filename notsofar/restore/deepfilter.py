@@ -117,14 +117,16 @@ def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndar
     """
     from notsofar.audio import resample
     from notsofar.restore.analyze import analyze, problems
-    from notsofar.restore.dsp import declip, normalize_loudness, restore_with
+    from notsofar.restore.dsp import _one_blas_thread, declip, normalize_loudness, restore_with
 
     dsp, dfc = cfg.dsp, cfg.deepfilter
     y = np.asarray(x, dtype=np.float32)
-    d = analyze(y, sample_rate, cfg.analysis)
+    with _one_blas_thread():
+        d = analyze(y, sample_rate, cfg.analysis)
     found = problems(d, dsp)
     if dfc.only_when_degraded and "noise" not in found:
-        return restore_with(y, sample_rate, d, dsp)
+        with _one_blas_thread():
+            return restore_with(y, sample_rate, d, dsp)
     if dsp.declip.enabled and "clipping" in found:
         y = declip(y, max_ratio=dsp.declip.max_ratio)
     z = enhance_48k(resample(y, sample_rate, MODEL_RATE), dfc.atten_lim_db, dfc.post_filter_beta)
@@ -141,9 +143,12 @@ def restore_for_asr(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.n
     """
     from notsofar.audio import resample
     from notsofar.restore.analyze import analyze
+    from notsofar.restore.dsp import _one_blas_thread
 
     y = np.asarray(x, dtype=np.float32)
-    if analyze(y, sample_rate, cfg.analysis).snr_db >= cfg.asr.max_snr_db:
+    with _one_blas_thread():
+        snr_db = analyze(y, sample_rate, cfg.analysis).snr_db
+    if snr_db >= cfg.asr.max_snr_db:
         return y
     z = enhance_48k(resample(y, sample_rate, MODEL_RATE), cfg.asr.atten_lim_db)
     return resample(z, MODEL_RATE, sample_rate)[: len(x)]
