@@ -35,7 +35,8 @@ class WPEConfig:
     enabled: bool = True
     taps: int = 6
     delay: int = 3
-    iterations: int = 2
+    #: one iteration (power from the observation itself): about half the cost of two
+    iterations: int = 1
     #: block length and crossfaded overlap in seconds
     block_s: float = 30.0
     overlap_s: float = 1.0
