@@ -307,6 +307,11 @@ NOTES = [
     " figure. A shorter run at load ~4.5 (18:09 UTC, `--only bm07_4spk bm01_2spk`, default"
     " config) gave wall MC / SC 2.40x (102.3 s / 42.6 s) and CPU 2.81x. Idle-machine rerun:"
     " `python benchmarks/bench_multichannel.py --no-long --write`.",
+    "- Thread spin on a busy machine: the CPU seconds above include torch/OpenMP worker threads"
+    " spinning while the other jobs held the cores. With `OMP_NUM_THREADS=1` (18:19 UTC, load"
+    " ~5, cProfile, default config) MC / SC CPU is 2.47x on bm07 (25.5 s / 10.3 s: WPE 5.8 s,"
+    " GSS 5.6 s, Whisper on the speaker streams 11.2 s, the rest 2.9 s) and 2.27x on bm01"
+    " (19.4 s / 8.5 s); GSS alone read 16.9 s with two threads in the same conditions.",
     "- tcpWER vs the earlier default (WPE 2 iterations, earlier code, 15:12 UTC): MC 35.1% then,"
     " 37.4% now; the SC path has improved since (72.5% -> 62.1%), hence the ratio 0.48x ->"
     " 0.60x. Most of the MC change is bm05 (39.9% -> 55.0%: the diarization now finds 5 of its"
