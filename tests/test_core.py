@@ -122,3 +122,27 @@ def test_array_yaml_matches_builtin(tmp_path):
     np.testing.assert_allclose(radii, 0.0425, atol=1e-7)
     with pytest.raises(NotsofarError, match="has 7 microphones"):
         builtin.check_channels(4, "x.wav")
+
+
+#: each stage's default config file and the dataclass the CLI falls back to without ``-c``
+DEFAULT_CONFIGS = [
+    ("transcribe/default.yaml", "notsofar.pipeline.config", "TranscribeConfig"),
+    ("enhance/default.yaml", "notsofar.enhance.config", "EnhanceConfig"),
+    ("diarize/resemblyzer.yaml", "notsofar.diarize.config", "DiarizeConfig"),
+    ("recognize/faster_whisper.yaml", "notsofar.recognize.config", "RecognizeConfig"),
+    ("restore/dsp.yaml", "notsofar.restore.config", "RestoreConfig"),
+    ("simulate/css.yaml", "notsofar.simulate.config", "SimulateConfig"),
+    ("score/notsofar.yaml", "notsofar.score", "ScoreConfig"),
+]
+
+
+@pytest.mark.parametrize(("path", "module", "name"), DEFAULT_CONFIGS)
+def test_shipped_default_configs_equal_the_dataclass_defaults(path, module, name):
+    """A command run without ``-c`` uses the dataclass defaults; the YAML a user copies and
+    edits must say the same, or the documented defaults drift from the real ones."""
+    import importlib
+    from pathlib import Path
+
+    cls = getattr(importlib.import_module(module), name)
+    yaml_path = Path(__file__).resolve().parents[1] / "configs" / path
+    assert load_config(cls, yaml_path) == cls()
