@@ -292,35 +292,37 @@ NOTES = [
     " batched matmuls over the outer products z z^H computed once per block (all classes at"
     " once, no per-class complex products); the MVDR statistics come from the EM frames (no"
     " full-frame E step, no second pass over the STFT); WPE reads conjugate-transposed views"
-    " instead of copies; and the default WPE runs 1 iteration instead of 2 (a setting: the"
-    " tcpWER row above is measured with it). cProfile CPU seconds on bm07 (2.5 min, 4 spk),"
-    " MC / SC: 5.71x before -> 3.53x with the GSS changes (GSS 36.7 s -> 12.7 s) -> 2.73x with"
-    " 1 WPE iteration (runs at different machine loads: indicative).",
-    "- Not made the default: `--set enhance.separation.single_speaker=reference` (full GSS only"
-    " around overlapped turns, the dereverberated reference mic elsewhere) on bm01 + bm02:"
-    " tcpWER 20.6% / 26.4% vs 16.8% / 17.1% with GSS on every turn, CPU MC / SC 1.74x / 1.98x"
-    " vs 2.93x / 2.59x: the MVDR on single-talker turns is worth its cost. GSS EM on 1 in 3"
-    " frames (bm01 only): 15.8% vs 16.8%, no CPU difference visible under that load.",
-    "- Wall time: the 7-meeting run above (17:26-18:03 UTC) ran at load average 8-10 (other"
-    " engineers' jobs on the 2 cores, plus a second benchmark of mine for part of it); MC, whose"
-    " WPE/GSS use both cores, loses more to that than SC, so its 3.72x is not an idle-machine"
-    " figure. A shorter run at load ~4.5 (18:09 UTC, `--only bm07_4spk bm01_2spk`, default"
-    " config) gave wall MC / SC 2.40x (102.3 s / 42.6 s) and CPU 2.81x. Idle-machine rerun:"
+    " instead of copies. Settings, measured in the table: WPE 1 iteration instead of 2, GSS EM"
+    " and MVDR statistics on 1 in 3 frames instead of 2, 2 s instead of 3 s block context."
+    " cProfile CPU seconds on bm07 (2.5 min, 4 spk), MC / SC: 5.71x before -> 3.53x with the"
+    " GSS code changes (GSS 36.7 s -> 12.7 s) -> 2.73x with 1 WPE iteration (runs at different"
+    " machine loads: indicative).",
+    "- The same run with the earlier GSS settings (WPE 1 iteration, GSS 1 in 2 frames, 3 s"
+    " context; 17:26-18:03 UTC, load 8-10): tcpWER MC 37.4% vs SC 62.1% (0.60x), CPU MC / SC"
+    " 2.88x, wall 3.72x. Not made the default: `--set"
+    " enhance.separation.single_speaker=reference` (full GSS only around overlapped turns, the"
+    " dereverberated reference mic elsewhere) on bm01 + bm02: tcpWER 20.6% / 26.4% vs 16.8% /"
+    " 17.1% with GSS on every turn, CPU MC / SC 1.74x / 1.98x vs 2.93x / 2.59x: the MVDR on"
+    " single-talker turns is worth its cost.",
+    "- Wall time: the table's run (18:14-18:31 UTC) shared the 2 cores with other engineers' jobs"
+    " (load average 4-5 where sampled, plus two short profiling runs of mine); MC, whose WPE/GSS"
+    " use both cores, loses more to that than SC, so its"
+    " wall ratio is not an idle-machine figure. Idle-machine rerun:"
     " `python benchmarks/bench_multichannel.py --no-long --write`.",
     "- Thread spin on a busy machine: the CPU seconds above include torch/OpenMP worker threads"
     " spinning while the other jobs held the cores. With `OMP_NUM_THREADS=1` (18:19 UTC, load"
-    " ~5, cProfile, default config) MC / SC CPU is 2.47x on bm07 (25.5 s / 10.3 s: WPE 5.8 s,"
-    " GSS 5.6 s, Whisper on the speaker streams 11.2 s, the rest 2.9 s) and 2.27x on bm01"
-    " (19.4 s / 8.5 s); GSS alone read 16.9 s with two threads in the same conditions.",
+    " ~5, cProfile, the earlier GSS settings) MC / SC CPU is 2.47x on bm07 (25.5 s / 10.3 s:"
+    " WPE 5.8 s, GSS 5.6 s, Whisper on the speaker streams 11.2 s, the rest 2.9 s) and 2.27x on"
+    " bm01 (19.4 s / 8.5 s); GSS alone read 16.9 s with two threads in the same conditions.",
     "- tcpWER vs the earlier default (WPE 2 iterations, earlier code, 15:12 UTC): MC 35.1% then,"
-    " 37.4% now; the SC path has improved since (72.5% -> 62.1%), hence the ratio 0.48x ->"
-    " 0.60x. Most of the MC change is bm05 (39.9% -> 55.0%: the diarization now finds 5 of its"
-    " 6 speakers); bm05 with `--set enhance.wpe.iterations=2` and today's code gives 56.2% with"
-    " 5 speakers too, so that loss is not from the single WPE iteration.",
+    " 35.6% now; the SC path has improved since (72.5% -> 61.7%), hence the ratio 0.48x ->"
+    " 0.58x. bm05 moved most (39.9% -> 51.3%: the diarization now finds 5 of its 6 speakers);"
+    " bm05 with `--set enhance.wpe.iterations=2` and today's code gave 56.2% with 5 speakers"
+    " too, so that is not from the single WPE iteration.",
     "- Memory: peak RSS of the GSS stage on a 90 s, 6-speaker excerpt (bm05) is 950 MiB with"
-    " the new code vs 973 MiB before, so the 60-minute measurement below (16:26 UTC, before these"
-    " changes) is not"
-    " expected to rise; it was not rerun.",
+    " the new code vs 973 MiB before (1 in 2 frames, 3 s context; the new settings hold less),"
+    " so the 60-minute measurement below (16:26 UTC, before these changes) is not expected to"
+    " rise; it was not rerun.",
 ]
 
 
