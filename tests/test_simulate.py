@@ -119,6 +119,12 @@ def test_batched_convolution_equals_per_pair_fftconvolve() -> None:
     h = rng.standard_normal((3, 7, 300)).astype(np.float32)
     (fast,) = convolve_sources(src, [h])
     np.testing.assert_allclose(fast, naive_convolve(src, h), atol=2e-4)
+    # a requested length beyond the FFT size keeps the whole tail and pads with silence
+    (long,) = convolve_sources(src[:1, :1000], [h[:1, :2, :100]], 5000)
+    assert long.shape == (1, 2, 5000)
+    np.testing.assert_allclose(
+        long, naive_convolve(src[:1, :1000], h[:1, :2, :100], 5000), atol=2e-4
+    )
 
 
 def test_active_span_convolution_equals_the_full_one() -> None:

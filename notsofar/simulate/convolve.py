@@ -65,10 +65,15 @@ def spectrum_buffer(rows: int, n: int) -> np.ndarray:
 
 def irfft_rows(spec: np.ndarray, rows: int, n: int, length: int) -> np.ndarray:
     """Inverse of a :func:`spectrum_buffer` batch: ``[rows, length]`` float32 (a view; the
-    buffer is overwritten)."""
+    buffer is overwritten). A ``length`` beyond ``n`` is zero-padded: the convolution has ended."""
     from scipy import fft
 
-    return fft.irfft(spec, n=n, axis=-1, overwrite_x=True)[:rows, :length]
+    y = fft.irfft(spec, n=n, axis=-1, overwrite_x=True)[:rows]
+    if length <= n:
+        return y[:, :length]
+    out = np.zeros((rows, length), dtype=y.dtype)
+    out[:, :n] = y
+    return out
 
 
 def convolve_sources(
