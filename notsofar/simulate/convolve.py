@@ -98,7 +98,8 @@ def naive_convolve(sources: np.ndarray, rirs: np.ndarray, length: int | None = N
     out = np.zeros((s, rirs.shape[1], length), dtype=np.float32)
     for i in range(s):
         for m in range(rirs.shape[1]):
-            out[i, m] = fftconvolve(sources[i], rirs[i, m])[:length]
+            y = fftconvolve(sources[i], rirs[i, m])[:length]
+            out[i, m, : len(y)] = y
     return out
 
 
