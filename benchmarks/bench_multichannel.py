@@ -292,8 +292,10 @@ NOTES = [
     " batched matmuls over the outer products z z^H computed once per block (all classes at"
     " once, no per-class complex products); the MVDR statistics come from the EM frames (no"
     " full-frame E step, no second pass over the STFT); WPE reads conjugate-transposed views"
-    " instead of copies. Settings, measured in the table: WPE 1 iteration instead of 2, GSS EM"
-    " and MVDR statistics on 1 in 3 frames instead of 2, 2 s instead of 3 s block context."
+    " instead of copies. Settings, measured in the table: GSS EM and MVDR statistics on 1 in 3"
+    " frames instead of 2, 2 s instead of 3 s block context. WPE stays at 2 iterations: 1"
+    " iteration measured 1.86x wall / 1.92x CPU MC / SC on this set (idle, 18:36 UTC, tcpWER"
+    " 0.58x), but split a speaker and garbled a turn on the 7-channel test fixture."
     " cProfile CPU seconds on bm07 (2.5 min, 4 spk), MC / SC: 5.71x before -> 3.53x with the"
     " GSS code changes (GSS 36.7 s -> 12.7 s) -> 2.73x with 1 WPE iteration (runs at different"
     " machine loads: indicative).",
@@ -304,11 +306,10 @@ NOTES = [
     " dereverberated reference mic elsewhere) on bm01 + bm02: tcpWER 20.6% / 26.4% vs 16.8% /"
     " 17.1% with GSS on every turn, CPU MC / SC 1.74x / 1.98x vs 2.93x / 2.59x: the MVDR on"
     " single-talker turns is worth its cost.",
-    "- Wall time: the table's run (18:14-18:31 UTC) shared the 2 cores with other engineers' jobs"
-    " (load average 4-5 where sampled, plus two short profiling runs of mine); MC, whose WPE/GSS"
-    " use both cores, loses more to that than SC, so its"
-    " wall ratio is not an idle-machine figure. Idle-machine rerun:"
-    " `python benchmarks/bench_multichannel.py --no-long --write`.",
+    "- Wall time: the table's run (18:36-18:42 UTC) had the machine to itself (load average"
+    " 1.3 at its start, nothing else running). The same settings at load 4-5 (18:14-18:31 UTC,"
+    " other engineers' jobs) read 2.71x wall and 2.27x CPU: MC, whose WPE/GSS use both cores,"
+    " loses more to a shared machine than SC.",
     "- Thread spin on a busy machine: the CPU seconds above include torch/OpenMP worker threads"
     " spinning while the other jobs held the cores. With `OMP_NUM_THREADS=1` (18:19 UTC, load"
     " ~5, cProfile, the earlier GSS settings) MC / SC CPU is 2.47x on bm07 (25.5 s / 10.3 s:"
@@ -320,9 +321,8 @@ NOTES = [
     " bm05 with `--set enhance.wpe.iterations=2` and today's code gave 56.2% with 5 speakers"
     " too, so that is not from the single WPE iteration.",
     "- Memory: peak RSS of the GSS stage on a 90 s, 6-speaker excerpt (bm05) is 950 MiB with"
-    " the new code vs 973 MiB before (1 in 2 frames, 3 s context; the new settings hold less),"
-    " so the 60-minute measurement below (16:26 UTC, before these changes) is not expected to"
-    " rise; it was not rerun.",
+    " the new code vs 973 MiB before (1 in 2 frames, 3 s context; the new settings hold less);"
+    " the 60-minute measurement below was rerun with these settings.",
 ]
 
 
