@@ -306,10 +306,10 @@ NOTES = [
     " dereverberated reference mic elsewhere) on bm01 + bm02: tcpWER 20.6% / 26.4% vs 16.8% /"
     " 17.1% with GSS on every turn, CPU MC / SC 1.74x / 1.98x vs 2.93x / 2.59x: the MVDR on"
     " single-talker turns is worth its cost.",
-    "- Wall time: the table's run (18:36-18:42 UTC) had the machine to itself (load average"
-    " 1.3 at its start, nothing else running). The same settings at load 4-5 (18:14-18:31 UTC,"
-    " other engineers' jobs) read 2.71x wall and 2.27x CPU: MC, whose WPE/GSS use both cores,"
-    " loses more to a shared machine than SC.",
+    "- Wall time: the table's run (19:00-19:07 UTC) had the machine to itself (load average"
+    " 0.2 at its start, nothing else running). Earlier the same day, with 1 WPE iteration:"
+    " idle 1.86x wall / 1.92x CPU (18:36 UTC), at load 4-5 2.71x wall / 2.27x CPU (18:14 UTC,"
+    " other engineers' jobs): MC, whose WPE/GSS use both cores, loses more to a shared machine.",
     "- Thread spin on a busy machine: the CPU seconds above include torch/OpenMP worker threads"
     " spinning while the other jobs held the cores. With `OMP_NUM_THREADS=1` (18:19 UTC, load"
     " ~5, cProfile, the earlier GSS settings) MC / SC CPU is 2.47x on bm07 (25.5 s / 10.3 s:"
@@ -320,9 +320,9 @@ NOTES = [
     " 0.58x. bm05 moved most (39.9% -> 51.3%: the diarization now finds 5 of its 6 speakers);"
     " bm05 with `--set enhance.wpe.iterations=2` and today's code gave 56.2% with 5 speakers"
     " too, so that is not from the single WPE iteration.",
-    "- Memory: peak RSS of the GSS stage on a 90 s, 6-speaker excerpt (bm05) is 950 MiB with"
-    " the new code vs 973 MiB before (1 in 2 frames, 3 s context; the new settings hold less);"
-    " the 60-minute measurement below was rerun with these settings.",
+    "- Memory: the 60-minute run below (18:48-18:58 UTC) used 1 WPE iteration (the default"
+    " then); WPE works in 30 s blocks whatever its iterations, so 2 are not expected to raise"
+    " the peak (not remeasured).",
 ]
 
 
