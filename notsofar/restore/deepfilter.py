@@ -108,6 +108,16 @@ def enhance_48k(
     return out[DELAY_48K : DELAY_48K + n]
 
 
+def enhance(
+    x: np.ndarray, sample_rate: int, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0
+) -> np.ndarray:
+    """:func:`enhance_48k` at any rate: resampled to 48 kHz and back, same length out."""
+    from notsofar.audio import resample
+
+    z = enhance_48k(resample(x, sample_rate, MODEL_RATE), atten_lim_db, post_filter_beta)
+    return resample(z, MODEL_RATE, sample_rate)[: len(x)]
+
+
 def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndarray:
     """Noisy input: declip (if clipped) -> DeepFilterNet3 -> loudness normalization.
 
@@ -115,7 +125,6 @@ def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndar
     unchanged; reverberant: WPE and late-reverb suppression, which scored higher DNSMOS than the
     network on noise-free reverberant items in bench_restore.py).
     """
-    from notsofar.audio import resample
     from notsofar.restore.analyze import analyze, problems
     from notsofar.restore.dsp import _one_blas_thread, declip, normalize_loudness, restore_with
 
@@ -129,8 +138,7 @@ def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndar
             return restore_with(y, sample_rate, d, dsp)
     if dsp.declip.enabled and "clipping" in found:
         y = declip(y, max_ratio=dsp.declip.max_ratio)
-    z = enhance_48k(resample(y, sample_rate, MODEL_RATE), dfc.atten_lim_db, dfc.post_filter_beta)
-    y = resample(z, MODEL_RATE, sample_rate)[: len(x)]
+    y = enhance(y, sample_rate, dfc.atten_lim_db, dfc.post_filter_beta)
     return normalize_loudness(y, sample_rate, dsp.loudness)
 
 
@@ -141,7 +149,6 @@ def restore_for_asr(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.n
     tuning meetings any processing of cleaner audio cost Whisper words. No declipping, no
     dereverberation, no loudness change (Whisper normalizes its input features itself).
     """
-    from notsofar.audio import resample
     from notsofar.restore.analyze import analyze
     from notsofar.restore.dsp import _one_blas_thread
 
@@ -150,5 +157,4 @@ def restore_for_asr(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.n
         snr_db = analyze(y, sample_rate, cfg.analysis).snr_db
     if snr_db >= cfg.asr.max_snr_db:
         return y
-    z = enhance_48k(resample(y, sample_rate, MODEL_RATE), cfg.asr.atten_lim_db)
-    return resample(z, MODEL_RATE, sample_rate)[: len(x)]
+    return enhance(y, sample_rate, cfg.asr.atten_lim_db)
