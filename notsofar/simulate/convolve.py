@@ -34,15 +34,9 @@ def padded_rows(rows: int) -> int:
 
 def rfft_rows(x: np.ndarray, n: int) -> np.ndarray:
     """``rfft(x, n)`` along the last axis (any leading shape), complex64, SIMD-padded batch."""
-    from scipy import fft
-
     x = np.asarray(x, dtype=np.float32)
-    lead = x.shape[:-1]
-    rows = int(np.prod(lead, dtype=np.int64))
-    buf = np.zeros((padded_rows(rows), n), dtype=np.float32)
-    m = min(n, x.shape[-1])
-    buf[:rows, :m] = x.reshape(rows, x.shape[-1])[:, :m]
-    return fft.rfft(buf, axis=-1, overwrite_x=True)[:rows].reshape(*lead, n // 2 + 1)
+    rows = x.reshape(-1, x.shape[-1])[:, :n]
+    return rfft_ragged(rows, n).reshape(*x.shape[:-1], n // 2 + 1)
 
 
 def rfft_ragged(rows: Sequence[np.ndarray], n: int) -> np.ndarray:

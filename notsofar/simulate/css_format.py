@@ -135,33 +135,33 @@ def write_shard(
     path = Path(path)
     lengths: dict[str, int] = {}
 
-    def members(files: list[tuple[str, bytes | memoryview]]) -> list[bytes | memoryview]:
-        """Header, data and padding to 512 bytes of each file, in order."""
-        out: list[bytes | memoryview] = []
-        for name, data in files:
-            out += [_member(name, data), data, b"\0" * (-len(data) % tarfile.BLOCKSIZE)]
-        return out
-
     with atomic_path(path) as tmp:
         try:
             with open(tmp, "wb", buffering=1 << 20) as f:
                 size = 0
                 reserve = _Reserver(f.fileno())
+
+                def put(files: list[tuple[str, bytes | memoryview]]) -> int:
+                    """Header, data and padding to 512 bytes of each file, blocks reserved
+                    first; the bytes written."""
+                    parts: list[bytes | memoryview] = []
+                    for name, data in files:
+                        pad = b"\0" * (-len(data) % tarfile.BLOCKSIZE)
+                        parts += [_member(name, data), data, pad]
+                    n = sum(len(b) for b in parts)
+                    reserve(size, n)
+                    for b in parts:
+                        f.write(b)
+                    return n
+
                 buffers: dict = {}  # each example is written before the next reuses them
                 for ex_id, columns, extra in examples:
                     meta, blobs = encode_example(ex_id, columns, buffers)
                     lengths[ex_id] = int(np.asarray(columns["mixture"]).shape[0])
                     files = [(f"{ex_id}.json", json.dumps(meta).encode())]
                     files += [(f"{ex_id}.{k}", v) for k, v in [*blobs.items(), *extra.items()]]
-                    parts = members(files)
-                    n = sum(len(b) for b in parts)
-                    reserve(size, n)
-                    for b in parts:
-                        f.write(b)
-                    size += n
-                for b in members([(MAP_NAME, json.dumps(lengths).encode())]):
-                    f.write(b)
-                    size += len(b)
+                    size += put(files)
+                size += put([(MAP_NAME, json.dumps(lengths).encode())])
                 end = 2 * tarfile.BLOCKSIZE
                 end += -(size + end) % tarfile.RECORDSIZE
                 f.write(b"\0" * end)
