@@ -252,26 +252,52 @@ def test_css_format_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(cols["gt_spk_activity_scores"], act)
 
 
-def test_shard_bytes_do_not_depend_on_block_reservation(
+def test_shard_bytes_do_not_depend_on_the_write_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """fallocate before each example's members (on by default on Linux) changes no byte."""
-    from notsofar.simulate import css_format
+    """Direct I/O and fallocate (on by default on Linux), each turned off as where the system
+    refuses it, change no byte; all of them give what the tarfile module writes."""
+    import io
+    import tarfile
+
+    from notsofar.simulate import css_format, system
 
     rng = np.random.default_rng(0)
     images = (rng.standard_normal((3, 7, 1600)) * 0.1).astype(np.float32)
+    act = rng.integers(-1, 2, size=(1600, 3)).astype(np.int8)
     examples = [
-        (f"ex_{i}", {"mixture": images[i].T, "gt_spk_reverb": images.transpose(2, 1, 0)}, {})
+        (
+            f"ex_{i}",
+            {
+                "mixture": images[i].T,
+                "gt_spk_reverb": images.transpose(2, 1, 0),
+                "gt_spk_activity_scores": act[: 1600 - i],  # odd sizes: padding
+            },
+            {"rttm": b"x" * (i + 1)},
+        )
         for i in range(3)
     ]
     css_format.write_shard(tmp_path / "a.tar", examples)
-    monkeypatch.setattr(css_format._Reserver, "_fallocate", False)  # as where unsupported
+    monkeypatch.setattr(system.DirectFile, "enabled", False)  # through the page cache
     css_format.write_shard(tmp_path / "b.tar", examples)
-    assert (tmp_path / "a.tar").read_bytes() == (tmp_path / "b.tar").read_bytes()
+    monkeypatch.setattr(system.Reserver, "_fallocate", False)  # no block reservation either
+    css_format.write_shard(tmp_path / "c.tar", examples)
+    a = (tmp_path / "a.tar").read_bytes()
+    assert a == (tmp_path / "b.tar").read_bytes() == (tmp_path / "c.tar").read_bytes()
+    # the same members written by the tarfile module give the same bytes
+    ref = io.BytesIO()
+    with (
+        tarfile.open(fileobj=ref, mode="w", format=tarfile.GNU_FORMAT) as tar,
+        tarfile.open(tmp_path / "a.tar") as ours,
+    ):
+        for m in ours.getmembers():
+            tar.addfile(m, ours.extractfile(m))
+    assert ref.getvalue() == a
     got = {ex_id: cols for ex_id, cols, _ in css_format.iter_shard(tmp_path / "b.tar")}
     assert list(got) == ["ex_0", "ex_1", "ex_2"]  # buffers reused between examples: no mix-up
     for i in range(3):
         np.testing.assert_allclose(got[f"ex_{i}"]["mixture"], images[i].T, atol=1e-4)
+        np.testing.assert_array_equal(got[f"ex_{i}"]["gt_spk_activity_scores"], act[: 1600 - i])
 
 
 @pytest.mark.skipif(not OFFICIAL.exists(), reason="external data: ../shared sample not present")

@@ -14,8 +14,6 @@ Extra per-example files (ours: ``<id>.seglst.json``, ``<id>.rttm``) are ignored 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -27,22 +25,35 @@ from notsofar.errors import NotsofarError
 MAP_NAME = "utterances.map"
 
 
-def quantize(x: np.ndarray, buffers: dict | None = None, key: str = "") -> tuple[np.ndarray, float]:
+def scale_for(x: np.ndarray) -> float:
+    """The int16 scale of a float array: a whole number (``floor(32767 / peak)``, so it survives
+    the text round trip) with ``|x| * scale <= 32767``."""
+    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # no |x| temporary
+    scale = float(np.floor(32767.0 / peak)) if peak > 0 else 32767.0
+    return max(scale, 1.0)
+
+
+def quantize(
+    x: np.ndarray,
+    buffers: dict | None = None,
+    key: str = "",
+    out: np.ndarray | None = None,
+    scale: float | None = None,
+) -> tuple[np.ndarray, float]:
     """Float array -> (int16 array, scale) with ``x ~= int / scale`` and no clipping.
 
-    The scale is a whole number (``floor(32767 / peak)``) so it survives the text round trip.
-    ``buffers``: a dict the caller keeps between calls; the int16 result and the float scratch
-    array are taken from it under ``key`` (and overwritten by the next call with that key), so
-    a writer that quantizes example after example touches the same warm memory each time.
+    ``out``: a C-ordered ``<i2`` array of x's shape to fill (e.g. a view of a shard's staging
+    buffer); ``scale``: :func:`scale_for` of x when already known. ``buffers``: a dict the
+    caller keeps between calls; the float scratch array is taken from it under ``key``, so a
+    writer that quantizes example after example touches the same warm memory each time.
 
     >>> q, s = quantize(np.array([0.5, -0.25], dtype=np.float32))
     >>> s, q.tolist()
     (65534.0, [32767, -16384])
     """
-    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # no |x| temporary
-    scale = float(np.floor(32767.0 / peak)) if peak > 0 else 32767.0
-    scale = max(scale, 1.0)
-    tmp, q = _scratch(x, buffers, key)
+    scale = scale_for(x) if scale is None else scale
+    tmp = _scratch(x, buffers, key)
+    q = np.empty(x.shape, dtype="<i2") if out is None else out
     # |x| * floor(32767 / peak) <= 32767, so no clip is needed. Scale and round in the memory
     # order of x (often a transposed view), then cast into a C-ordered int16 array.
     np.multiply(x, np.float32(scale), out=tmp)
@@ -57,66 +68,138 @@ def quantize(x: np.ndarray, buffers: dict | None = None, key: str = "") -> tuple
     return q, scale
 
 
-def _scratch(x: np.ndarray, buffers: dict | None, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(float32 array laid out in x's memory order, C-ordered int16 array), both x's shape."""
+def _scratch(x: np.ndarray, buffers: dict | None, key: str) -> np.ndarray:
+    """A float32 array of x's shape laid out in x's memory order (reused from ``buffers``)."""
     order = tuple(np.argsort(x.strides, kind="stable")) if x.ndim else ()
     if buffers is not None:
         held = buffers.get(key)
         if held is not None and held[0] == (x.shape, order):
-            return held[1], held[2]
+            return held[1]
     tmp = np.empty_like(x, dtype=np.float32, order="K")
-    q = np.empty(x.shape, dtype="<i2")
     if buffers is not None:
-        buffers[key] = ((x.shape, order), tmp, q)
-    return tmp, q
+        buffers[key] = ((x.shape, order), tmp)
+    return tmp
 
 
-def column_meta(a: np.ndarray) -> dict:
-    """The ``<id>.json`` entry of one array column (fields as the official loader expects)."""
+def column_meta(a: np.ndarray, dtype: np.dtype | None = None) -> dict:
+    """The ``<id>.json`` entry of one array column stored as ``dtype`` (default ``a``'s), with
+    the fields the official loader expects."""
+    dtype = np.dtype(a.dtype if dtype is None else dtype)
     per_row = int(np.prod(a.shape[1:])) if a.ndim > 1 else 1
     return {
-        "dtype": str(a.dtype.newbyteorder("=").name),
+        "dtype": str(dtype.newbyteorder("=").name),
         "shape": list(a.shape),
-        "itemsize": int(a.dtype.itemsize),
+        "itemsize": int(dtype.itemsize),
         "element_in_row": per_row,
-        "row_size": per_row * int(a.dtype.itemsize),
+        "row_size": per_row * int(dtype.itemsize),
     }
 
 
-def encode_example(
-    example_id: str, columns: Mapping[str, np.ndarray], buffers: dict | None = None
-) -> tuple[dict, dict[str, bytes | memoryview]]:
-    """Encode float/int8 ``[T, ...]`` columns into (metadata JSON, {file suffix: raw bytes}).
+#: An example's file content: raw bytes, or an array column with its int16 scale (None: int8,
+#: stored as is).
+Content = bytes | tuple[np.ndarray, float | None]
 
-    Float columns are quantized to int16 with a ``<col>_scale``; int8 columns are stored as is.
-    With ``buffers`` (see :func:`quantize`) the returned bytes are views of reused memory,
-    valid until the next call with the same ``buffers``.
+
+def encode_example(
+    example_id: str, columns: Mapping[str, np.ndarray]
+) -> tuple[dict, dict[str, Content]]:
+    """Plan one example: (metadata JSON, {file suffix: content}) for float/int8 ``[T, ...]``
+    columns.
+
+    Float columns are quantized to int16 with a ``<col>_scale`` when written (by
+    :func:`write_shard`, straight into its staging buffer); int8 columns are stored as is.
     """
     meta_cols: dict[str, dict] = {}
-    blobs: dict[str, bytes | memoryview] = {}
+    files: dict[str, Content] = {}
     for name, arr in columns.items():
         arr = np.asarray(arr)
-        if arr.dtype == np.int8:
-            stored = np.ascontiguousarray(arr)  # activity: stored as is
-            meta_cols[name] = column_meta(stored)
+        if arr.dtype == np.int8:  # activity: stored as is
+            meta_cols[name] = column_meta(arr)
+            files[name] = (arr, None)
         else:
-            stored, scale = quantize(arr, buffers, name)
-            meta_cols[name] = column_meta(stored)
+            scale = scale_for(arr)
+            meta_cols[name] = column_meta(arr, np.dtype("<i2"))
             meta_cols[f"{name}_scale"] = {"values": repr(scale)}
-        blobs[name] = memoryview(stored).cast("B")  # no copy: written straight to the file
+            files[name] = (arr, scale)
     meta = {"index_name": None, "index_value": example_id, "columns": meta_cols}
-    return meta, blobs
+    return meta, files
 
 
-def _member(name: str, data: bytes | memoryview) -> bytes:
+def _member(name: str, size: int) -> bytes:
     """A tar header with fixed metadata, so the same content gives a byte-identical tar."""
     info = tarfile.TarInfo(name)
-    info.size = len(data)
+    info.size = size
     info.mtime = 0
     info.mode = 0o644
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape")
+
+
+def _size(content: Content) -> int:
+    return (
+        len(content)
+        if isinstance(content, bytes)
+        else content[0].size * 2 ** (content[1] is not None)
+    )
+
+
+class _TarWriter:
+    """Writes tar members example by example from one reused, page-aligned staging buffer.
+
+    Headers, metadata and each column's int16 values are put straight into the buffer at
+    their place in the tar (no intermediate copies), and the whole example goes out in one
+    write: past the page cache where the system allows it (:class:`~.system.DirectFile`).
+    Everything tar writes is whole 512-byte blocks, which is what direct I/O asks for.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from notsofar.simulate.system import DirectFile
+
+        self.file = DirectFile(path)
+        self._held = np.empty(0, dtype=np.uint8)
+        self.scratch: dict = {}  # quantization's float scratch, by column
+
+    def _staging(self, size: int) -> np.ndarray:
+        from notsofar.simulate.system import PAGE
+
+        need = size + PAGE
+        if self._held.size < need:
+            self._held = np.empty(max(need, self._held.size * 5 // 4), dtype=np.uint8)
+        skip = -self._held.ctypes.data % PAGE
+        return self._held[skip : skip + size]
+
+    def add(self, files: list[tuple[str, Content]], end: bool = False) -> None:
+        """Write ``files`` as tar members; with ``end``, then the archive's end marker."""
+        sizes = [_size(c) for _, c in files]
+        headers = [_member(name, n) for (name, _), n in zip(files, sizes, strict=True)]
+        total = sum(
+            len(h) + n + (-n % tarfile.BLOCKSIZE) for h, n in zip(headers, sizes, strict=True)
+        )
+        trailer = 0
+        if end:  # two zero blocks, then zeros to a whole record, as tarfile closes an archive
+            trailer = 2 * tarfile.BLOCKSIZE
+            trailer += -(self.file.offset + total + trailer) % tarfile.RECORDSIZE
+        buf = self._staging(total + trailer)
+        o = 0
+        for (name, content), header, n in zip(files, headers, sizes, strict=True):
+            buf[o : o + len(header)] = np.frombuffer(header, dtype=np.uint8)
+            o += len(header)
+            dst = buf[o : o + n]
+            if isinstance(content, bytes):
+                dst[:] = np.frombuffer(content, dtype=np.uint8)
+            elif content[1] is None:
+                dst.view(content[0].dtype).reshape(content[0].shape)[...] = content[0]
+            else:
+                arr, scale = content
+                out = dst.view("<i2").reshape(arr.shape)
+                quantize(arr, self.scratch, name.rsplit(".", 1)[-1], out=out, scale=scale)
+            o += n
+            pad = -n % tarfile.BLOCKSIZE
+            buf[o : o + pad] = 0
+            o += pad
+        buf[o:] = 0
+        self.file.write(memoryview(buf))
 
 
 def write_shard(
@@ -127,8 +210,8 @@ def write_shard(
 
     ``examples`` may be a generator: each example is encoded and written before the next is
     drawn, so memory holds one example at a time. The tar is written directly (headers from
-    :class:`tarfile.TarInfo`, data straight from the arrays' memory, 512-byte padding, the
-    two-block end marker and record padding, as :mod:`tarfile` writes them) to avoid copies.
+    :class:`tarfile.TarInfo`, 512-byte padding, the two-block end marker and record padding,
+    as :mod:`tarfile` writes them) by :class:`_TarWriter`.
     """
     from notsofar.io.atomic import atomic_path
 
@@ -137,81 +220,18 @@ def write_shard(
 
     with atomic_path(path) as tmp:
         try:
-            with open(tmp, "wb", buffering=1 << 20) as f:
-                size = 0
-                reserve = _Reserver(f.fileno())
-
-                def put(files: list[tuple[str, bytes | memoryview]]) -> int:
-                    """Header, data and padding to 512 bytes of each file, blocks reserved
-                    first; the bytes written."""
-                    parts: list[bytes | memoryview] = []
-                    for name, data in files:
-                        pad = b"\0" * (-len(data) % tarfile.BLOCKSIZE)
-                        parts += [_member(name, data), data, pad]
-                    n = sum(len(b) for b in parts)
-                    reserve(size, n)
-                    for b in parts:
-                        f.write(b)
-                    return n
-
-                buffers: dict = {}  # each example is written before the next reuses them
+            writer = _TarWriter(tmp)
+            with writer.file:
                 for ex_id, columns, extra in examples:
-                    meta, blobs = encode_example(ex_id, columns, buffers)
+                    meta, files = encode_example(ex_id, columns)
                     lengths[ex_id] = int(np.asarray(columns["mixture"]).shape[0])
-                    files = [(f"{ex_id}.json", json.dumps(meta).encode())]
-                    files += [(f"{ex_id}.{k}", v) for k, v in [*blobs.items(), *extra.items()]]
-                    size += put(files)
-                size += put([(MAP_NAME, json.dumps(lengths).encode())])
-                end = 2 * tarfile.BLOCKSIZE
-                end += -(size + end) % tarfile.RECORDSIZE
-                f.write(b"\0" * end)
+                    items = [(f"{ex_id}.json", json.dumps(meta).encode())]
+                    items += [(f"{ex_id}.{k}", v) for k, v in [*files.items(), *extra.items()]]
+                    writer.add(items)
+                writer.add([(MAP_NAME, json.dumps(lengths).encode())], end=True)
         except OSError as e:
             raise NotsofarError(f"cannot write shard: {e.strerror}", path=path) from None
     return path
-
-
-class _Reserver:
-    """Allocates a file's blocks before they are written (Linux ``fallocate(2)``, size kept).
-
-    Measured on ext4: writing a 7 MB column into freshly allocated blocks costs 0.15 ms of CPU
-    per MB, into delayed-allocation blocks 0.7-1.5 ms per MB, which made writing the shard a
-    third of an example's CPU time. Where the call is missing or unsupported (other systems,
-    some network file systems) it turns itself off: it never emulates with writes as
-    ``posix_fallocate`` does. A full disk raises ``OSError(ENOSPC)`` here, before the write.
-    """
-
-    _fallocate = None
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.on = sys.platform.startswith("linux") and self._function() is not None
-
-    @classmethod
-    def _function(cls):  # noqa: ANN206 (a ctypes function)
-        if cls._fallocate is None:
-            import ctypes
-
-            try:
-                fn = ctypes.CDLL(None, use_errno=True).fallocate
-            except (OSError, AttributeError):
-                cls._fallocate = False
-                return None
-            fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-            fn.restype = ctypes.c_int
-            cls._fallocate = fn
-        return cls._fallocate or None
-
-    def __call__(self, offset: int, length: int) -> None:
-        if not self.on or length <= 0:
-            return
-        import ctypes
-        import errno
-
-        if self._function()(self.fd, 1, offset, length) != 0:  # 1: FALLOC_FL_KEEP_SIZE
-            err = ctypes.get_errno()
-            if err == errno.ENOSPC:
-                raise OSError(err, os.strerror(err))
-            self.on = False  # unsupported here (EOPNOTSUPP, ENOSYS, ...): plain writes
 
 
 def decode_example(

@@ -258,6 +258,9 @@ _WORKER: dict[str, Worker] = {}
 def _worker(cfg: SimulateConfig, out_dir: Path, corpus: SpeechCorpus) -> Worker:
     key = json.dumps(to_dict(cfg), sort_keys=True) + str(out_dir) + corpus.name
     if key not in _WORKER:
+        from notsofar.simulate.system import keep_freed_memory
+
+        keep_freed_memory()  # a worker process reuses its arrays' memory example after example
         _WORKER.clear()
         _WORKER[key] = Worker(cfg, out_dir, corpus)
     return _WORKER[key]
