@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -298,6 +299,48 @@ def test_shard_bytes_do_not_depend_on_the_write_path(
     for i in range(3):
         np.testing.assert_allclose(got[f"ex_{i}"]["mixture"], images[i].T, atol=1e-4)
         np.testing.assert_array_equal(got[f"ex_{i}"]["gt_spk_activity_scores"], act[: 1600 - i])
+
+
+@pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="no direct I/O on this system")
+def test_refused_direct_writes_fall_back_and_a_full_disk_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system that refuses a direct write (EINVAL) gets the same bytes buffered; a write
+    failing on the writer thread (a full disk) is one error naming the shard, nothing left.
+    Both failures are faked at the os boundary: a test cannot make them on demand."""
+    import errno
+    import fcntl
+
+    from notsofar.simulate import css_format, system
+
+    rng = np.random.default_rng(1)
+    mix = (rng.standard_normal((3000, 7)) * 0.1).astype(np.float32)
+    examples = [(f"ex_{i}", {"mixture": mix[i:]}, {}) for i in range(3)]
+    css_format.write_shard(tmp_path / "a.tar", examples)
+    write = os.write
+    refused = []
+
+    def refuse_direct(fd: int, data: bytes) -> int:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            refused.append(fd)
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return write(fd, data)
+
+    monkeypatch.setattr(os, "write", refuse_direct)
+    css_format.write_shard(tmp_path / "b.tar", examples)
+    monkeypatch.setattr(os, "write", write)
+    assert (tmp_path / "a.tar").read_bytes() == (tmp_path / "b.tar").read_bytes()
+    assert len(refused) <= 1  # once refused, the file stays buffered
+
+    def full(self: system.Reserver, offset: int, length: int) -> None:
+        if offset > 0:  # the first example fits, the second does not
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(system.Reserver, "__call__", full)
+    with pytest.raises(NotsofarError, match="cannot write shard: No space left") as e:
+        css_format.write_shard(tmp_path / "c.tar", examples)
+    assert "c.tar" in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar", "b.tar"]
 
 
 @pytest.mark.skipif(not OFFICIAL.exists(), reason="external data: ../shared sample not present")

@@ -151,14 +151,41 @@ class _TarWriter:
     their place in the tar (no intermediate copies), and the whole example goes out in one
     write: past the page cache where the system allows it (:class:`~.system.DirectFile`).
     Everything tar writes is whole 512-byte blocks, which is what direct I/O asks for.
+
+    A direct write returns when the device has the data (~8 ms for an 18 MB example here), so
+    it runs on a writer thread while the caller makes the next example; :meth:`add` waits for
+    it before refilling the buffer, and :meth:`close` before closing the file.
     """
 
     def __init__(self, path: Path) -> None:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         from notsofar.simulate.system import DirectFile
 
         self.file = DirectFile(path)
         self._held = np.empty(0, dtype=np.uint8)
         self.scratch: dict = {}  # quantization's float scratch, by column
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="shard-writer")
+        self._pending: Future | None = None
+
+    def _wait(self) -> None:
+        """Wait for the write in flight (its error, if any, is raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            self.file.close()
+
+    def __enter__(self) -> _TarWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _staging(self, size: int) -> np.ndarray:
         from notsofar.simulate.system import PAGE
@@ -171,6 +198,7 @@ class _TarWriter:
 
     def add(self, files: list[tuple[str, Content]], end: bool = False) -> None:
         """Write ``files`` as tar members; with ``end``, then the archive's end marker."""
+        self._wait()  # the staging buffer and the file offset are free again
         sizes = [_size(c) for _, c in files]
         headers = [_member(name, n) for (name, _), n in zip(files, sizes, strict=True)]
         total = sum(
@@ -199,7 +227,7 @@ class _TarWriter:
             buf[o : o + pad] = 0
             o += pad
         buf[o:] = 0
-        self.file.write(memoryview(buf))
+        self._pending = self._thread.submit(self.file.write, memoryview(buf))
 
 
 def write_shard(
@@ -220,8 +248,7 @@ def write_shard(
 
     with atomic_path(path) as tmp:
         try:
-            writer = _TarWriter(tmp)
-            with writer.file:
+            with _TarWriter(tmp) as writer:
                 for ex_id, columns, extra in examples:
                     meta, files = encode_example(ex_id, columns)
                     lengths[ex_id] = int(np.asarray(columns["mixture"]).shape[0])
