@@ -6,13 +6,14 @@
 
 10 s, 3-speaker NOTSOFAR-CSS examples with 0.5 s impulse responses, every column of the
 official format written (mixture, direct+early and reverberant images, noise, activity), in the
-same run: (a) notsofar's path (active-span batched rFFT, cached seat spectra), (b) the same
-pipeline with one scipy.signal.fftconvolve per (speaker, mic) pair, (c) the simulator as of
-``--previous`` (a git commit, extracted with ``git archive`` and run in a child process), all
-timed with ``time.process_time`` (CPU time, robust to other load) on shards written to fresh
-files, as a real run writes them; (d) 1 -> 2 worker scaling of whole runs (wall clock: needs an
-idle machine), and peak RSS per worker. Rooms are computed once before timing (a long run
-computes each of its rooms once per worker).
+same run: (a) notsofar's path (active-span batched rFFT, cached seat spectra, direct-I/O
+shard writer), (b) the same pipeline with one scipy.signal.fftconvolve per (speaker, mic) pair,
+(c) the simulator as of ``--previous`` (a git commit, extracted with ``git archive`` and run in
+a child process), all timed with ``time.process_time`` (CPU time, robust to other load) on
+shards written to fresh files, as a real run writes them; (d) 1 -> 2 worker scaling of whole
+runs, for (a) and (c) (wall clock: needs an idle machine), with the CPU (user, kernel) and minor
+page faults of all the run's processes, and peak RSS per worker. Rooms are computed once before
+timing (a long run computes each of its rooms once per worker).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from pathlib import Path
 from notsofar.config import load_config
 from notsofar.simulate.config import SimulateConfig
 
-#: The simulator before this session's optimisation, timed in the same run for comparison.
-PREVIOUS = "29e0f562f2109c7c63eb0ea42a2a86717e7e21a9"
+#: The simulator before the direct-I/O writer (buffered shard writes), timed in the same run.
+PREVIOUS = "20cf4fd43647c3a38d61d682c903c5c2c59a9749"
 
 SETS = [
     "mix.num_speakers_weights=[0.0, 0.0, 1.0]",
@@ -66,13 +67,14 @@ import resource
 r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
 summary = run(root / "timed")
 r1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
-print(json.dumps([(t1 - t0) / n, summary["bytes"], (r1.ru_utime - r0.ru_utime) / n]))
+print(json.dumps([(t1 - t0) / n, summary["bytes"], (r1.ru_utime - r0.ru_utime) / n,
+                  (r1.ru_minflt - r0.ru_minflt) / n]))
 """
 
 
 def time_pass(sets: list[str], out: Path, naive: bool = False, src: Path | None = None) -> tuple:
-    """(CPU seconds per example, shard bytes, user CPU seconds per example) of one path in a fresh interpreter: a warm-up
-    shard (imports, rooms from the disk cache, speech files), then shard 0 made and written
+    """(CPU s, shard bytes, user CPU s, minor page faults), per example, of one path in a fresh
+    interpreter: a warm-up shard (imports, rooms from the disk cache, speech files), then shard 0 made and written
     again into a fresh folder, with a new worker state as a new shard with new rooms has (its
     seats' spectra computed again). ``src``: run the ``notsofar`` package found there."""
     import json
@@ -104,36 +106,47 @@ def extract_previous(ref: str, root: Path) -> Path | None:
 
 
 _CHILD = """
-import json, sys, time
+import json, resource, sys, time
+t0 = time.perf_counter()
+sets, out, hours, workers, src = json.loads(sys.argv[1])
+if src:
+    sys.path.insert(0, src)
 from notsofar.config import load_config
 from notsofar.simulate import simulate
 from notsofar.simulate.config import SimulateConfig
-sets, out, hours, workers = json.loads(sys.argv[1])
+assert not src or simulate.__code__.co_filename.startswith(src)
 cfg = load_config(SimulateConfig, None, sets)
-t0 = time.perf_counter()
 r = simulate(cfg, out, hours, workers=workers)
-print(json.dumps({"wall_s": time.perf_counter() - t0, "hours": r.hours_made,
+wall = time.perf_counter() - t0
+use = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+print(json.dumps({"wall_s": wall, "hours": r.hours_made,
                   "cpu_s": sum(m["cpu_s"] for m in r.made),
+                  "user_s": sum(u.ru_utime for u in use), "sys_s": sum(u.ru_stime for u in use),
+                  "minflt": sum(u.ru_minflt for u in use),
                   "max_rss_mb": max(m["max_rss_mb"] for m in r.made)}))
 """
 
 
-def scaling(root: Path, shards: int, warm_rirs: Path) -> dict[int, dict]:
-    """Wall time of whole runs with 1 and 2 workers, each in a fresh interpreter (so a worker's
-    peak RSS is its own, not inherited from this process), the room cache pre-filled."""
+def scaling(root: Path, shards: int, warm_rirs: Path, src: Path | None = None) -> dict[int, dict]:
+    """Whole runs with 1 and 2 workers, each in a fresh interpreter (its start-up, pool start
+    and manifest included; a worker's peak RSS its own), the room cache pre-filled, the disk
+    synced before each so no earlier run's writeback overlaps it. ``src``: the package there."""
     import json
+    import os
     import subprocess
     import sys
 
     out = {}
     hours = shards * 50 * 10.0 / 3600
     for workers in (1, 2):
-        d = root / f"w{workers}"
+        d = root / f"w{workers}{'p' if src else ''}"
         shutil.copytree(warm_rirs, d / "rir_cache")
-        arg = json.dumps([SETS, str(d), hours, workers])
+        arg = json.dumps([SETS, str(d), hours, workers, str(src.resolve()) if src else None])
+        os.sync()
         res = subprocess.run(
             [sys.executable, "-c", _CHILD, arg], capture_output=True, text=True, check=True
         )
+        shutil.rmtree(d, ignore_errors=True)  # ~0.9 GB per shard
         r = json.loads(res.stdout.strip().splitlines()[-1])
         out[workers] = {**r, "h_per_h": r["hours"] / (r["wall_s"] / 3600)}
     return out
@@ -172,25 +185,18 @@ def main() -> None:
         sets = [*SETS, f"rirs.cache_dir={(root / 'rir_cache').resolve()}"]
         cfg = load_config(SimulateConfig, None, sets)
         src = extract_previous(args.previous, root)
-        fast_passes, naive_passes, prev_passes = [], [], []
-        user: dict[str, list[float]] = {"fast": [], "naive": [], "prev": []}
+        paths = {"fast": {}, "naive": {"naive": True}, **({"prev": {"src": src}} if src else {})}
+        runs: dict[str, list[tuple]] = {k: [] for k in paths}
         for i in range(args.shards):  # interleaved, so all see the same background load
-            cpu, shard_bytes, u = time_pass(sets, root / f"fast{i}")
-            fast_passes.append(cpu)
-            user["fast"].append(u)
-            cpu, _, u = time_pass(sets, root / f"naive{i}", naive=True)
-            naive_passes.append(cpu)
-            user["naive"].append(u)
-            if src is not None:
-                cpu, _, u = time_pass(sets, root / f"previous{i}", src=src)
-                prev_passes.append(cpu)
-                user["prev"].append(u)
-        fast = statistics.median(fast_passes)
-        naive = statistics.median(naive_passes)
-        prev = statistics.median(prev_passes) if prev_passes else None
-        med = {k: statistics.median(v) if v else 0.0 for k, v in user.items()}
-        rate = cfg.mix.segment_s / fast  # audio seconds per CPU second = hours per core-hour
-        rate_naive = cfg.mix.segment_s / naive
+            for name, kw in paths.items():
+                runs[name].append(time_pass(sets, root / f"{name}{i}", **kw))
+        shard_bytes = runs["fast"][0][1]
+        cpu = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+        user = {k: statistics.median(r[2] for r in v) for k, v in runs.items()}
+        faults = {k: statistics.median(r[3] for r in v) for k, v in runs.items()}
+        spread = {
+            k: f"{min(r[0] for r in v):.3f}-{max(r[0] for r in v):.3f}" for k, v in runs.items()
+        }
         bytes_per_ex = shard_bytes / cfg.output.examples_per_shard
         from notsofar.simulate import engine
         from notsofar.simulate.sources import load_corpus
@@ -199,10 +205,12 @@ def main() -> None:
         for i in range(args.scaling_shards):  # fill the room cache: time mixing, not rooms
             for r in engine.shard_rooms(cfg, i):
                 w.room(r)
-        sc = scaling(root, args.scaling_shards, root / "rir_cache")
-    speedup = sc[2]["h_per_h"] / sc[1]["h_per_h"]
+        sc = {"fast": scaling(root, args.scaling_shards, root / "rir_cache")}
+        if src is not None:
+            sc["prev"] = scaling(root, args.scaling_shards, root / "rir_cache", src)
     load_after = Path("/proc/loadavg").read_text().split()[0]
-    efficiency = sc[1]["cpu_s"] / sc[2]["cpu_s"]
+    rate = {k: cfg.mix.segment_s / v for k, v in cpu.items()}  # = hours per core-hour
+    speedup = {k: v[2]["h_per_h"] / v[1]["h_per_h"] for k, v in sc.items()}
     n_1000 = 1000 * 3600 / cfg.mix.segment_s
     disk_tb = bytes_per_ex * n_1000 / 1e12
     mix_only_tb = n_1000 * 160000 * 7 * 2 / 1e12
@@ -210,20 +218,39 @@ def main() -> None:
         f" --shards {args.shards}" if args.shards != 3 else ""
     )
     ok = lambda b: "met" if b else "**missed**"  # noqa: E731
-    spread = lambda xs: f"{min(xs):.3f}-{max(xs):.3f}"  # noqa: E731
-    prev_row = (
-        f"| notsofar at `{args.previous[:7]}` (before this optimisation) | {prev:.3f} "
-        f"({spread(prev_passes)}) | {med['prev']:.3f} | {cfg.mix.segment_s / prev:.0f} |\n"
-        if prev is not None
-        else ""
-    )
+    prev = args.previous[:7]
+    labels = {
+        "fast": "notsofar (active-span batched rFFT, cached seat spectra, direct-I/O writer)",
+        "prev": f"notsofar at `{prev}` (buffered shard writes, before this change)",
+        "naive": "baseline: scipy.signal.fftconvolve per (speaker, mic)",
+    }
+    rows = ""
+    for k in ("fast", "prev", "naive"):
+        if k in cpu:
+            h = f"**{rate[k]:.0f}** (target >= 100: {ok(rate[k] >= 100)})" if k == "fast" else ""
+            rows += (
+                f"| {labels[k]} | {cpu[k]:.3f} ({spread[k]}) | {cpu[k] - user[k]:.3f} | "
+                f"{faults[k]:.0f} | {h or f'{rate[k]:.0f}'} |\n"
+            )
     prev_line = (
-        f"CPU per example against the previous version: {prev / fast:.2f}x less "
-        f"({med['prev'] / med['fast']:.2f}x less user CPU; the rest is the kernel's, mostly "
-        f"page cache for the {bytes_per_ex / 1e6:.0f} MB each example writes).\n"
-        if prev is not None
+        f"Against `{prev}` in the same run: {cpu['prev'] / cpu['fast']:.2f}x less CPU per example; "
+        f"kernel CPU {1000 * (cpu['prev'] - user['prev']):.1f} -> "
+        f"{1000 * (cpu['fast'] - user['fast']):.1f} ms, user "
+        f"{1000 * user['prev']:.1f} -> {1000 * user['fast']:.1f} ms.\n"
+        if "prev" in cpu
         else ""
     )
+    sc_rows = ""
+    for k, v in sc.items():
+        for workers in (1, 2):
+            r = v[workers]
+            sc_rows += (
+                f"| {workers} | {'notsofar' if k == 'fast' else f'`{prev}`'} | "
+                f"{r['wall_s']:.1f} | {r['h_per_h']:.0f} | {r['user_s']:.1f} + {r['sys_s']:.1f} | "
+                f"{r['minflt'] / 1000:.0f}k | {r['max_rss_mb']:.0f} MB |\n"
+            )
+    f1, f2 = sc["fast"][1], sc["fast"][2]
+    prev_scaling = f"; `{prev}` in the same run: {speedup['prev']:.2f}x" if "prev" in sc else ""
     text = f"""## Simulation
 
 `{cmd}` — {dt.date.today().isoformat()}, 2 CPU cores, {cpu_model()}; load average
@@ -231,46 +258,48 @@ def main() -> None:
 Workload: 10 s, 3-speaker, 7-channel 16 kHz NOTSOFAR-CSS examples, 0.5 s impulse responses
 (simulated rooms, RT60 0.3-0.7 s), diffuse noise, all columns of the official format written as
 tar shards (mixture, direct+early and reverberant images per speaker, noise, activity) + manifest.
-CPU time (`time.process_time`: user + system) per example of whole shards written to fresh
+CPU time (`time.process_time`: user + kernel) per example of whole shards written to fresh
 files, each path in its own fresh interpreter after a warm-up shard; median of {args.shards}
-interleaved passes of {cfg.output.examples_per_shard} examples (range in brackets), the three
-paths in the same run. CPU time is steadier than wall time under other load, not immune to it
-(shared caches and memory bandwidth): compare rows of one run.
+interleaved passes of {cfg.output.examples_per_shard} examples (range in brackets), all paths in
+the same run. CPU time is steadier than wall time under other load, not immune to it (shared
+caches and memory bandwidth): compare rows of one run.
 
-| path | CPU s / example | of which user | hours of mixture per core-hour |
-|---|---:|---:|---:|
-| notsofar (active-span batched rFFT, cached seat spectra) | {fast:.3f} ({spread(fast_passes)}) | {med["fast"]:.3f} | **{rate:.0f}** (target >= 100: {ok(rate >= 100)}) |
-{prev_row}| baseline: scipy.signal.fftconvolve per (speaker, mic) | {naive:.3f} ({spread(naive_passes)}) | {med["naive"]:.3f} | {rate_naive:.0f} |
+| path | CPU s / example | of which kernel | minor page faults / example | hours of mixture per core-hour |
+|---|---:|---:|---:|---:|
+{rows}
+{prev_line}Speed-up over the fftconvolve baseline: {cpu["naive"] / cpu["fast"]:.2f}x (the baseline
+shares the rest of the pipeline: noise, quantization, tar writing).
 
-{prev_line}Speed-up over the fftconvolve baseline: {naive / fast:.2f}x (the baseline shares the
-rest of the pipeline: noise, quantization, tar writing).
+Where the kernel's share went (strace, perf, `/usr/bin/time`): each example writes
+{bytes_per_ex / 1e6:.0f} MB. Written through the page cache that cost 10-28 ms of kernel CPU per
+example (the copy into cache pages, delayed allocation, later writeback and reclaim by the
+kernel on the other core), swinging with the page cache's state; and the inverse FFT's fresh
+~30 MB output array came back from glibc as fresh zeroed huge pages (~10 % of CPU in `perf`).
+Now each example is laid out in one page-aligned staging buffer (tar headers, metadata, int16
+columns quantized straight into place) and written with `O_DIRECT` on a writer thread while
+the next example is made (ordinary writes where the file system refuses direct I/O), and each
+worker keeps freed memory for reuse (`mallopt`: mmap threshold 32 MB, trim threshold 512 MB).
+Shards are byte-identical to those of `{prev}` (sha256 of seeded runs). Before that (the
+previous round): active-span convolution at two cached FFT sizes, 4-row SIMD FFT batches, one
+inverse FFT for both image sets, reused buffers, faster int16 quantization, `fallocate`.
 
-Where the CPU went before (cProfile + perf of one worker, 50 examples): inverse FFTs of the
-images, int16 quantization with a transposing cast, 3-row rFFT batches that pocketfft ran
-without SIMD (it vectorizes 4 rows at a time), copies for the clip gain and the noise, and the
-page cache for the written shard. Now: each speaker is convolved over its active span only, at
-the smaller of two cached FFT sizes when it fits; FFT batches are padded to 4 rows; full and
-early images share one inverse transform; the images buffer, the int16 buffers and the
-quantization scratch are reused between examples; shard blocks are allocated (`fallocate`)
-before they are written. Outputs are unchanged in meaning (tests check the active-span images
-against per-pair `fftconvolve`); a seed still gives byte-identical shards.
-
-| workers | wall (s) for {args.scaling_shards * 50} examples | hours per wall-hour | peak RSS / worker |
-|---:|---:|---:|---:|
-| 1 | {sc[1]["wall_s"]:.1f} | {sc[1]["h_per_h"]:.0f} | {sc[1]["max_rss_mb"]:.0f} MB |
-| 2 | {sc[2]["wall_s"]:.1f} | {sc[2]["h_per_h"]:.0f} | {sc[2]["max_rss_mb"]:.0f} MB |
-
-Scaling 1 -> 2 workers: {speedup:.2f}x in wall time (target >= 1.8x: {ok(speedup >= 1.8)}).
-Wall-clock scaling needs a second idle core: it means little when the load average above is
-near or over 2. CPU work for the whole run with 1 and 2 workers: {sc[1]["cpu_s"]:.1f} and
-{sc[2]["cpu_s"]:.1f} CPU s (parallel efficiency {efficiency:.2f}): shards share nothing but the
-read-only room cache. Each run is a fresh interpreter including its start-up, pool start and
-manifest; a 1000 h run amortizes those over thousands of shards.
+| workers | code | wall (s) for {args.scaling_shards * 50} examples | hours per wall-hour | CPU of the run, user + kernel (s) | minor faults | peak RSS / worker |
+|---:|---|---:|---:|---:|---:|---:|
+{sc_rows}
+Scaling 1 -> 2 workers: **{speedup["fast"]:.2f}x** in wall time (target >= 1.8x:
+{ok(speedup["fast"] >= 1.8)}){prev_scaling}. Wall-clock scaling needs a second idle core: it
+means little when the load average above is near or over 1. Each run is a fresh interpreter
+including its start-up, pool start and manifest, the disk synced before it. CPU of the run
+counts all its processes (user + kernel): {f1["user_s"] + f1["sys_s"]:.1f} s with 1 worker,
+{f2["user_s"] + f2["sys_s"]:.1f} s with 2 (parallel efficiency
+{(f1["user_s"] + f1["sys_s"]) / (f2["user_s"] + f2["sys_s"]):.2f}). A 1000 h run amortizes
+start-up over thousands of shards.
 
 What 1000 h costs (measured {bytes_per_ex / 1e6:.1f} MB per 10 s example with all columns):
 {n_1000:,.0f} examples, **{disk_tb:.1f} TB** on disk with every target column
-(mixture alone: {mix_only_tb:.2f} TB as int16), and **{1000 / rate:.1f} core-hours** at the
-measured rate (e.g. {1000 / rate / 16:.1f} h on 16 cores if the disk keeps up).
+(mixture alone: {mix_only_tb:.2f} TB as int16), and **{1000 / rate["fast"]:.1f} core-hours** at
+the measured rate (e.g. {1000 / rate["fast"] / 16:.1f} h on 16 cores if the disk keeps up:
+{16 * bytes_per_ex / cpu["fast"] / 1e9:.1f} GB/s of writes).
 """
     print(text)
     if not args.no_write:
