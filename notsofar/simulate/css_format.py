@@ -52,25 +52,39 @@ def quantize(
     (65534.0, [32767, -16384])
     """
     scale = scale_for(x) if scale is None else scale
-    tmp = _scratch(x, buffers, key)
     q = np.empty(x.shape, dtype="<i2") if out is None else out
+    if x.ndim == 0:
+        q[...] = np.rint(x * np.float32(scale))
+        return q, scale
     # |x| * floor(32767 / peak) <= 32767, so no clip is needed. Scale and round in the memory
-    # order of x (often a transposed view), then cast into a C-ordered int16 array.
-    np.multiply(x, np.float32(scale), out=tmp)
-    np.rint(tmp, out=tmp)
-    if x.ndim >= 2 and not x.flags.c_contiguous and x.shape[-1] <= 64:
-        # a [T, mics, spks] view of [spks, mics, T] images: one 2-D transposing cast per
-        # trailing index is ~1.7x faster than numpy's one 3-D cast with a 3-element inner loop
-        for j in range(x.shape[-1]):
-            q[..., j] = tmp[..., j]
-    else:
-        q[...] = tmp
+    # order of x (often a transposed view), then cast into a C-ordered int16 array; block by
+    # block along the first axis, so the float scratch stays in cache
+    tmp = _scratch(x[:QUANTIZE_ROWS], buffers, key)
+    transposed = x.ndim >= 2 and not x.flags.c_contiguous and x.shape[-1] <= 64
+    for a in range(0, x.shape[0], QUANTIZE_ROWS):
+        xs, qs = x[a : a + QUANTIZE_ROWS], q[a : a + QUANTIZE_ROWS]
+        ts = tmp[: len(xs)]
+        np.multiply(xs, np.float32(scale), out=ts)
+        np.rint(ts, out=ts)
+        if transposed:
+            # a [T, mics, spks] view of [spks, mics, T] images: one 2-D transposing cast per
+            # trailing index is ~1.7x faster than numpy's one 3-D cast with a 3-element loop
+            for j in range(x.shape[-1]):
+                qs[..., j] = ts[..., j]
+        else:
+            qs[...] = ts
     return q, scale
+
+
+#: Rows (samples) :func:`quantize` converts at a time: a block of a ``[T, 7, 3]`` column is
+#: 0.7 MB of float scratch, which stays in a core's cache between the scale, round and cast
+#: passes instead of streaming three times through memory.
+QUANTIZE_ROWS = 8192
 
 
 def _scratch(x: np.ndarray, buffers: dict | None, key: str) -> np.ndarray:
     """A float32 array of x's shape laid out in x's memory order (reused from ``buffers``)."""
-    order = tuple(np.argsort(x.strides, kind="stable")) if x.ndim else ()
+    order = tuple(np.argsort(x.strides, kind="stable"))
     if buffers is not None:
         held = buffers.get(key)
         if held is not None and held[0] == (x.shape, order):
