@@ -48,6 +48,15 @@ DEV_MEETINGS: tuple[tuple[str, int, float, float, float], ...] = (
     ("dv06_3spk", 3, 4.0, 0.70, 6.0),
     ("dv07_6spk", 6, 3.0, 0.40, 14.0),
     ("dv08_4spk", 4, 3.5, 0.55, 8.0),
+    # second half, added when eight meetings proved too few to choose between speaker encoders
+    ("dv09_5spk", 5, 3.0, 0.40, 15.0),
+    ("dv10_2spk", 2, 2.0, 0.60, 12.0),
+    ("dv11_6spk", 6, 3.5, 0.50, 11.0),
+    ("dv12_3spk", 3, 2.5, 0.30, 18.0),
+    ("dv13_4spk", 4, 3.0, 0.45, 9.0),
+    ("dv14_5spk", 5, 4.0, 0.65, 13.0),
+    ("dv15_6spk", 6, 2.5, 0.35, 16.0),
+    ("dv16_3spk", 3, 3.5, 0.60, 7.0),
 )
 SETS = {"bench": (MEETINGS, "bench_out/meetings"), "dev": (DEV_MEETINGS, "bench_out/dev_meetings")}
 FILES = ("mc.flac", "sc.wav", "ref.seglst.json", "ref.rttm", "params.json")

@@ -128,7 +128,7 @@ def test_array_yaml_matches_builtin(tmp_path):
 DEFAULT_CONFIGS = [
     ("transcribe/default.yaml", "notsofar.pipeline.config", "TranscribeConfig"),
     ("enhance/default.yaml", "notsofar.enhance.config", "EnhanceConfig"),
-    ("diarize/resemblyzer.yaml", "notsofar.diarize.config", "DiarizeConfig"),
+    ("diarize/default.yaml", "notsofar.diarize.config", "DiarizeConfig"),
     ("recognize/faster_whisper.yaml", "notsofar.recognize.config", "RecognizeConfig"),
     ("restore/dsp.yaml", "notsofar.restore.config", "RestoreConfig"),
     ("simulate/css.yaml", "notsofar.simulate.config", "SimulateConfig"),

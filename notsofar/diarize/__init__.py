@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from notsofar.pipeline.source import AudioSource
 
 #: backend name -> module exposing ``embed_chunk(audio, start_s, regions, cfg, models)``
-BACKENDS: dict[str, str] = {"resemblyzer": "notsofar.diarize.resemblyzer"}
+BACKENDS: dict[str, str] = {
+    "resemblyzer": "notsofar.diarize.resemblyzer",
+    "campplus": "notsofar.diarize.campplus",
+    "fusion": "notsofar.diarize.fusion",
+}
 
 __all__ = ["BACKENDS", "DiarizeConfig", "diarize", "diarize_source", "plan_chunks"]
 

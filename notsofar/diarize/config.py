@@ -13,11 +13,17 @@ from notsofar.vad import VadConfig
 class DiarizeConfig:
     """Who spoke when: VAD, speaker embeddings on sliding windows, clustering, resegmentation."""
 
-    backend: str = "resemblyzer"
+    #: speaker encoder: ``fusion`` (resemblyzer d-vectors + CAM++ x-vectors, the default),
+    #: ``resemblyzer`` or ``campplus`` alone; see :mod:`notsofar.diarize.fusion`
+    backend: str = "fusion"
     vad: VadConfig = field(default_factory=VadConfig)
     #: embedding window and hop over speech (seconds); resemblyzer was trained on 1.6 s partials
     window_s: float = 1.5
     hop_s: float = 0.5
+    #: ``fusion`` backend: CAM++'s share of the fused cosine (0: resemblyzer alone, 1: CAM++)
+    fusion_weight: float = 0.3
+    #: ``fusion`` backend: CAM++ windows' hop (coarser than ``hop_s``: CAM++ costs ~9x more)
+    campplus_hop_s: float = 1.5
     #: speech regions shorter than this get no embedding of their own (labelled from neighbours)
     min_window_s: float = 0.4
     #: force the number of speakers; None estimates it (1..max_speakers)
@@ -36,7 +42,7 @@ class DiarizeConfig:
     #: the ``nme`` count looks at an even subsample of at most this many windows (cubic cost)
     count_windows: int = 1000
     #: share of nearest neighbours each window keeps in the spectral/eigengap affinity
-    prune: float = 0.1
+    prune: float = 0.05
     #: clustering sees each window averaged with its neighbours whose centres lie within this
     #: many seconds (0: off); it evens out what one 1.5 s window says about its words rather
     #: than its speaker. Resegmentation still scores the unsmoothed windows.
@@ -81,6 +87,10 @@ class DiarizeConfig:
             )
         if not 0 < self.hop_s <= self.window_s:
             raise NotsofarError("diarize: need 0 < hop_s <= window_s")
+        if not 0.0 <= self.fusion_weight <= 1.0:
+            raise NotsofarError(f"diarize.fusion_weight must be 0..1, got {self.fusion_weight}")
+        if not 0 < self.campplus_hop_s <= self.window_s:
+            raise NotsofarError("diarize: need 0 < campplus_hop_s <= window_s")
         if self.smooth_s < 0:
             raise NotsofarError(f"diarize.smooth_s must be >= 0, got {self.smooth_s}")
         if self.chunk_s < 10:

