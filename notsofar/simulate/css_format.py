@@ -151,11 +151,11 @@ def _member(name: str, size: int) -> bytes:
 
 
 def _size(content: Content) -> int:
-    return (
-        len(content)
-        if isinstance(content, bytes)
-        else content[0].size * 2 ** (content[1] is not None)
-    )
+    """Bytes ``content`` takes in the tar (an int16 column: 2 per value)."""
+    if isinstance(content, bytes):
+        return len(content)
+    arr, scale = content
+    return arr.size * (2 if scale is not None else arr.dtype.itemsize)
 
 
 class _TarWriter:
