@@ -186,16 +186,33 @@ def test_simd_padded_transforms_equal_plain_scipy_fft() -> None:
 
 
 def test_quantize_of_a_transposed_view_equals_that_of_a_contiguous_copy() -> None:
-    from notsofar.simulate.css_format import quantize
+    """Blockwise (several blocks, a partial last one), with reused scratch, into a given
+    array: the same int16 values as one plain rint(x * scale)."""
+    from notsofar.simulate.css_format import QUANTIZE_ROWS, quantize
 
     rng = np.random.default_rng(0)
-    images = (rng.standard_normal((3, 7, 5000)) * 0.1).astype(np.float32)  # [spks, mics, T]
-    view = images.transpose(2, 1, 0)  # the stored [T, mics, spks] layout
-    q, s = quantize(view)
-    q0, s0 = quantize(np.ascontiguousarray(view))
-    assert s == s0 and q.flags.c_contiguous and q.shape == (5000, 7, 3)
-    np.testing.assert_array_equal(q, q0)
-    assert np.max(np.abs(q / s - view)) <= 0.5 / s + 1e-7
+    t = 2 * QUANTIZE_ROWS + 1000
+    scratch: dict = {}
+    for _ in range(2):  # the second call reuses the first one's scratch
+        images = (rng.standard_normal((3, 7, t)) * 0.1).astype(np.float32)  # [spks, mics, T]
+        view = images.transpose(2, 1, 0)  # the stored [T, mics, spks] layout
+        out = np.empty(view.shape, dtype="<i2")
+        q, s = quantize(view, scratch, "images", out=out)
+        q0, s0 = quantize(np.ascontiguousarray(view))
+        assert q is out and s == s0 and q.flags.c_contiguous and q.shape == (t, 7, 3)
+        np.testing.assert_array_equal(q, q0)
+        np.testing.assert_array_equal(q, np.rint(view * np.float32(s)).astype("<i2"))
+        assert np.max(np.abs(q / s - view)) <= 0.5 / s + 1e-7
+
+
+def test_workers_keep_freed_memory_on_glibc() -> None:
+    """mallopt is applied (Linux/glibc) or skipped without error (elsewhere), once per process."""
+    code = "from notsofar.simulate.system import keep_freed_memory as k; print(k(), k())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    import platform
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert out.stdout.split() == ([str(glibc)] * 2)
 
 
 class _Tones:
