@@ -81,7 +81,10 @@ def simulate(
     """Make ``hours`` of simulated multichannel audio into ``out_dir`` as NOTSOFAR-1 CSS shards.
 
     Resumable: shards already complete are skipped, so re-running after a kill makes only the
-    missing ones; the result is byte-identical to an uninterrupted run.
+    missing ones; the result is byte-identical to an uninterrupted run. Shards are written with
+    direct I/O where the file system allows it, and each process that makes shards (this one
+    with ``workers=1``) keeps freed memory for reuse (glibc ``mallopt``, see
+    :func:`notsofar.simulate.system.keep_freed_memory`).
 
     Args:
         cfg: the simulation config (speech, transfer functions, noise, mixing, output).
