@@ -24,14 +24,21 @@ def recognize_chunk(
     if len(audio) < SAMPLE_RATE // 10:
         return []
     model = models.whisper(cfg.model, cfg.compute_type)
-    segments, _ = model.transcribe(
-        audio,
+    options = dict(
         language=cfg.language,
         beam_size=cfg.beam_size,
         word_timestamps=True,
         vad_filter=cfg.vad_filter,
-        condition_on_previous_text=cfg.condition_on_previous_text,
     )
+    if cfg.batch_size:
+        from faster_whisper import BatchedInferencePipeline
+
+        decoder = BatchedInferencePipeline(model).transcribe
+        options["batch_size"] = cfg.batch_size
+    else:
+        decoder = model.transcribe
+        options["condition_on_previous_text"] = cfg.condition_on_previous_text
+    segments, _ = decoder(audio, **options)
     end_s = start_s + len(audio) / SAMPLE_RATE
     out: list[list[Word]] = []
     for seg in segments:
