@@ -39,16 +39,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Transcription (single-channel)"
 #: what the scratch analysis behind the diarizer found; kept with the figures it explains
 DIAGNOSIS = (
-    "Diagnosis (scratch analysis, 2026-11-25, not part of this script): with the reference sp"
-    "eakers' own centroids the window embeddings are 95-99 % nearest-centroid correct in ever"
-    "y meeting here and the same resegmentation reaches 4.4 % DER, so what remains is the spe"
-    "aker count. bm06 holds two voices (spk_f3_gb, spk_m6_gb) whose resemblyzer centroids are"
-    " 0.95 cosine apart, as close as two halves of one speaker (0.87-0.98); bm05 similarly (m"
-    "3/m6, 0.93). Their median F0 differs (120 vs 91 Hz in bm06), but a per-window log-F0 dim"
-    "ension appended to the embedding made the dev set worse (DER 7.1 -> 7.9 %, count 8/8 -> "
-    "7/8 at its best weight), so it is not used. Meetings whose DER is under 5 % still show t"
-    "cpWER above 1.15x oracle (bm01): part of that gap is Whisper decoding VAD chunks instead"
-    " of the reference turns, not diarization."
+    "Diagnosis (scratch analysis, 2026-11-25, not part of this script): with the reference "
+    "speakers' own centroids the window embeddings are 95-99 % nearest-centroid correct in "
+    "every meeting here, so what remains is the speaker count. bm06 holds two voices "
+    "(spk_f3_gb, spk_m6_gb) whose centroids are 0.95 cosine apart for resemblyzer and 0.92 for "
+    "CAM++ (two halves of one speaker: 0.87-0.98); along the line joining their centroids the "
+    "two are 5.5 standard deviations apart, but that direction carries too little of the "
+    "windows' spread for the graph (every NME-SC pruning level reads 2 clusters) or a "
+    "per-cluster split test (principal components, a kNN graph's Fiedler value: merged and "
+    "single-voice clusters looked alike in both sets) to find it. CAM++ alone counts bm06 "
+    "right but undercounts more dev meetings (11/16). Nearly all of the tcpWER gap to the "
+    "oracle is bm06; the rest of the meetings together are close to the oracle. Tried and "
+    "not adopted (dev set, `asr.batch_size=8`): faster-whisper's batched decoding cost ~35 % "
+    "less CPU and fixed the skipped 20 s in bm01, but raised tcpWER on 6 dev meetings."
 )
 
 

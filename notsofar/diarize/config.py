@@ -68,8 +68,11 @@ class DiarizeConfig:
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
     batch_size: int = 64
-    #: torch threads for the speaker encoder (0: torch's default)
-    threads: int = 1
+    #: torch threads for the speaker encoders (0: torch's default, one per core). With the
+    #: CAM++ fusion, two threads took the encoders' wall time on a 5-minute meeting from 8.3 s
+    #: to 5.3 s on an idle 2-core machine (CPU 9.0 -> 10.2 s); on a machine shared with other
+    #: jobs one thread (``threads: 1``) wastes less CPU in OpenMP waits.
+    threads: int = 0
 
     def validate(self) -> None:
         from notsofar.diarize import BACKENDS

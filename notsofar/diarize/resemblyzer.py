@@ -75,8 +75,7 @@ def embed_chunk(
         rms = float(np.sqrt(np.mean(audio[max(0, s0) : max(s0 + 1, s1)] ** 2) + 1e-12))
         pieces.append(mel[f0:f1] * (TARGET_RMS / rms) ** 2)
     result = np.zeros((len(pieces), 256), dtype=np.float32)
-    # the encoder is small: one thread avoids OpenMP synchronisation that cost more CPU than it
-    # saved in our measurements (busy 2-core machine); restored so other stages keep theirs
+    # diarize.threads (see DiarizeConfig); restored afterwards so other stages keep theirs
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.threads) if cfg.threads else threads)
     try:
