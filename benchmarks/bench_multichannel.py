@@ -306,8 +306,10 @@ NOTES = [
     " dereverberated reference mic elsewhere) on bm01 + bm02: tcpWER 20.6% / 26.4% vs 16.8% /"
     " 17.1% with GSS on every turn, CPU MC / SC 1.74x / 1.98x vs 2.93x / 2.59x: the MVDR on"
     " single-talker turns is worth its cost.",
-    "- Wall time: the table's run (19:00-19:07 UTC) had the machine to itself (load average"
-    " 0.2 at its start, nothing else running). Earlier the same day, with 1 WPE iteration:"
+    "- Wall time: the table's run (21:01-21:11 UTC, after the diarizer gained the CAM++"
+    " fusion) had the machine to itself (load average 0.15 at its start, nothing else"
+    " running); the 19:00 UTC run with the resemblyzer-only diarizer read tcpWER 37.7% vs"
+    " 61.7% (0.61x), 1.91x wall / 2.07x CPU. Earlier the same day, with 1 WPE iteration:"
     " idle 1.86x wall / 1.92x CPU (18:36 UTC), at load 4-5 2.71x wall / 2.27x CPU (18:14 UTC,"
     " other engineers' jobs): MC, whose WPE/GSS use both cores, loses more to a shared machine.",
     "- Thread spin on a busy machine: the CPU seconds above include torch/OpenMP worker threads"
