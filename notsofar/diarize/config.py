@@ -22,7 +22,8 @@ class DiarizeConfig:
     hop_s: float = 0.5
     #: ``fusion`` backend: CAM++'s share of the fused cosine (0: resemblyzer alone, 1: CAM++)
     fusion_weight: float = 0.3
-    #: ``fusion`` backend: CAM++ windows' hop (coarser than ``hop_s``: CAM++ costs ~6x more per window)
+    #: ``fusion`` backend: CAM++ windows' hop (coarser than ``hop_s``: CAM++ costs ~6x more
+    #: per window)
     campplus_hop_s: float = 1.5
     #: speech regions shorter than this get no embedding of their own (labelled from neighbours)
     min_window_s: float = 0.4

@@ -5,8 +5,8 @@ Each window's embedding is ``[sqrt(1 - w) * d, sqrt(w) * c]`` with ``d`` (resemb
 ``(1 - w) cos_d + w cos_c``: score-level fusion of two speaker-verification systems, the usual
 way to combine encoders whose errors differ. ``w`` is ``diarize.fusion_weight``.
 
-CAM++ costs about 6x resemblyzer's CPU per window (31 vs 5 ms), so it is computed on a coarser grid
-(``diarize.campplus_hop_s``) and each resemblyzer window takes the overlap-weighted mean of the
+CAM++ costs about 6x resemblyzer's CPU per window (31 vs 5 ms), so it is computed on a coarser
+grid (``diarize.campplus_hop_s``) and each resemblyzer window takes the overlap-weighted mean of the
 CAM++ windows it overlaps.
 """
 
