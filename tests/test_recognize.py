@@ -82,6 +82,44 @@ def test_batched_decoding_on_the_example_meeting():
         RecognizeConfig(batch_size=-1).validate()
 
 
+def test_refill_decodes_speech_that_whisper_skipped_again():
+    """``asr.refill_gap_s``: a stretch of speech with no words is decoded again on its own.
+
+    Whisper skips speech only now and then (a timestamp jump inside a 30 s window), so the skip
+    is made here: a wrapper around the real backend drops the words of 10-20 s from the first,
+    whole-chunk decode. The re-decode is the real model on the real audio."""
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize import recognize_span
+    from notsofar.recognize.faster_whisper import recognize_chunk
+
+    audio, sr = sf.read(ROOT / "examples" / "meeting" / "meeting.wav", dtype="float32")
+    assert sr == 16000
+    calls = []
+
+    def skipping(chunk, start_s, cfg, models):
+        groups = recognize_chunk(chunk, start_s, cfg, models)
+        calls.append(start_s)
+        if len(calls) == 1:
+            groups = [[w for w in g if not 10.0 <= w.start_time < 20.0] for g in groups]
+            groups = [g for g in groups if g]
+        return groups
+
+    regions = [(0.5, len(audio) / sr - 0.5)]
+    models = ModelCache("cpu")
+    off = recognize_span(skipping, audio, 0.0, regions, RecognizeConfig(), models)
+    assert not any(10.5 <= w.start_time < 19.5 for g in off for w in g)
+    calls.clear()
+    on = recognize_span(skipping, audio, 0.0, regions, RecognizeConfig(refill_gap_s=3.0), models)
+    assert len(calls) >= 2  # the whole chunk, then the gap on its own
+    refilled = [w for g in on for w in g if 10.0 <= w.start_time < 20.0]
+    assert len(refilled) >= 15  # the example meeting has ~25 words there
+    starts = [g[0].start_time for g in on]
+    assert starts == sorted(starts)
+    # nothing outside the gap is repeated
+    outside = [(w.word, w.start_time) for g in on for w in g if not 9.5 <= w.start_time < 20.5]
+    assert len(outside) == len(set(outside))
+
+
 def test_model_path_that_is_not_ctranslate2(tmp_path):
     with pytest.raises(NotsofarError, match="not a CTranslate2 Whisper model directory"):
         recognize(np.zeros(32000, np.float32), 16000, cfg=RecognizeConfig(model=str(tmp_path)))

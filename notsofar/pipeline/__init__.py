@@ -73,7 +73,7 @@ def transcribe_source(
             VAD and speaker embeddings still read ``source``. None: Whisper reads ``source``.
     """
     from notsofar.diarize import Embeddings, backend, plan_chunks
-    from notsofar.recognize import CHUNK_PAD_S
+    from notsofar.recognize import CHUNK_PAD_S, recognize_span
     from notsofar.recognize import backend as asr_backend
     from notsofar.recognize.attribute import attribute
     from notsofar.vad import source_regions
@@ -92,7 +92,9 @@ def transcribe_source(
         audio = source.read(pa, pb - pa)
         emb.add(*embed(audio, pa, chunk_regions, cfg.diarize, models))
         asr_audio = audio if asr_source is None else asr_source.read(pa, pb - pa)
-        groups.extend(recognize_chunk(asr_audio, pa, cfg.asr, models))
+        groups.extend(
+            recognize_span(recognize_chunk, asr_audio, pa, chunk_regions, cfg.asr, models)
+        )
         if on_progress:
             on_progress(b)
     diarization = emb.finish(regions, cfg.diarize, source.name)

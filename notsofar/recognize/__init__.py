@@ -45,6 +45,63 @@ def chunk_spans(
     ]
 
 
+def uncovered(
+    regions: list[tuple[float, float]], groups: list[list[Word]], min_s: float
+) -> list[tuple[float, float]]:
+    """Stretches of speech at least ``min_s`` long on which no word was recognized.
+
+    >>> uncovered([(0.0, 10.0)], [[Word("a", 0.5, 1.0), Word("b", 6.0, 6.4)]], 3.0)
+    [(1.0, 6.0), (6.4, 10.0)]
+    """
+    words = sorted((w.start_time, w.end_time) for g in groups for w in g)
+    out: list[tuple[float, float]] = []
+    for a, b in regions:
+        cur = a
+        for ws, we in words:
+            if we <= cur or ws >= b:
+                continue
+            if ws - cur >= min_s:
+                out.append((cur, ws))
+            cur = max(cur, we)
+        if b - cur >= min_s:
+            out.append((cur, b))
+    return out
+
+
+def recognize_span(
+    run: Callable[..., list[list[Word]]],
+    audio: np.ndarray,
+    start_s: float,
+    regions: list[tuple[float, float]],
+    cfg: RecognizeConfig,
+    models: Any,
+) -> list[list[Word]]:
+    """Words of one chunk (``run`` is a backend's ``recognize_chunk``), then, when
+    ``cfg.refill_gap_s`` > 0, each stretch of speech in ``regions`` that long which got no
+    word is decoded again on its own: long-form Whisper sometimes jumps over 10-20 s of speech
+    (a timestamp jump inside a 30 s window), and a fresh decode of just that stretch recovers it.
+    """
+    from notsofar.audio import SAMPLE_RATE
+
+    groups = run(audio, start_s, cfg, models)
+    if cfg.refill_gap_s <= 0:
+        return groups
+    end_s = start_s + len(audio) / SAMPLE_RATE
+    inside = [(max(a, start_s), min(b, end_s)) for a, b in regions if b > start_s and a < end_s]
+    for a, b in uncovered(inside, groups, cfg.refill_gap_s):
+        pa, pb = max(start_s, a - CHUNK_PAD_S), min(end_s, b + CHUNK_PAD_S)
+        piece = audio[
+            int(round((pa - start_s) * SAMPLE_RATE)) : int(round((pb - start_s) * SAMPLE_RATE))
+        ]
+        for g in run(piece, pa, cfg, models):
+            # only words centred in the gap: the padding must not repeat its neighbours
+            kept = [w for w in g if a <= (w.start_time + w.end_time) / 2 <= b]
+            if kept:
+                groups.append(kept)
+    groups.sort(key=lambda g: g[0].start_time)
+    return groups
+
+
 def recognize_source(
     source: AudioSource,
     diarization: Transcript | None,
@@ -78,7 +135,7 @@ def recognize_source(
     run = asr.recognize_chunk
     groups: list[list[Word]] = []
     for a, b in chunk_spans(regions, source.duration_s, cfg.chunk_s):
-        groups.extend(run(source.read(a, b - a), a, cfg, models))
+        groups.extend(recognize_span(run, source.read(a, b - a), a, regions, cfg, models))
         if on_chunk:
             on_chunk(b)
     return attribute(groups, diarization, source.name, cfg.max_gap_s)
