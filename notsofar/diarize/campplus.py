@@ -18,7 +18,7 @@ import numpy as np
 
 from notsofar.audio import SAMPLE_RATE
 from notsofar.diarize.config import DiarizeConfig
-from notsofar.diarize.resemblyzer import window_spans
+from notsofar.diarize.windows import encode_windows, window_spans
 from notsofar.errors import NotsofarError
 
 DIM = 192
@@ -74,8 +74,6 @@ def embed_chunk(
     Returns:
         ``(spans [n, 2] absolute seconds, embeddings [n, 192] L2-normalised)``.
     """
-    import torch
-
     from notsofar.features import kaldi_fbank
 
     spans = window_spans(regions, cfg)
@@ -88,25 +86,8 @@ def embed_chunk(
         f1 = min(len(fbank), max(f0 + 1, int(round((b - start_s) * FPS)) - 2))
         piece = fbank[f0:f1]
         pieces.append(piece - piece.mean(axis=0, keepdims=True))
-    net = models.campplus()
-    device = next(net.parameters()).device
-    result = np.zeros((len(pieces), DIM), dtype=np.float32)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, cfg.threads) if cfg.threads else threads)
-    try:
-        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
-        with torch.no_grad():
-            i = 0
-            while i < len(order):
-                n = len(pieces[order[i]])
-                j = i
-                batch_size = min(cfg.batch_size, MAX_BATCH)
-                while j < len(order) and j - i < batch_size and len(pieces[order[j]]) == n:
-                    j += 1
-                batch = torch.from_numpy(np.stack([pieces[k] for k in order[i:j]]))
-                result[order[i:j]] = net(batch.to(device)).cpu().numpy()
-                i = j
-    finally:
-        torch.set_num_threads(threads)
+    result = encode_windows(
+        models.campplus(), pieces, DIM, min(cfg.batch_size, MAX_BATCH), cfg.threads
+    )
     result /= np.maximum(np.linalg.norm(result, axis=1, keepdims=True), 1e-9)
     return np.asarray(spans, dtype=float), result
