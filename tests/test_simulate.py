@@ -129,44 +129,46 @@ def test_batched_convolution_equals_per_pair_fftconvolve() -> None:
 
 
 def test_active_span_convolution_equals_the_full_one() -> None:
-    """Speakers convolved over their active spans (two FFT sizes) give the full images."""
+    """Overlap-save blocks over the speakers' active spans give the full images."""
     from notsofar.simulate.convolve import (
+        block_fft_size,
         convolve_active,
-        fft_sizes,
         naive_convolve,
         rir_spectrum,
     )
     from notsofar.simulate.rooms import early_part
 
     rng = np.random.default_rng(0)
-    t, rir_len = 16000, 1200
-    dry = np.zeros((4, t), dtype=np.float32)
-    dry[0, 300:5000] = rng.standard_normal(4700)  # short: the small FFT size
-    dry[1, 2000:15000] = rng.standard_normal(13000)  # long: the full size
-    dry[2, 15500:] = rng.standard_normal(500)  # rings past the end: cut at t
-    # dry[3] stays silent
-    h = (rng.standard_normal((4, 7, rir_len)) * np.exp(-np.arange(rir_len) / 300)).astype("f4")
+    t, rir_len = 40000, 1200
+    n = block_fft_size(rir_len)
+    dry = np.zeros((5, t), dtype=np.float32)
+    dry[0, 300:5000] = rng.standard_normal(4700)  # within one block
+    dry[1, 2000:35000] = rng.standard_normal(33000)  # many blocks, a partial last one
+    dry[2, 39500:] = rng.standard_normal(500)  # rings past the end: cut at t
+    dry[3, :100] = rng.standard_normal(100)  # starts at the first sample
+    dry[3, 20000:20050] = rng.standard_normal(50)  # silent blocks between its two bursts
+    # dry[4] stays silent
+    h = (rng.standard_normal((5, 7, rir_len)) * np.exp(-np.arange(rir_len) / 300)).astype("f4")
     e = early_part(h, 20.0, 16000)
-    sizes = fft_sizes(t, rir_len)
-    used = []
+    assert (t - 2000) // (n - rir_len + 1) >= 8  # the test exercises many blocks
 
-    def spectra(j: int, n: int) -> np.ndarray:
-        used.append(n)
+    def spectra(j: int) -> np.ndarray:
         return rir_spectrum(np.stack([h[j], e[j]]), n)
 
     buffers: dict = {}
-    full, early = convolve_active(dry, spectra, sizes, rir_len, t, buffers)
-    assert sorted(set(used)) == sizes and len(sizes) == 2
+    full, early = convolve_active(dry, spectra, n, rir_len, t, buffers)
     np.testing.assert_allclose(full, naive_convolve(dry, h), atol=5e-4)
     np.testing.assert_allclose(early, naive_convolve(dry, e), atol=5e-4)
-    assert not np.any(full[3]) and not np.any(full[0, :, :300])
+    assert not np.any(full[4]) and not np.any(full[0, :, :300])
     # the reused output buffer: stale samples outside the new spans are zeroed
     moved = np.roll(dry, 3000, axis=1)
     moved[:, :3000] = 0
     moved[0] = 0
-    full2, _ = convolve_active(moved, spectra, sizes, rir_len, t, buffers)
+    full2, _ = convolve_active(moved, spectra, n, rir_len, t, buffers)
     assert np.shares_memory(full2, buffers["images"])
     np.testing.assert_allclose(full2, naive_convolve(moved, h), atol=5e-4)
+    with pytest.raises(ValueError, match="does not exceed"):
+        convolve_active(dry, spectra, rir_len - 1, rir_len, t)
 
 
 def test_simd_padded_transforms_equal_plain_scipy_fft() -> None:

@@ -199,7 +199,7 @@ class Worker:
             return spec
         e = early_part(rir[None], self.cfg.rirs.early_ms, self.sr)[0]
         self._spectra[ck] = spec = rir_spectrum(np.stack([rir, e]), n)  # one batch
-        # a shard's seats at both FFT sizes of convolve.fft_sizes
+        # twice a shard's seats (~1 MB each at the block FFT size of a 0.5 s response)
         if len(self._spectra) > 2 * self.cfg.rirs.rooms_per_shard * self.cfg.rirs.seats:
             self._spectra.popitem(last=False)
         return spec
@@ -290,7 +290,7 @@ def _mix(
     w: Worker, dry: np.ndarray, rirs: np.ndarray, keys: list, noise: np.ndarray, snr_db: float
 ) -> dict[str, np.ndarray]:
     """Images, noise at ``snr_db`` and the mixture; scaled down together if it would clip."""
-    from notsofar.simulate.convolve import convolve_active, fft_sizes
+    from notsofar.simulate.convolve import block_fft_size, convolve_active
 
     t = dry.shape[-1]
     if w.naive_convolution:  # the benchmark's baseline: one fftconvolve per (speaker, mic)
@@ -302,9 +302,9 @@ def _mix(
         reverb = np.pad(naive_convolve(dry[:k], rirs, t), pad)
         early = np.pad(naive_convolve(dry[:k], early_part(rirs, w.cfg.rirs.early_ms, w.sr), t), pad)
     else:
-        sizes = fft_sizes(t, rirs.shape[-1])
+        n = block_fft_size(rirs.shape[-1])
         reverb, early = convolve_active(
-            dry, lambda j, n: w.spectra(keys[j], rirs[j], n), sizes, rirs.shape[-1], t, w.buffers
+            dry, lambda j: w.spectra(keys[j], rirs[j], n), n, rirs.shape[-1], t, w.buffers
         )
     speech = reverb.sum(axis=0)
     active = np.any(dry != 0, axis=0)
