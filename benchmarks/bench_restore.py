@@ -485,7 +485,7 @@ def tune_asr(out: Path) -> None:
     models = ModelCache(cfg.device, cfg.asr.cpu_threads)
     totals: dict[str, list[int]] = {k: [0, 0] for k in ASR_VARIANTS}
     for name, spk, minutes, rt60, snr in DEV_MEETINGS:
-        make_one(out, name, spk, minutes, rt60, snr)
+        make_one(out, name, spk, minutes, rt60, snr, 1000 + sum(map(ord, name)))
         ref = io.read(out / name / "ref.seglst.json").with_session_id(name)
         x, sr = read(out / name / "sc.wav", 16000)
         turns = ref.map(
