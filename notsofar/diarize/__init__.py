@@ -27,11 +27,36 @@ BACKENDS: dict[str, str] = {
     "fusion": "notsofar.diarize.fusion",
 }
 
-__all__ = ["BACKENDS", "DiarizeConfig", "diarize", "diarize_source", "plan_chunks"]
+__all__ = [
+    "BACKENDS",
+    "DiarizeConfig",
+    "diarize",
+    "diarize_source",
+    "embed_chunk",
+    "plan_chunks",
+]
 
 
 def backend(cfg: DiarizeConfig) -> Any:
     return importlib.import_module(BACKENDS[cfg.backend])
+
+
+def embed_chunk(
+    audio: np.ndarray,
+    start_s: float,
+    regions: list[tuple[float, float]],
+    cfg: DiarizeConfig,
+    models: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Window spans and embeddings of one 16 kHz chunk starting at ``start_s``: the configured
+    backend's, with each window's pitch appended when ``cfg.pitch_weight`` > 0
+    (:mod:`notsofar.diarize.pitch`)."""
+    spans, vectors = backend(cfg).embed_chunk(audio, start_s, regions, cfg, models)
+    if cfg.pitch_weight > 0 and len(spans):
+        from notsofar.diarize.pitch import append_pitch, window_pitch
+
+        vectors = append_pitch(vectors, window_pitch(audio, start_s, spans, cfg), cfg)
+    return spans, vectors
 
 
 def plan_chunks(
@@ -107,10 +132,9 @@ def diarize_source(
     if regions is None:
         regions = source_regions(source, cfg.vad)
     emb = Embeddings()
-    embed = backend(cfg).embed_chunk
     for a, b, chunk_regions in plan_chunks(regions, cfg.chunk_s):
         audio = source.read(a, b - a)
-        emb.add(*embed(audio, a, chunk_regions, cfg, models))
+        emb.add(*embed_chunk(audio, a, chunk_regions, cfg, models))
         if on_chunk:
             on_chunk(b)
     return emb.finish(regions, cfg, source.name)

@@ -172,7 +172,9 @@ def _estimate(x: np.ndarray, affinity: np.ndarray, cfg: DiarizeConfig) -> np.nda
             n_clusters=None,
             metric="cosine",
             linkage="average",
-            distance_threshold=cfg.threshold,
+            # the pitch pair adds up to pitch_weight to every dot product and to every norm:
+            # distances shrink by 1 / (1 + w), and so does the cut, to mean the same
+            distance_threshold=cfg.threshold / (1.0 + cfg.pitch_weight),
         ).fit_predict(x)
         k = int(labels.max()) + 1
         if k > upper:

@@ -25,6 +25,13 @@ class DiarizeConfig:
     #: ``fusion`` backend: CAM++ windows' hop (coarser than ``hop_s``: CAM++ costs ~6x more
     #: per window)
     campplus_hop_s: float = 1.5
+    #: long-term pitch fused with the embeddings (:mod:`notsofar.diarize.pitch`): its share
+    #: ``w`` of the fused dot product (0: off), and radians per octave of pitch difference
+    pitch_weight: float = 0.1
+    pitch_scale: float = 1.5
+    #: YIN's voicing threshold, and the share of a window's frames that must be voiced
+    pitch_threshold: float = 0.3
+    pitch_min_voiced: float = 0.1
     #: speech regions shorter than this get no embedding of their own (labelled from neighbours)
     min_window_s: float = 0.4
     #: force the number of speakers; None estimates it (1..max_speakers)
@@ -52,7 +59,8 @@ class DiarizeConfig:
     single_speaker_gap: float = 0.2
     #: remove the recording's mean embedding before the eigengap path
     center: bool = True
-    #: average-linkage cosine distance at which clusters stop merging
+    #: average-linkage cosine distance at which clusters stop merging (of the speaker
+    #: embeddings; with pitch on, the cut is scaled to the fused vectors' shorter distances)
     threshold: float = 0.25
     #: below this best silhouette score, one speaker is assumed (automatic count only)
     min_silhouette: float = 0.12
@@ -64,7 +72,8 @@ class DiarizeConfig:
     step_s: float = 0.1
     median_s: float = 0.5
     min_segment_s: float = 0.3
-    #: mark a second speaker where its score is within this margin of the best (0 disables)
+    #: mark a second speaker where its score is within this margin of the best (0 disables;
+    #: measured with ``pitch_weight: 0``: a window's pitch is one talker's, and halves the hits)
     overlap_margin: float = 0.0
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
@@ -93,6 +102,10 @@ class DiarizeConfig:
             raise NotsofarError("diarize: need 0 < hop_s <= window_s")
         if not 0.0 <= self.fusion_weight <= 1.0:
             raise NotsofarError(f"diarize.fusion_weight must be 0..1, got {self.fusion_weight}")
+        if self.pitch_weight < 0 or self.pitch_scale <= 0:
+            raise NotsofarError("diarize: need pitch_weight >= 0 and pitch_scale > 0")
+        if not 0 < self.pitch_threshold < 1 or not 0 <= self.pitch_min_voiced <= 1:
+            raise NotsofarError("diarize: need 0 < pitch_threshold < 1, 0 <= pitch_min_voiced <= 1")
         if not 0 < self.campplus_hop_s <= self.window_s:
             raise NotsofarError("diarize: need 0 < campplus_hop_s <= window_s")
         if self.smooth_s < 0:

@@ -72,7 +72,7 @@ def transcribe_source(
         asr_source: a time-aligned version of ``source`` for Whisper only (e.g. restored audio);
             VAD and speaker embeddings still read ``source``. None: Whisper reads ``source``.
     """
-    from notsofar.diarize import Embeddings, backend, plan_chunks
+    from notsofar.diarize import Embeddings, embed_chunk, plan_chunks
     from notsofar.recognize import CHUNK_PAD_S, recognize_span
     from notsofar.recognize import backend as asr_backend
     from notsofar.recognize.attribute import attribute
@@ -82,7 +82,6 @@ def transcribe_source(
     regions = source_regions(source, cfg.diarize.vad)
     if on_progress:
         on_progress(0.0)
-    embed = backend(cfg.diarize).embed_chunk
     recognize_chunk = asr_backend(cfg.asr).recognize_chunk
     emb = Embeddings()
     groups = []
@@ -90,7 +89,7 @@ def transcribe_source(
     for a, b, chunk_regions in plan_chunks(regions, min(cfg.diarize.chunk_s, cfg.asr.chunk_s)):
         pa, pb = max(0.0, a - CHUNK_PAD_S), min(duration, b + CHUNK_PAD_S)
         audio = source.read(pa, pb - pa)
-        emb.add(*embed(audio, pa, chunk_regions, cfg.diarize, models))
+        emb.add(*embed_chunk(audio, pa, chunk_regions, cfg.diarize, models))
         asr_audio = audio if asr_source is None else asr_source.read(pa, pb - pa)
         groups.extend(
             recognize_span(recognize_chunk, asr_audio, pa, chunk_regions, cfg.asr, models)
