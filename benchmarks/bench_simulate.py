@@ -6,8 +6,8 @@
 
 10 s, 3-speaker NOTSOFAR-CSS examples with 0.5 s impulse responses, every column of the
 official format written (mixture, direct+early and reverberant images, noise, activity), in the
-same run: (a) notsofar's path (active-span batched rFFT, cached seat spectra, direct-I/O
-shard writer), (b) the same pipeline with one scipy.signal.fftconvolve per (speaker, mic) pair,
+same run: (a) notsofar's path (cache-blocked overlap-save convolution over active spans,
+cached seat spectra, direct-I/O shard writer), (b) the same pipeline with one scipy.signal.fftconvolve per (speaker, mic) pair,
 (c) the simulator as of ``--previous`` (a git commit, extracted with ``git archive`` and run in
 a child process), all timed with ``time.process_time`` (CPU time, robust to other load) on
 shards written to fresh files, as a real run writes them; (d) 1 -> 2 worker scaling of whole
@@ -28,8 +28,9 @@ from pathlib import Path
 from notsofar.config import load_config
 from notsofar.simulate.config import SimulateConfig
 
-#: The simulator before the direct-I/O writer (buffered shard writes), timed in the same run.
-PREVIOUS = "20cf4fd43647c3a38d61d682c903c5c2c59a9749"
+#: The simulator before the cache-blocked convolution (one big rFFT per speaker), timed in the
+#: same run.
+PREVIOUS = "fa941e79f4d2d305f297061d6d4587fb95385e66"
 
 SETS = [
     "mix.num_speakers_weights=[0.0, 0.0, 1.0]",
@@ -220,8 +221,8 @@ def main() -> None:
     ok = lambda b: "met" if b else "**missed**"  # noqa: E731
     prev = args.previous[:7]
     labels = {
-        "fast": "notsofar (active-span batched rFFT, cached seat spectra, direct-I/O writer)",
-        "prev": f"notsofar at `{prev}` (buffered shard writes, before this change)",
+        "fast": "notsofar (cache-blocked overlap-save convolution, direct-I/O writer)",
+        "prev": f"notsofar at `{prev}` (one big active-span rFFT per speaker, before this change)",
         "naive": "baseline: scipy.signal.fftconvolve per (speaker, mic)",
     }
     rows = ""
@@ -233,7 +234,7 @@ def main() -> None:
                 f"{faults[k]:.0f} | {h or f'{rate[k]:.0f}'} |\n"
             )
     prev_line = (
-        f"Against `{prev}` in the same run: {cpu['prev'] / cpu['fast']:.2f}x less CPU per example; "
+        f"Against `{prev}` in the same run: {cpu['fast'] / cpu['prev']:.2f}x its CPU per example; "
         f"kernel CPU {1000 * (cpu['prev'] - user['prev']):.1f} -> "
         f"{1000 * (cpu['fast'] - user['fast']):.1f} ms, user "
         f"{1000 * user['prev']:.1f} -> {1000 * user['fast']:.1f} ms.\n"
@@ -270,18 +271,18 @@ caches and memory bandwidth): compare rows of one run.
 {prev_line}Speed-up over the fftconvolve baseline: {cpu["naive"] / cpu["fast"]:.2f}x (the baseline
 shares the rest of the pipeline: noise, quantization, tar writing).
 
-Where the kernel's share went (strace, perf, `/usr/bin/time`): each example writes
-{bytes_per_ex / 1e6:.0f} MB. Written through the page cache that cost 10-28 ms of kernel CPU per
-example (the copy into cache pages, delayed allocation, later writeback and reclaim by the
-kernel on the other core), swinging with the page cache's state; and the inverse FFT's fresh
-~30 MB output array came back from glibc as fresh zeroed huge pages (~10 % of CPU in `perf`).
-Now each example is laid out in one page-aligned staging buffer (tar headers, metadata, int16
-columns quantized straight into place) and written with `O_DIRECT` on a writer thread while
-the next example is made (ordinary writes where the file system refuses direct I/O), and each
-worker keeps freed memory for reuse (`mallopt`: mmap threshold 32 MB, trim threshold 512 MB).
-Shards are byte-identical to those of `{prev}` (sha256 of seeded runs). Before that (the
-previous round): active-span convolution at two cached FFT sizes, 4-row SIMD FFT batches, one
-inverse FFT for both image sets, reused buffers, faster int16 quantization, `fallocate`.
+What changed against `{prev}`: each speaker's images were one rFFT of its whole active span
+(FFT size ~84k or ~169k) times cached seat spectra of ~9 MB per seat, one ~28 MB spectrum batch
+and a ~27 MB inverse output per example, every pass streaming through arrays far larger than
+L2/L3. Now they are overlap-save blocks of 16384 points (8385 new samples each, a 0.5 s
+response): each block's product and inverse for all 14 (set, mic) rows stay in cache and go
+straight into the image buffer, silent blocks are skipped, and a seat's spectra are ~1 MB.
+Go/no-go first (`python benchmarks/bench_simulate_kernel.py`, the kernel alone, idle): same
+images to 4e-7 of the peak, kernel CPU 15.4 vs 17.9 ms per example, but with a second copy
+running the kernel alone inflates no less (1.04x vs 1.02x; 1.03-1.06x either way in 3 runs). Shards differ from `{prev}`'s in float
+rounding; seeded re-runs and 1- vs 2-worker runs are byte-identical (sha256). Earlier rounds:
+direct-I/O writer from a page-aligned staging buffer, `mallopt` (kernel CPU 26 -> 1 ms per
+example), 4-row SIMD FFT batches, reused buffers, faster int16 quantization, `fallocate`.
 
 | workers | code | wall (s) for {args.scaling_shards * 50} examples | hours per wall-hour | CPU of the run, user + kernel (s) | minor faults | peak RSS / worker |
 |---:|---|---:|---:|---:|---:|---:|
