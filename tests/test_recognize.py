@@ -120,6 +120,50 @@ def test_refill_decodes_speech_that_whisper_skipped_again():
     assert len(outside) == len(set(outside))
 
 
+def test_refill_sees_through_a_word_stretched_over_the_skip():
+    """``asr.refill_word_s``: Whisper often stretches a word's timestamps over the speech it
+    skipped (bm01: "next" 8.6 s), which hides the gap; capping a word's reach finds it.
+
+    As above, the skip is made by a wrapper around the real backend (boundary: Whisper's skips
+    cannot be provoked on demand), which also stretches the last word before 10 s to 20 s."""
+    from dataclasses import replace
+
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize import recognize_span
+    from notsofar.recognize.faster_whisper import recognize_chunk
+
+    audio, sr = sf.read(ROOT / "examples" / "meeting" / "meeting.wav", dtype="float32")
+    calls = []
+
+    def skipping(chunk, start_s, cfg, models):
+        groups = recognize_chunk(chunk, start_s, cfg, models)
+        calls.append(start_s)
+        if len(calls) == 1:
+            groups = [[w for w in g if not 10.0 <= w.start_time < 20.0] for g in groups]
+            groups = [g for g in groups if g]
+            gi, wi = max(
+                ((i, j) for i, g in enumerate(groups) for j, w in enumerate(g) if w.end_time < 10),
+                key=lambda ij: groups[ij[0]][ij[1]].end_time,
+            )
+            groups[gi][wi] = replace(groups[gi][wi], end_time=20.0)
+        return groups
+
+    regions = [(0.5, len(audio) / sr - 0.5)]
+    models = ModelCache("cpu")
+    hidden = recognize_span(
+        skipping, audio, 0.0, regions, RecognizeConfig(refill_gap_s=3.0), models
+    )
+    assert not any(8.0 <= c < 20.0 for c in calls[1:])  # the stretched word hides the gap
+    assert not any(10.5 <= w.start_time < 19.5 for g in hidden for w in g)
+    calls.clear()
+    cfg = RecognizeConfig(refill_gap_s=3.0, refill_word_s=2.0)
+    found = recognize_span(skipping, audio, 0.0, regions, cfg, models)
+    assert any(8.0 <= c < 20.0 for c in calls[1:])
+    assert len([w for g in found for w in g if 10.5 <= w.start_time < 19.5]) >= 15
+    with pytest.raises(NotsofarError, match="refill_word_s"):
+        RecognizeConfig(refill_word_s=-1.0).validate()
+
+
 def test_model_path_that_is_not_ctranslate2(tmp_path):
     with pytest.raises(NotsofarError, match="not a CTranslate2 Whisper model directory"):
         recognize(np.zeros(32000, np.float32), 16000, cfg=RecognizeConfig(model=str(tmp_path)))

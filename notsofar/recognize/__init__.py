@@ -46,14 +46,21 @@ def chunk_spans(
 
 
 def uncovered(
-    regions: list[tuple[float, float]], groups: list[list[Word]], min_s: float
+    regions: list[tuple[float, float]],
+    groups: list[list[Word]],
+    min_s: float,
+    max_word_s: float = 0.0,
 ) -> list[tuple[float, float]]:
-    """Stretches of speech at least ``min_s`` long on which no word was recognized.
+    """Stretches of speech at least ``min_s`` long on which no word was recognized; with
+    ``max_word_s`` > 0 a word covers at most that long from its start.
 
     >>> uncovered([(0.0, 10.0)], [[Word("a", 0.5, 1.0), Word("b", 6.0, 6.4)]], 3.0)
     [(1.0, 6.0), (6.4, 10.0)]
+    >>> uncovered([(0.0, 10.0)], [[Word("a", 0.5, 9.5)]], 3.0, max_word_s=1.5)
+    [(2.0, 10.0)]
     """
-    words = sorted((w.start_time, w.end_time) for g in groups for w in g)
+    cap = max_word_s if max_word_s > 0 else np.inf
+    words = sorted((w.start_time, min(w.end_time, w.start_time + cap)) for g in groups for w in g)
     out: list[tuple[float, float]] = []
     for a, b in regions:
         cur = a
@@ -88,7 +95,7 @@ def recognize_span(
         return groups
     end_s = start_s + len(audio) / SAMPLE_RATE
     inside = [(max(a, start_s), min(b, end_s)) for a, b in regions if b > start_s and a < end_s]
-    for a, b in uncovered(inside, groups, cfg.refill_gap_s):
+    for a, b in uncovered(inside, groups, cfg.refill_gap_s, cfg.refill_word_s):
         pa, pb = max(start_s, a - CHUNK_PAD_S), min(end_s, b + CHUNK_PAD_S)
         piece = audio[
             int(round((pa - start_s) * SAMPLE_RATE)) : int(round((pb - start_s) * SAMPLE_RATE))

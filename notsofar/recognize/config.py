@@ -35,6 +35,10 @@ class RecognizeConfig:
     #: default: at 3 s the 16 tuning meetings went 49.5 -> 48.8 % tcpWER, inside the run-to-run
     #: spread of Whisper's sampled temperature fallback (single meetings move ~3 points)
     refill_gap_s: float = 0.0
+    #: for the refill, a word is taken to cover at most this long (0: its whole span): when
+    #: Whisper jumps over speech it often stretches a word's timestamps across the jump (bm01:
+    #: "next" 8.6 s, "release" 7.0 s), which hides the stretch from ``refill_gap_s``
+    refill_word_s: float = 0.0
     #: a pause longer than this between two words of one speaker starts a new segment
     max_gap_s: float = 1.0
     #: CTranslate2 CPU threads (0: its default)
@@ -53,3 +57,5 @@ class RecognizeConfig:
             raise NotsofarError(f"asr.batch_size must be >= 0, got {self.batch_size}")
         if self.chunk_s < 10:
             raise NotsofarError(f"asr.chunk_s must be >= 10 seconds, got {self.chunk_s}")
+        if self.refill_gap_s < 0 or self.refill_word_s < 0:
+            raise NotsofarError("asr.refill_gap_s and asr.refill_word_s must be >= 0")
