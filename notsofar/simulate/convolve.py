@@ -5,9 +5,10 @@ block by block: one moderate FFT size (:func:`block_fft_size`, 16384 for a 0.5 s
 each block's product and inverse transform for all (set, mic) rows stay in cache and go straight
 into the image buffer, and a cached seat's spectra are ~1 MB instead of ~9 MB at the size of a
 whole 10 s example. Blocks where a source is silent are skipped (in a 10 s, 3-speaker example
-each speaker talks for ~3 s). Measured against one big FFT per source (the previous kernel):
-the same CPU per example, 2-worker scaling 1.86-1.87x vs 1.80-1.83x and peak RSS per worker
-~220 vs 390 MB (``benchmarks/bench_simulate_kernel.py``, BENCHMARKS.md).
+each speaker talks for ~3 s). Measured in whole runs against one big FFT per source (the
+previous kernel, same runs): 1 -> 2 worker scaling 1.75-1.90x vs 1.72-1.83x, peak RSS per
+worker ~220 vs 390 MB, CPU per example within 1-5 % (BENCHMARKS.md, "Simulation";
+``benchmarks/bench_simulate_kernel.py`` times the kernels alone).
 :func:`convolve_sources` (meeting mode, the committed fixtures) keeps one FFT over the whole
 signal, so the files it made stay byte-identical.
 
