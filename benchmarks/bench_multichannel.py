@@ -306,10 +306,12 @@ NOTES = [
     " dereverberated reference mic elsewhere) on bm01 + bm02: tcpWER 20.6% / 26.4% vs 16.8% /"
     " 17.1% with GSS on every turn, CPU MC / SC 1.74x / 1.98x vs 2.93x / 2.59x: the MVDR on"
     " single-talker turns is worth its cost.",
-    "- Wall time: the table's run (21:01-21:11 UTC, after the diarizer gained the CAM++"
-    " fusion) had the machine to itself (load average 0.15 at its start, nothing else"
-    " running); the 19:00 UTC run with the resemblyzer-only diarizer read tcpWER 37.7% vs"
-    " 61.7% (0.61x), 1.91x wall / 2.07x CPU. Earlier the same day, with 1 WPE iteration:"
+    "- Wall time: the table's run (23:24-23:34 UTC, with the CAM++ fusion and the pitch cue in"
+    " the diarizer) had the machine to itself (load average 0.31 at its start, nothing else"
+    " running). Earlier runs: 21:01 UTC with the CAM++ fusion before the pitch cue, tcpWER"
+    " 37.6% vs 59.0% (0.64x), 1.86x wall / 1.89x CPU (bm06: MC 71.5% with its two closest voices"
+    " merged, now 25.1% with 3 speakers found); 19:00 UTC with the resemblyzer-only diarizer,"
+    " 37.7% vs 61.7% (0.61x), 1.91x wall / 2.07x CPU. Earlier the same day, with 1 WPE iteration:"
     " idle 1.86x wall / 1.92x CPU (18:36 UTC), at load 4-5 2.71x wall / 2.27x CPU (18:14 UTC,"
     " other engineers' jobs): MC, whose WPE/GSS use both cores, loses more to a shared machine.",
     "- Thread spin on a busy machine: the CPU seconds above include torch/OpenMP worker threads"
@@ -366,7 +368,7 @@ def render(results: dict, args: argparse.Namespace) -> str:
     lines = [
         HEADING,
         "",
-        "MC front end (`transcribe_multichannel`: WPE -> resemblyzer diarization on the "
+        "MC front end (`transcribe_multichannel`: WPE -> speaker-embedding diarization on the "
         "dereverberated centre mic + SRP-PHAT refinement -> cACGMM GSS + MVDR per speaker -> "
         "Whisper tiny.en per speaker stream) vs the SC path (`notsofar transcribe`, channel 0) "
         "vs SC ASR with the oracle (reference) diarization.",
@@ -421,7 +423,7 @@ def render(results: dict, args: argparse.Namespace) -> str:
     if "rows" in results:
         lines += [
             f"- Settings: {settings(args.set)}; transcribe defaults otherwise (Whisper tiny.en"
-            " int8, resemblyzer).",
+            " int8, resemblyzer + CAM++ fusion with the pitch cue).",
             "- Where MC wins: overlap (GSS separates the overlapped turns the SC path garbles) and"
             " diarization (SRP-PHAT splits clusters the embeddings merged: hyp speakers column;"
             " DER drops). Known weakness: a turn whose end overlaps another voice and that the"
