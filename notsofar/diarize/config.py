@@ -102,10 +102,14 @@ class DiarizeConfig:
             raise NotsofarError("diarize: need 0 < hop_s <= window_s")
         if not 0.0 <= self.fusion_weight <= 1.0:
             raise NotsofarError(f"diarize.fusion_weight must be 0..1, got {self.fusion_weight}")
-        if self.pitch_weight < 0 or self.pitch_scale <= 0:
-            raise NotsofarError("diarize: need pitch_weight >= 0 and pitch_scale > 0")
-        if not 0 < self.pitch_threshold < 1 or not 0 <= self.pitch_min_voiced <= 1:
-            raise NotsofarError("diarize: need 0 < pitch_threshold < 1, 0 <= pitch_min_voiced <= 1")
+        for name, ok, want in (
+            ("pitch_weight", self.pitch_weight >= 0, ">= 0"),
+            ("pitch_scale", self.pitch_scale > 0, "> 0"),
+            ("pitch_threshold", 0 < self.pitch_threshold < 1, "in (0, 1)"),
+            ("pitch_min_voiced", 0 <= self.pitch_min_voiced <= 1, "in [0, 1]"),
+        ):
+            if not ok:
+                raise NotsofarError(f"diarize.{name} must be {want}, got {getattr(self, name)}")
         if not 0 < self.campplus_hop_s <= self.window_s:
             raise NotsofarError("diarize: need 0 < campplus_hop_s <= window_s")
         if self.smooth_s < 0:
