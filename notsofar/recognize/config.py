@@ -21,6 +21,8 @@ class RecognizeConfig:
     beam_size: int = 5
     #: skip non-speech inside each chunk with faster-whisper's bundled Silero VAD
     vad_filter: bool = True
+    #: False cured bm01's 20 s skip (tcpWER 40.7 -> 28.6 %) but the 16 first tuning meetings
+    #: went 49.1 -> 52.3 % (``asr.chunk_s: 30`` likewise 25.6 % on bm01, 50.5 % on them)
     condition_on_previous_text: bool = True
     #: 0: Whisper's sequential long-form decoding (each 30 s window conditioned on the last);
     #: N > 0: faster-whisper's batched pipeline: speech cut by its VAD into pieces of at most
