@@ -82,27 +82,51 @@ def test_batched_decoding_on_the_example_meeting():
         RecognizeConfig(batch_size=-1).validate()
 
 
-def test_refill_decodes_speech_that_whisper_skipped_again():
-    """``asr.refill_gap_s``: a stretch of speech with no words is decoded again on its own.
+def _skipping(calls: list[float], stretch: bool = False):
+    """The real faster-whisper backend, except that its first call loses the words of 10-20 s
+    (boundary: Whisper's skips cannot be provoked on demand); with ``stretch`` the last word
+    before 10 s then ends at 20 s, as Whisper stretches a word over speech it jumped. Each
+    call's start is appended to ``calls``."""
+    from dataclasses import replace
 
-    Whisper skips speech only now and then (a timestamp jump inside a 30 s window), so the skip
-    is made here: a wrapper around the real backend drops the words of 10-20 s from the first,
-    whole-chunk decode. The re-decode is the real model on the real audio."""
-    from notsofar.pipeline.models import ModelCache
-    from notsofar.recognize import recognize_span
     from notsofar.recognize.faster_whisper import recognize_chunk
 
-    audio, sr = sf.read(ROOT / "examples" / "meeting" / "meeting.wav", dtype="float32")
-    assert sr == 16000
-    calls = []
-
-    def skipping(chunk, start_s, cfg, models):
+    def run(chunk, start_s, cfg, models):
         groups = recognize_chunk(chunk, start_s, cfg, models)
         calls.append(start_s)
         if len(calls) == 1:
             groups = [[w for w in g if not 10.0 <= w.start_time < 20.0] for g in groups]
             groups = [g for g in groups if g]
+            if stretch:
+                gi, wi = max(
+                    (
+                        (i, j)
+                        for i, g in enumerate(groups)
+                        for j, w in enumerate(g)
+                        if w.end_time < 10
+                    ),
+                    key=lambda ij: groups[ij[0]][ij[1]].end_time,
+                )
+                groups[gi][wi] = replace(groups[gi][wi], end_time=20.0)
         return groups
+
+    return run
+
+
+def test_refill_decodes_speech_that_whisper_skipped_again():
+    """``asr.refill_gap_s``: a stretch of speech with no words is decoded again on its own.
+
+    Whisper skips speech only now and then (a timestamp jump inside a 30 s window), so the skip
+    is made here (:func:`_skipping`): a wrapper around the real backend drops the words of
+    10-20 s from the first, whole-chunk decode. The re-decode is the real model on the real
+    audio."""
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize import recognize_span
+
+    audio, sr = sf.read(ROOT / "examples" / "meeting" / "meeting.wav", dtype="float32")
+    assert sr == 16000
+    calls: list[float] = []
+    skipping = _skipping(calls)
 
     regions = [(0.5, len(audio) / sr - 0.5)]
     models = ModelCache("cpu")
@@ -124,29 +148,14 @@ def test_refill_sees_through_a_word_stretched_over_the_skip():
     """``asr.refill_word_s``: Whisper often stretches a word's timestamps over the speech it
     skipped (bm01: "next" 8.6 s), which hides the gap; capping a word's reach finds it.
 
-    As above, the skip is made by a wrapper around the real backend (boundary: Whisper's skips
-    cannot be provoked on demand), which also stretches the last word before 10 s to 20 s."""
-    from dataclasses import replace
-
+    As above, the skip is made by a wrapper around the real backend, which also stretches the
+    last word before 10 s to 20 s."""
     from notsofar.pipeline.models import ModelCache
     from notsofar.recognize import recognize_span
-    from notsofar.recognize.faster_whisper import recognize_chunk
 
     audio, sr = sf.read(ROOT / "examples" / "meeting" / "meeting.wav", dtype="float32")
-    calls = []
-
-    def skipping(chunk, start_s, cfg, models):
-        groups = recognize_chunk(chunk, start_s, cfg, models)
-        calls.append(start_s)
-        if len(calls) == 1:
-            groups = [[w for w in g if not 10.0 <= w.start_time < 20.0] for g in groups]
-            groups = [g for g in groups if g]
-            gi, wi = max(
-                ((i, j) for i, g in enumerate(groups) for j, w in enumerate(g) if w.end_time < 10),
-                key=lambda ij: groups[ij[0]][ij[1]].end_time,
-            )
-            groups[gi][wi] = replace(groups[gi][wi], end_time=20.0)
-        return groups
+    calls: list[float] = []
+    skipping = _skipping(calls, stretch=True)
 
     regions = [(0.5, len(audio) / sr - 0.5)]
     models = ModelCache("cpu")
