@@ -164,11 +164,30 @@ def test_active_span_convolution_equals_the_full_one() -> None:
     moved = np.roll(dry, 3000, axis=1)
     moved[:, :3000] = 0
     moved[0] = 0
-    full2, _ = convolve_active(moved, spectra, n, rir_len, t, buffers)
+    peaks, total = np.full(2, 9.0, dtype=np.float32), np.full((7, t), 9.0, dtype=np.float32)
+    full2, early2 = convolve_active(moved, spectra, n, rir_len, t, buffers, peaks, total)
     assert np.shares_memory(full2, buffers["images"])
     np.testing.assert_allclose(full2, naive_convolve(moved, h), atol=5e-4)
+    # what the writer needs, taken block by block: exactly what a pass over the images finds
+    assert total.tobytes() == full2.sum(axis=0).tobytes()
+    assert peaks.tolist() == [float(np.abs(full2).max()), float(np.abs(early2).max())]
     with pytest.raises(ValueError, match="does not exceed"):
         convolve_active(dry, spectra, rir_len - 1, rir_len, t)
+
+
+def test_known_peaks_give_the_scales_a_search_would() -> None:
+    """A column's peak handed to the writer gives the scale a search of the column would."""
+    from notsofar.simulate.css_format import encode_example
+
+    rng = np.random.default_rng(3)
+    cols = {"mixture": (rng.standard_normal((1600, 7)) * 0.2).astype(np.float32)}
+    cols["gt_noise"] = (rng.standard_normal((1600, 7)) * 0.01).astype(np.float32)
+    searched, _ = encode_example("x", cols)
+    peak = float(np.abs(cols["mixture"]).max())
+    known, _ = encode_example("x", cols, {"mixture": peak})
+    assert known == searched
+    told, _ = encode_example("x", cols, {"mixture": peak / 2})  # the peak given is used
+    assert told["columns"]["mixture_scale"] != searched["columns"]["mixture_scale"]
 
 
 def test_simd_padded_transforms_equal_plain_scipy_fft() -> None:
@@ -429,6 +448,24 @@ def test_simulate_verify_reproduce_and_resume(tmp_path: Path) -> None:
     data[pos : pos + 64] = bytes(64)
     bad.write_bytes(bytes(data))
     assert any("mixture != sum" in p for p in verify(tmp_path / "a").problems)
+
+
+@pytest.mark.parametrize("level", ["[-30.0, -25.0]", "[-3.0, -3.0]"])  # the second clips
+def test_example_peaks_are_the_columns_peaks(tmp_path: Path, level: str) -> None:
+    """The peaks an example hands the writer (taken while its images were made, then through
+    the anti-clipping gain) are its columns' largest absolute values, to the bit."""
+    from notsofar.simulate import engine
+    from notsofar.simulate.sources import load_corpus
+
+    cfg = small_cfg("mix.num_speakers_weights=[0.0, 0.0, 1.0]", f"speech.level_dbfs={level}")
+    w = engine._worker(cfg, tmp_path, load_corpus(cfg.speech.source))
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0, 0]))
+    cols, _ = engine.make_css_example(w, rng, engine.shard_rooms(cfg, 0))
+    assert set(cols["peaks"]) == {"mixture", "reverb", "early"}
+    for name, peak in cols["peaks"].items():
+        assert peak == float(np.abs(cols[name]).max()) > 0, name
+    clipped = abs(float(np.abs(cols["mixture"]).max()) - 0.95) < 1e-6
+    assert clipped == (level == "[-3.0, -3.0]")
 
 
 def test_manifest_is_a_lhotse_cutset_and_loads_audio(tmp_path: Path) -> None:

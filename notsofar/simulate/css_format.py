@@ -29,6 +29,11 @@ def scale_for(x: np.ndarray) -> float:
     """The int16 scale of a float array: a whole number (``floor(32767 / peak)``, so it survives
     the text round trip) with ``|x| * scale <= 32767``."""
     peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # no |x| temporary
+    return scale_for_peak(peak)
+
+
+def scale_for_peak(peak: float) -> float:
+    """:func:`scale_for` of an array whose largest absolute value is ``peak``."""
     scale = float(np.floor(32767.0 / peak)) if peak > 0 else 32767.0
     return max(scale, 1.0)
 
@@ -115,13 +120,17 @@ Content = bytes | tuple[np.ndarray, float | None]
 
 
 def encode_example(
-    example_id: str, columns: Mapping[str, np.ndarray]
+    example_id: str,
+    columns: Mapping[str, np.ndarray],
+    peaks: Mapping[str, float] | None = None,
 ) -> tuple[dict, dict[str, Content]]:
     """Plan one example: (metadata JSON, {file suffix: content}) for float/int8 ``[T, ...]``
     columns.
 
     Float columns are quantized to int16 with a ``<col>_scale`` when written (by
     :func:`write_shard`, straight into its staging buffer); int8 columns are stored as is.
+    ``peaks``: the largest absolute value of some float columns, when the caller already knows
+    it (the scale is then not searched for in the column).
     """
     meta_cols: dict[str, dict] = {}
     files: dict[str, Content] = {}
@@ -131,7 +140,8 @@ def encode_example(
             meta_cols[name] = column_meta(arr)
             files[name] = (arr, None)
         else:
-            scale = scale_for(arr)
+            known = (peaks or {}).get(name)
+            scale = scale_for(arr) if known is None else scale_for_peak(known)
             meta_cols[name] = column_meta(arr, np.dtype("<i2"))
             meta_cols[f"{name}_scale"] = {"values": repr(scale)}
             files[name] = (arr, scale)
@@ -246,9 +256,10 @@ class _TarWriter:
 
 def write_shard(
     path: str | Path,
-    examples: Iterable[tuple[str, Mapping[str, np.ndarray], Mapping[str, bytes]]],
+    examples: Iterable[tuple],
 ) -> Path:
-    """Write a tar shard atomically from ``(id, columns, extra files by suffix)`` items.
+    """Write a tar shard atomically from ``(id, columns, extra files by suffix)`` items, or
+    ``(id, columns, extra, peaks)`` with the columns' known peaks (:func:`encode_example`).
 
     ``examples`` may be a generator: each example is encoded and written before the next is
     drawn, so memory holds one example at a time. The tar is written directly (headers from
@@ -263,8 +274,8 @@ def write_shard(
     with atomic_path(path) as tmp:
         try:
             with _TarWriter(tmp) as writer:
-                for ex_id, columns, extra in examples:
-                    meta, files = encode_example(ex_id, columns)
+                for ex_id, columns, extra, *known in examples:
+                    meta, files = encode_example(ex_id, columns, *known)
                     lengths[ex_id] = int(np.asarray(columns["mixture"]).shape[0])
                     items = [(f"{ex_id}.json", json.dumps(meta).encode())]
                     items += [(f"{ex_id}.{k}", v) for k, v in [*files.items(), *extra.items()]]

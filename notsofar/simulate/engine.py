@@ -289,10 +289,16 @@ def activity_scores(dry: np.ndarray, sr: int, num_slots: int) -> np.ndarray:
 def _mix(
     w: Worker, dry: np.ndarray, rirs: np.ndarray, keys: list, noise: np.ndarray, snr_db: float
 ) -> dict[str, np.ndarray]:
-    """Images, noise at ``snr_db`` and the mixture; scaled down together if it would clip."""
+    """Images, noise at ``snr_db`` and the mixture; scaled down together if it would clip.
+
+    ``cols["peaks"]`` holds the largest absolute value of the image and mixture columns (as
+    :func:`~notsofar.simulate.css_format.scale_for` would find it), taken while they were made:
+    the writer quantizes with them instead of reading ~27 MB of images twice more.
+    """
     from notsofar.simulate.convolve import block_fft_size, convolve_active
 
     t = dry.shape[-1]
+    peaks = np.zeros(2, dtype=np.float32)  # reverb, early
     if w.naive_convolution:  # the benchmark's baseline: one fftconvolve per (speaker, mic)
         from notsofar.simulate.convolve import naive_convolve
         from notsofar.simulate.rooms import early_part
@@ -301,24 +307,43 @@ def _mix(
         pad = ((0, dry.shape[0] - k), (0, 0), (0, 0))
         reverb = np.pad(naive_convolve(dry[:k], rirs, t), pad)
         early = np.pad(naive_convolve(dry[:k], early_part(rirs, w.cfg.rirs.early_ms, w.sr), t), pad)
+        speech = reverb.sum(axis=0)
+        peaks[:] = [_peak(reverb), _peak(early)]
     else:
         n = block_fft_size(rirs.shape[-1])
+        speech = w.buffers.get("speech")
+        if speech is None or speech.shape != (rirs.shape[1], t):
+            speech = w.buffers["speech"] = np.empty((rirs.shape[1], t), dtype=np.float32)
         reverb, early = convolve_active(
-            dry, lambda j: w.spectra(keys[j], rirs[j], n), n, rirs.shape[-1], t, w.buffers
+            dry,
+            lambda j: w.spectra(keys[j], rirs[j], n),
+            n,
+            rirs.shape[-1],
+            t,
+            w.buffers,
+            peaks=peaks,
+            total=speech,
         )
-    speech = reverb.sum(axis=0)
     active = np.any(dry != 0, axis=0)
     p_s = float(np.mean(speech[0, active] ** 2)) if active.any() else 0.0
     p_n = float(np.mean(noise[0] ** 2)) + 1e-20
     noise = np.multiply(noise, math.sqrt(p_s / p_n / 10 ** (snr_db / 10)), dtype=np.float32)
     mixture = speech + noise
-    peak = max(float(mixture.max()), -float(mixture.min()))
+    peak = _peak(mixture)
     cols = {"mixture": mixture, "early": early, "reverb": reverb, "noise": noise}
     if peak > 0.95:  # would clip in a 16-bit file: scale every column together
         g = np.float32(0.95 / peak)
         for v in cols.values():
             v *= g  # in place: every column is this function's own buffer
+        # rounding is monotonic, so the largest |g x| is g times the largest |x|, rounded
+        peak, peaks = float(np.float32(peak) * g), peaks * g
+    cols["peaks"] = {"mixture": peak, "reverb": float(peaks[0]), "early": float(peaks[1])}
     return cols
+
+
+def _peak(x: np.ndarray) -> float:
+    """Largest absolute value of ``x`` (two reductions, no ``|x|`` temporary)."""
+    return max(float(x.max()), -float(x.min()))
 
 
 def make_css_example(w: Worker, rng: np.random.Generator, rooms: list[int]) -> tuple[dict, dict]:
@@ -556,7 +581,9 @@ def run_shard(
     wanted = set(cfg.output.columns)
     shard_path = Path(out_dir) / SHARD_DIR / f"{shard_name(index)}.tar"
 
-    def examples() -> Iterator[tuple[str, dict, dict]]:
+    names = {"mixture": "mixture", "early": "gt_spk_direct_early_echoes", "reverb": "gt_spk_reverb"}
+
+    def examples() -> Iterator[tuple[str, dict, dict, dict]]:
         # a generator: each example is made, streamed into the tar and dropped, so a worker's
         # memory does not grow with the shard size
         nonlocal seconds
@@ -593,7 +620,8 @@ def run_shard(
             n = f["mixture"].shape[-1]
             seconds += n / cfg.sample_rate
             cuts.append(_cut(ex_id, shard_path, n, cfg.sample_rate, f["mixture"].shape[0], params))
-            yield ex_id, {c: a for c, a in columns.items() if c in wanted}, extra
+            peaks = {names[k]: v for k, v in f.get("peaks", {}).items()}
+            yield ex_id, {c: a for c, a in columns.items() if c in wanted}, extra, peaks
 
     write_shard(shard_path, examples())
     from notsofar.io.atomic import write_bytes
