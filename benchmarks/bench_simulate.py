@@ -30,9 +30,9 @@ from pathlib import Path
 from notsofar.config import load_config
 from notsofar.simulate.config import SimulateConfig
 
-#: The simulator before the cache-blocked convolution (one big rFFT per speaker), timed in the
-#: same run.
-PREVIOUS = "fa941e79f4d2d305f297061d6d4587fb95385e66"
+#: The simulator before the images' peaks and speech sum were taken inside the convolution,
+#: timed in the same run.
+PREVIOUS = "1e2c14a1f0e3c2078377fb275387f0da6e5088ad"
 
 SETS = [
     "mix.num_speakers_weights=[0.0, 0.0, 1.0]",
@@ -253,7 +253,7 @@ def main() -> None:
     prev = args.previous[:7]
     labels = {
         "fast": "notsofar (cache-blocked overlap-save convolution, direct-I/O writer)",
-        "prev": f"notsofar at `{prev}` (one big active-span rFFT per speaker, before this change)",
+        "prev": f"notsofar at `{prev}` (peaks and speech sum by passes over the images)",
         "naive": "baseline: scipy.signal.fftconvolve per (speaker, mic)",
     }
     rows = ""
@@ -308,18 +308,16 @@ caches and memory bandwidth): compare rows of one run.
 {prev_line}Speed-up over the fftconvolve baseline: {cpu["naive"] / cpu["fast"]:.2f}x (the baseline
 shares the rest of the pipeline: noise, quantization, tar writing).
 
-What changed against `{prev}`: each speaker's images were one rFFT of its whole active span
-(FFT size ~84k or ~169k) times cached seat spectra of ~9 MB per seat, one ~28 MB spectrum batch
-and a ~27 MB inverse output per example, every pass streaming through arrays far larger than
-L2/L3. Now they are overlap-save blocks of 16384 points (8385 new samples each, a 0.5 s
-response): each block's product and inverse for all 14 (set, mic) rows stay in cache and go
-straight into the image buffer, silent blocks are skipped, and a seat's spectra are ~1 MB.
-Go/no-go first (`python benchmarks/bench_simulate_kernel.py`, the kernel alone, idle): same
-images to 4e-7 of the peak, kernel CPU 15.4 vs 17.9 ms per example, but with a second copy
-running the kernel alone inflates no less (1.04x vs 1.02x; 1.03-1.06x either way in 3 runs). Shards differ from `{prev}`'s in float
-rounding; seeded re-runs and 1- vs 2-worker runs are byte-identical (sha256). Earlier rounds:
-direct-I/O writer from a page-aligned staging buffer, `mallopt` (kernel CPU 26 -> 1 ms per
-example), 4-row SIMD FFT batches, reused buffers, faster int16 quantization, `fallocate`.
+What changed against `{prev}`: the image columns' peaks (for their int16 scales) and the
+reverberant speech sum are taken block by block inside the overlap-save convolution while each
+block is in cache, instead of by three more passes over the ~27 MB of float32 images per
+example; shards are byte-identical (sha256, the anti-clipping gain's path included: rounding
+is monotonic, so the largest |g x| is g times the largest |x|). The convolution itself
+(since `fa941e7`): overlap-save blocks of 16384 points (8385 new samples each, a 0.5 s
+response), each block's product and inverse for all 14 (set, mic) rows in cache, silent
+blocks skipped, seat spectra ~1 MB. Earlier rounds: direct-I/O writer from a page-aligned
+staging buffer, `mallopt` (kernel CPU 26 -> 1 ms per example), 4-row SIMD FFT batches, reused
+buffers, faster int16 quantization, `fallocate`.
 
 Scaling, {args.scaling_pairs} pairs of whole runs of {args.scaling_shards * 50} examples
 ({args.scaling_shards} shards), with 1 and 2 workers in alternating order:
