@@ -324,9 +324,9 @@ NOTES = [
     " 0.58x. bm05 moved most (39.9% -> 51.3%: the diarization now finds 5 of its 6 speakers);"
     " bm05 with `--set enhance.wpe.iterations=2` and today's code gave 56.2% with 5 speakers"
     " too, so that is not from the single WPE iteration.",
-    "- Memory: the 60-minute run below (18:48-18:58 UTC) used 1 WPE iteration (the default"
-    " then); WPE works in 30 s blocks whatever its iterations, so 2 are not expected to raise"
-    " the peak (not remeasured).",
+    "- Memory: the 60-minute run below was remeasured on 2026-11-26 (01:29-01:43 UTC, with"
+    " `--long-only`) with today's defaults (2 WPE iterations, the diarizer's pitch cue): 2.08"
+    " GiB, was 1.91 GiB on 2026-11-25 with 1 WPE iteration.",
 ]
 
 
