@@ -28,8 +28,12 @@ MAP_NAME = "utterances.map"
 def scale_for(x: np.ndarray) -> float:
     """The int16 scale of a float array: a whole number (``floor(32767 / peak)``, so it survives
     the text round trip) with ``|x| * scale <= 32767``."""
-    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0  # no |x| temporary
-    return scale_for_peak(peak)
+    return scale_for_peak(peak_of(x))
+
+
+def peak_of(x: np.ndarray) -> float:
+    """Largest absolute value of ``x`` (0 if empty): two reductions, no ``|x|`` temporary."""
+    return max(float(x.max()), -float(x.min())) if x.size else 0.0
 
 
 def scale_for_peak(peak: float) -> float:

@@ -296,6 +296,7 @@ def _mix(
     the writer quantizes with them instead of reading ~27 MB of images twice more.
     """
     from notsofar.simulate.convolve import block_fft_size, convolve_active
+    from notsofar.simulate.css_format import peak_of
 
     t = dry.shape[-1]
     peaks = np.zeros(2, dtype=np.float32)  # reverb, early
@@ -308,7 +309,7 @@ def _mix(
         reverb = np.pad(naive_convolve(dry[:k], rirs, t), pad)
         early = np.pad(naive_convolve(dry[:k], early_part(rirs, w.cfg.rirs.early_ms, w.sr), t), pad)
         speech = reverb.sum(axis=0)
-        peaks[:] = [_peak(reverb), _peak(early)]
+        peaks[:] = [peak_of(reverb), peak_of(early)]
     else:
         n = block_fft_size(rirs.shape[-1])
         speech = w.buffers.get("speech")
@@ -329,7 +330,7 @@ def _mix(
     p_n = float(np.mean(noise[0] ** 2)) + 1e-20
     noise = np.multiply(noise, math.sqrt(p_s / p_n / 10 ** (snr_db / 10)), dtype=np.float32)
     mixture = speech + noise
-    peak = _peak(mixture)
+    peak = peak_of(mixture)
     cols = {"mixture": mixture, "early": early, "reverb": reverb, "noise": noise}
     if peak > 0.95:  # would clip in a 16-bit file: scale every column together
         g = np.float32(0.95 / peak)
@@ -339,11 +340,6 @@ def _mix(
         peak, peaks = float(np.float32(peak) * g), peaks * g
     cols["peaks"] = {"mixture": peak, "reverb": float(peaks[0]), "early": float(peaks[1])}
     return cols
-
-
-def _peak(x: np.ndarray) -> float:
-    """Largest absolute value of ``x`` (two reductions, no ``|x|`` temporary)."""
-    return max(float(x.max()), -float(x.min()))
 
 
 def make_css_example(w: Worker, rng: np.random.Generator, rooms: list[int]) -> tuple[dict, dict]:
