@@ -167,9 +167,10 @@ with ProcessPoolExecutor(max_workers=2) as pool:
     for r in range(repeats):
         ref_one = [pool.submit(loop, 0).result()]
         ref_two = [f.result() for f in [pool.submit(loop, i) for i in range(2)]]
-        one = [pool.submit(timed, i).result() for i in range(2)]  # one worker busy at a time
+        # the same four shards one at a time (one worker busy), then all at once (both busy)
+        one = [pool.submit(timed, i).result() for i in range(4)]
         clean()
-        two = [f.result() for f in [pool.submit(timed, i) for i in range(2, 6)]]  # both busy
+        two = [f.result() for f in [pool.submit(timed, i) for i in range(4)]]
         clean()
         res.append({"one": one, "two": two, "ref_one": ref_one, "ref_two": ref_two})
 print(json.dumps(res))
@@ -177,9 +178,9 @@ print(json.dumps(res))
 
 
 def steady_scaling(root: Path, repeats: int, warm_rirs: Path) -> list[dict]:
-    """Steady state, as in a long run: one pool of 2 warm workers, alternately given shards
-    one at a time (one worker busy) and four at once (both busy), ``repeats`` times, each
-    shard's wall and CPU time taken in its worker. Phases of ~5 s follow each other, so a drift
+    """Steady state, as in a long run: one pool of 2 warm workers, given the same four shards
+    one at a time (one worker busy) and then all at once (both busy), ``repeats`` times, each
+    shard's wall and CPU time taken in its worker. Phases of 5-10 s follow each other, so a drift
     in the machine's speed hits both alike; start-up and the last shard's tail are left out.
     Before each repeat the same workers run a reference that scales perfectly on an idle
     machine (cache-resident FFTs, ~1 s), alone and two at once: what the machine gives then."""
@@ -444,7 +445,7 @@ is fixed: each worker's first shard (page faults, caches) and the last shard's t
 one worker has finished; a 1000 h run amortizes both over thousands of shards.
 
 Steady state, as in a long run ({args.steady_repeats} repeats): one pool of 2 warm workers,
-given shards one at a time (one worker busy) then four at once (both busy), each shard's wall
+given the same four shards one at a time (one worker busy) then all at once (both busy), each shard's wall
 and CPU time taken in its worker; before each repeat the same two workers run a reference that
 scales perfectly on an idle machine (cache-resident FFTs, ~1 s, nothing shared), alone and two
 at once. Phases follow each other every few seconds, so the host's drift hits both sides alike.
