@@ -613,6 +613,21 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
         simulate(small_cfg(), tmp_path / "o6", 0.0)
 
 
+def test_dry_run_wall_time_counts_workers_beyond_the_cores_as_sharing_them() -> None:
+    from rich.console import Console
+
+    from notsofar.simulate import DryRun, make_plan_only
+    from notsofar.simulate.report import print_dry_run
+
+    d = DryRun(make_plan_only(small_cfg(), 1000), 0.05, 18_000_000)  # 360,000 examples: 5 h
+    assert d.core_hours == pytest.approx(5.0)
+    for workers, cores, want in [(16, 2, "wall at 16 worker(s) on 2 cores"), (2, 8, "2 worker(s)")]:
+        con = Console(record=True, width=200)
+        print_dry_run(con, d, workers, cores)
+        text = con.export_text()
+        assert want in text and f">= {5.0 / min(workers, cores):,.2f} h" in text, text
+
+
 def test_cli_end_to_end_and_errors(tmp_path: Path) -> None:
     out = tmp_path / "sim"
     sets = [a for s in SMALL for a in ("--set", s)]

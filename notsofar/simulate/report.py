@@ -66,19 +66,41 @@ def print_run(con: Any, report: Any, workers: int) -> None:
         con.print(f"[red]shard {index}:[/red] {err}")
 
 
-def print_dry_run(con: Any, d: Any, workers: int) -> None:
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def wall_hours(core_hours: float, workers: int, cores: int) -> float:
+    """Wall-clock hours of ``core_hours`` of work on ``workers`` workers: workers beyond the
+    machine's ``cores`` share them, so they add nothing (a lower bound: workers on one machine
+    also slow each other a little, ~1.85-1.9x for 2 on 2 cores in BENCHMARKS.md).
+
+    >>> wall_hours(8.0, 16, 4), wall_hours(8.0, 2, 4)
+    (2.0, 4.0)
+    """
+    return core_hours / max(1, min(workers, cores))
+
+
+def print_dry_run(con: Any, d: Any, workers: int, cores: int | None = None) -> None:
     from rich.table import Table
 
     p = d.plan
+    cores = usable_cores() if cores is None else cores
+    on = f" on {cores} cores" if workers > cores else ""
     t = Table(title="notsofar simulate --dry-run (speed measured on this machine just now)")
-    for c in ("examples", "shards", "disk", "core-hours", f"wall at {workers} worker(s)"):
+    for c in ("examples", "shards", "disk", "core-hours", f"wall at {workers} worker(s){on}"):
         t.add_column(c, justify="right")
     t.add_row(
         f"{p.num_examples:,} x {p.example_s:g} s",
         f"{p.num_shards:,} x {p.examples_per_shard}",
         _gb(d.total_bytes),
         f"{d.core_hours:,.2f}",
-        f"{d.core_hours / max(1, workers):,.2f} h",
+        f">= {wall_hours(d.core_hours, workers, cores):,.2f} h",
     )
     con.print(t)
 
