@@ -77,11 +77,23 @@ def convolve_sources(
     """Convolve ``sources [S, T]`` with each response set ``[S, C, L]`` in ``rir_sets``.
 
     Returns one ``[S, C, length]`` float32 image per response set (default length ``T``; the
-    reverberant tail beyond it is cut), the source spectra computed once for all of them.
+    reverberant tail beyond it is cut), views of one batch: the source spectra are computed once
+    for all sets, and all sets go through one inverse transform.
     """
     sets = list(rir_sets)
     n = fft_size(sources.shape[-1], max(r.shape[-1] for r in sets))
-    return convolve_spectra(sources, [list(rfft_rows(r, n)) for r in sets], n, length)
+    length = sources.shape[-1] if length is None else int(length)
+    s = sources.shape[0]
+    src = rfft_rows(sources, n)  # [S, F]
+    c = sets[0].shape[1]
+    rows = len(sets) * s * c
+    buf = spectrum_buffer(rows, n)
+    prod = buf[:rows].reshape(len(sets), s, c, -1)
+    for i, r in enumerate(sets):
+        for j, h in enumerate(rfft_rows(r, n)):  # [C, F] per source
+            np.multiply(h, src[j], out=prod[i, j])
+    y = irfft_rows(buf, rows, n, length).reshape(len(sets), s, c, length)
+    return list(y)
 
 
 def naive_convolve(sources: np.ndarray, rirs: np.ndarray, length: int | None = None) -> np.ndarray:
@@ -111,33 +123,6 @@ def block_fft_size(rir_length: int) -> int:
 def fft_size(num_samples: int, rir_length: int) -> int:
     """The linear-convolution FFT size used by :func:`convolve_sources`."""
     return _fast_len(num_samples + rir_length - 1)
-
-
-def convolve_spectra(
-    sources: np.ndarray,
-    spectra_sets: Sequence[Sequence[np.ndarray]],
-    n: int,
-    length: int | None = None,
-) -> list[np.ndarray]:
-    """Like :func:`convolve_sources` with precomputed response spectra.
-
-    ``spectra_sets``: per set, one ``[C, n // 2 + 1]`` spectrum per source. A simulator reuses
-    each room seat's spectra across many examples, which removes the response FFTs (half the
-    transforms) from the per-example cost. All sets go through one inverse transform. Returns
-    ``[S, C, length]`` views per set.
-    """
-    length = sources.shape[-1] if length is None else int(length)
-    s = sources.shape[0]
-    src = rfft_rows(sources, n)  # [S, F]
-    c = spectra_sets[0][0].shape[0]
-    rows = len(spectra_sets) * s * c
-    buf = spectrum_buffer(rows, n)
-    prod = buf[:rows].reshape(len(spectra_sets), s, c, -1)
-    for i, hs in enumerate(spectra_sets):
-        for j, h in enumerate(hs):
-            np.multiply(h, src[j], out=prod[i, j])
-    y = irfft_rows(buf, rows, n, length).reshape(len(spectra_sets), s, c, length)
-    return list(y)
 
 
 def rir_spectrum(rir: np.ndarray, n: int) -> np.ndarray:
