@@ -14,11 +14,14 @@ L3, what a second worker costs the first. Run it on an otherwise idle machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import subprocess
 import sys
 import time
+import types
+from pathlib import Path
 
 import numpy as np
 
@@ -46,60 +49,42 @@ def inputs(seed: int = 0, count: int = 8) -> tuple[list[np.ndarray], np.ndarray,
     return dry, h, e
 
 
-def previous_kernel(sources, spectra, sizes, rir_length, length, buffers):
-    """``convolve_active`` before the blocked kernel (commit fa941e7): each source's active span
-    in one rFFT at the smaller of two sizes that holds it, one inverse per group."""
-    from scipy import fft
+#: The simulator whose kernel is "previous": one big active-span rFFT per source.
+PREVIOUS = "fa941e79f4d2d305f297061d6d4587fb95385e66"
 
-    from notsofar.simulate.convolve import padded_rows, spectrum_buffer
 
-    s, t = sources.shape
-    groups: dict[int, list] = {}
-    written = {}
-    for j in range(s):
-        nz = np.flatnonzero(sources[j])
-        if nz.size:
-            a, b = int(nz[0]), int(nz[-1]) + 1
-            n = next(m for m in sizes if m >= b - a + rir_length - 1)
-            groups.setdefault(n, []).append((j, a, b))
-            written[j] = (a, a + min(n, length - a))
-    out = buffers.get("images")
-    if out is None:
-        out = buffers["images"] = np.zeros((2, s, C, length), dtype=np.float32)
-    for j in range(s):
-        a, e = written.get(j, (length, length))
-        out[:, j, :, :a] = 0
-        out[:, j, :, e:] = 0
-    for n, group in groups.items():
-        x = np.zeros((padded_rows(len(group)), n), dtype=np.float32)
-        for g, (j, a, b) in enumerate(group):
-            x[g, : b - a] = sources[j, a:b]
-        src = fft.rfft(x, axis=-1, overwrite_x=True)
-        rows = len(group) * 2 * C
-        buf = spectrum_buffer(rows, n)
-        prod = buf[:rows].reshape(len(group), 2, C, -1)
-        for g, (j, _, _) in enumerate(group):
-            np.multiply(spectra(j, n), src[g, None, None, :], out=prod[g])
-        y = fft.irfft(buf, n=n, axis=-1, overwrite_x=True)[:rows].reshape(len(group), 2, C, n)
-        for g, (j, a, _) in enumerate(group):
-            out[:, j, :, a : written[j][1]] = y[g, :, :, : written[j][1] - a]
-    return out
+@functools.cache
+def previous_convolve() -> types.ModuleType:
+    """``notsofar/simulate/convolve.py`` as of :data:`PREVIOUS`, read from git (it imports
+    nothing else of notsofar), so the comparison runs the real previous kernel, not a copy."""
+    src = subprocess.run(
+        ["git", "show", f"{PREVIOUS}:notsofar/simulate/convolve.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
+    module = types.ModuleType("previous_convolve")
+    exec(compile(src, f"{PREVIOUS[:7]}:convolve.py", "exec"), module.__dict__)
+    return module
 
 
 def make_kernel(name: str, h: np.ndarray, e: np.ndarray):
     """A function ``(dry, seats, buffers) -> [2, S, C, T]`` images for kernel ``name``:
-    ``previous`` or ``blocked-<n>`` (notsofar's ``convolve_active`` at block FFT size n)."""
+    ``previous`` (:func:`previous_convolve`'s ``convolve_active``) or ``blocked-<n>``
+    (notsofar's ``convolve_active`` at block FFT size n)."""
     from notsofar.simulate import convolve
 
     cache: dict = {}
     if name == "previous":
-        sizes = sorted({convolve.fft_size(T // 2, L), convolve.fft_size(T, L)})
+        prev = previous_convolve()
+        sizes = prev.fft_sizes(T, L)
         for s in range(SEATS):
             for n in sizes:
-                cache[s, n] = convolve.rir_spectrum(np.stack([h[s], e[s]]), n)
+                cache[s, n] = prev.rir_spectrum(np.stack([h[s], e[s]]), n)
 
         def run(dry, seats, buffers):
-            return previous_kernel(dry, lambda j, n: cache[seats[j], n], sizes, L, T, buffers)
+            return prev.convolve_active(dry, lambda j, n: cache[seats[j], n], sizes, L, T, buffers)
 
         return run
     n = int(name.split("-")[1])
