@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/lock.sh --check
 . .venv/bin/activate
 ruff check notsofar tests benchmarks scripts
 ruff format --check notsofar tests benchmarks scripts
