@@ -138,6 +138,46 @@ def test_notsofar_dataset_end_to_end(tmp_path):
     assert cfg.metrics == ("tcpwer", "cpwer", "tcorcwer", "der", "jer") and cfg.tcpwer.collar == 5
 
 
+def test_notsofar_dataset_scored_with_the_official_normalization(tmp_path):
+    """The CLI's tcpWER on raw NOTSOFAR-layout text equals meeteval's on the text as the official
+    NOTSOFAR-1 normalizer writes it (its own outputs, from the committed vector sample)."""
+    import meeteval
+
+    lines = (REPO / "tests" / "fixtures" / "notsofar1_text_norm_sample.tsv").read_text("utf-8")
+    pairs = [tuple(line.split("\t")) for line in lines.splitlines()[1:] if line]
+    rng = random.Random(3)
+    speakers = ["Peter", "Ann", "Zoe"]
+    utts, ref, hyp = [], [], []
+    sid = "multichannel/MTG_30870_plaza_0"
+    t = 0.0
+    for i, (raw, official) in enumerate(pairs[:40]):
+        spk = speakers[i % 3]
+        utts.append({"speaker_id": spk, "start_time": t, "end_time": t + 3.0, "text": raw})
+        ref.append({"session_id": sid, "speaker": spk, "start_time": t, "end_time": t + 3.0,
+                    "words": official})  # fmt: skip
+        if i % 5 != 4:  # every fifth utterance missed; every third replaced by another sentence
+            h_raw, h_official = pairs[(i + 50) % len(pairs)] if i % 3 == 1 else (raw, official)
+            hs = round(t + rng.uniform(-0.5, 0.5), 2)
+            hyp.append(Segment(sid, f"h{i % 3}", max(0.0, hs), hs + 3.0, h_raw))
+        t += 3.5
+    make_notsofar_meeting(tmp_path / "dev_set", "MTG_30870", utts)
+    hyp_path = io.write(tmp_path / "exp" / "hyp.seglst.json", Transcript(hyp))
+    proc = run_cli("-r", str(tmp_path / "dev_set"), "-h", str(hyp_path), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    mine = summary(tmp_path / "exp" / "hyp.score.json")
+
+    official_hyp = [
+        {**s.to_seglst(), "words": dict(pairs)[s.words]} for s in hyp
+    ]  # the official normalizer's output for each hypothesis text
+    theirs = meeteval.wer.tcpwer(
+        meeteval.io.SegLST(ref), meeteval.io.SegLST(official_hyp), collar=5
+    )[sid]
+    assert (mine["errors"], mine["length"], mine["insertions"], mine["deletions"]) == (
+        theirs.errors, theirs.length, theirs.insertions, theirs.deletions,
+    )  # fmt: skip
+    assert mine["substitutions"] == theirs.substitutions and mine["errors"] > 0
+
+
 def test_hypothesis_folder_and_rttm_diarization_through_the_cli(tmp_path):
     """A transcribe-style output folder (one session per file, several formats) and RTTM DER."""
     ref = Transcript(

@@ -13,6 +13,7 @@ from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, h
 
 class Normalizer(StrEnum):
     notsofar = "notsofar"
+    notsofar_words = "notsofar-words"
     whisper = "whisper"
     none = "none"
 
@@ -35,7 +36,8 @@ def score_command(
         typer.Option(help="tcpWER/tcORC-WER collar, seconds each side (default: 5)."),
     ] = None,
     normalizer: Annotated[
-        Normalizer | None, typer.Option(help="Text normalizer (default: notsofar).")
+        Normalizer | None,
+        typer.Option(help="Text normalizer (default: notsofar, the official NOTSOFAR-1 one)."),
     ] = None,
     html: Annotated[
         Path | None, typer.Option(help="Write meeteval's alignment view per session here.")

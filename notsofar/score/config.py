@@ -62,8 +62,8 @@ class ScoreConfig:
     Attributes:
         metrics: any of ``tcpwer, cpwer, tcorcwer, der, jer``.
         normalizer: text normalization applied to reference and hypothesis words before WER
-            (``notsofar``: NOTSOFAR-1/CHiME-8 rules, ``whisper``: Whisper's English normalizer,
-            ``none``).
+            (``notsofar``: the official NOTSOFAR-1 normalizer, ``notsofar-words``: this project's
+            earlier rules, ``whisper``: Whisper's English normalizer, ``none``).
         partial: score only the hypothesis sessions that have a reference, instead of failing
             on a hypothesis session without reference.
         uem: optional UEM file restricting the scored time per session.
@@ -73,7 +73,7 @@ class ScoreConfig:
     """
 
     metrics: tuple[str, ...] = ("tcpwer",)
-    normalizer: Literal["notsofar", "whisper", "none"] = "notsofar"
+    normalizer: Literal["notsofar", "notsofar-words", "whisper", "none"] = "notsofar"
     partial: bool = False
     uem: str | None = None
     exact_times: bool = True
