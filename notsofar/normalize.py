@@ -276,7 +276,7 @@ def _whole_string_only(s: str) -> bool:
 
 
 def _joined(a: str, b: str) -> bool:
-    """Whether the official rules may act across the space between words ``a`` and ``b``.
+    """Whether the official rules may act across the space between lowercase words ``a``, ``b``.
 
     Only three rules have a pattern that crosses a space: ``\\s+'`` (``b`` starts with an
     apostrophe), the ``'d been``-style perfects and ``wi fi``. The others either stay inside a word
@@ -287,9 +287,9 @@ def _joined(a: str, b: str) -> bool:
     """
     if b[0] == "'":
         return True
-    if "'" in a and b.lower().startswith(_PERFECT):
+    if "'" in a and b.startswith(_PERFECT):
         return True
-    return a.lower().rstrip("!?.").endswith("wi") and b.lower().startswith("fi")
+    return a.rstrip("!?.").endswith("wi") and b.startswith("fi")
 
 
 def _chunks(words: list[str]) -> list[str]:
@@ -309,10 +309,13 @@ _RUNS_MAX = 1_000_000
 
 
 def _run(text: str) -> tuple[str, bool]:
+    """``text`` is lowercase: the official normalizer lowercases first, so the case of a word
+    never matters, and the cache holds one entry per word instead of one per spelling."""
     hit = _RUNS.get(text)
     if hit is None:
         out = _official(text)
-        hit = (out, all(_official(w) == w for w in out.split()))
+        words = out.split()
+        hit = (out, words == [text] or all(_run(w)[0] == w for w in words))
         if len(_RUNS) >= _RUNS_MAX:
             _RUNS.clear()
         _RUNS[text] = hit
@@ -324,11 +327,11 @@ def _once(text: str) -> tuple[str, bool]:
     the result is known to be its own normalization (so that a second pass can be skipped)."""
     if _whole_string_only(text):
         return _official(text), False
-    words = text.split()
+    low = text.lower()
+    words = low.split()
     if not words:
         return "", True
-    low = text.lower()
-    if "'" in text or ("fi" in low and _WIFI.search(low)):
+    if "'" in low or ("fi" in low and _WIFI.search(low)):
         words = _chunks(words)
     results = [_run(w) for w in words]
     out = " ".join([o for o, _ in results if o])
