@@ -26,7 +26,7 @@ results. In order, as the official code applies them:
    ``eh`` removed; whitespace collapsed.
 
 The official normalizer is meant to be idempotent and is on real transcripts (meeteval refuses to
-score otherwise); on some odd strings (``üm``, ``6$``) it is not, and there we apply it again until
+score otherwise); on some odd strings (``üm``, ``6$ x``) it is not, and there we apply it again until
 the text stops changing, which leaves every idempotent case as the official one gives it.
 It is fast because most of its rules cannot see past a space: a segment is cut into runs of words
 that cannot interact (:func:`_chunks` lists what can), each run is normalized once and memoized.
