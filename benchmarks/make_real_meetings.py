@@ -43,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -162,8 +163,10 @@ def speech_regions(
 
 
 def trimmed(x: np.ndarray, margin_s: float = 0.1) -> np.ndarray:
-    """The utterance without its leading and trailing silence (``margin_s`` kept each side)."""
-    r = speech_regions(x)
+    """The utterance without its leading and trailing silence (``margin_s`` kept each side);
+    frames 25 dB under the loud ones count as silence (LibriSpeech's noise floor lies 30-40 dB
+    down, so 35 dB would keep it)."""
+    r = speech_regions(x, rel_db=25.0)
     if not r:
         return x
     m = int(margin_s * SR)
@@ -233,23 +236,31 @@ def word_items(realspeech: Path) -> dict[str, list[tuple[Path, str]]]:
     return out
 
 
-def prepare_speech(realspeech: Path, out: Path, split: str) -> dict[str, list[tuple[str, str]]]:
-    """Trimmed transcribed utterances and chunked voices of a split, written as FLAC under
-    ``out/speech/``; returns speaker -> [(path, text)] (text '' for chunks)."""
-    speech = out / "speech"
+def prepare_words(
+    realspeech: Path, out: Path, speakers: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Transcribed utterances of ``speakers`` with leading/trailing silence trimmed, written as
+    FLAC under ``out/speech/words/``; returns speaker -> [(path, text)]."""
     items: dict[str, list[tuple[str, str]]] = {}
     words = word_items(realspeech)
-    for spk in WORD_SPEAKERS[split]:
+    for spk in speakers:
         for path, text in words[spk]:
-            dst = speech / "words" / spk / (path.stem + ".flac")
+            dst = out / "speech" / "words" / spk / (path.stem + ".flac")
             if not dst.exists():
                 _write_flac(dst, trimmed(_read(path)))
             items.setdefault(spk, []).append((str(dst), text))
+    return items
+
+
+def prepare_speech(realspeech: Path, out: Path, split: str) -> dict[str, list[tuple[str, str]]]:
+    """Trimmed transcribed utterances and chunked voices of a split, written as FLAC under
+    ``out/speech/``; returns speaker -> [(path, text)] (text '' for chunks)."""
+    items = prepare_words(realspeech, out, WORD_SPEAKERS[split])
     for path in speaker_pools(realspeech)[split]:
         spk = "LS" + path.name.split("-")[0]
         seed = int(path.name.split("-")[0]) * 1000 + 17
         for n, c in enumerate(chunks(_read(path), np.random.default_rng(seed))):
-            dst = speech / "chunks" / spk / f"{path.stem}_c{n:02d}.flac"
+            dst = out / "speech" / "chunks" / spk / f"{path.stem}_c{n:02d}.flac"
             _write_flac(dst, c)
             items.setdefault(spk, []).append((str(dst), ""))
     return items
@@ -269,10 +280,12 @@ def simulate_meeting(
     spec: MeetingSpec,
     speakers: tuple[str, ...],
     items: dict[str, list[tuple[str, str]]],
-    realspeech: Path,
+    noise: Path | None,
     work: Path,
 ) -> Path:
-    """Run ``notsofar simulate --mode meeting`` for one meeting; returns its shard."""
+    """Run ``notsofar simulate --mode meeting`` for one meeting; returns its shard.
+
+    ``noise``: recorded noise (file or folder); None uses generated diffuse noise."""
     folder = work / spec.name
     folder.mkdir(parents=True, exist_ok=True)
     tsv = folder / "speech.tsv"
@@ -297,7 +310,7 @@ def simulate_meeting(
     cmd = [sys.executable, "-c", "from notsofar.cli.main import main; main()", "simulate"]
     cmd += ["--config", str(REPO / "configs" / "simulate" / "meeting.yaml")]
     cmd += ["--mode", "meeting", "--speech", str(tsv), "--out", str(folder / "sim")]
-    cmd += ["--noise", str(realspeech / "noise"), "--seed", str(spec.seed)]
+    cmd += ["--noise", str(noise) if noise else "diffuse", "--seed", str(spec.seed)]
     cmd += ["--hours", repr(seconds / 3600), "--quiet"]
     for k, v in sets.items():
         cmd += ["--set", f"{k}={json.dumps(v)}"]
@@ -352,13 +365,15 @@ def make_split(realspeech: Path, out: Path, split: str, force: bool, only: list[
             "ref_rttm": f"{spec.name}.ref.rttm",
             "ref_seglst": f"{spec.name}.ref.seglst.json",
         }
-        done = all((dest / f).exists() for f in files.values())
-        if (only and spec.name not in only) and not done:
+        sim = dest / f"{spec.name}.sim.json"
+        done = sim.exists() and all((dest / f).exists() for f in files.values())
+        selected = not only or spec.name in only
+        if not selected and not done:
             continue
         t0 = time.perf_counter()
-        sim = dest / f"{spec.name}.sim.json"
-        if force or not done or not sim.exists():
-            shard = simulate_meeting(spec, speakers, items, realspeech, out / "work" / split)
+        if selected and (force or not done):
+            noise = realspeech / "noise"
+            shard = simulate_meeting(spec, speakers, items, noise, out / "work" / split)
             write_text(sim, json.dumps(export_meeting(shard, spec.name, dest), indent=1) + "\n")
             shutil.rmtree(shard.parent.parent)  # the shard (~25 MB) is not needed any more
             state = f"made in {time.perf_counter() - t0:.1f} s"
