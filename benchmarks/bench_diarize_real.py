@@ -575,6 +575,7 @@ def main() -> None:
     p.add_argument("--reuse", default="senko,one,oracle", help="systems read back from --out")
     p.add_argument("--out", type=Path, default=REPO / "bench_out" / "diarize_real")
     p.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
+    p.add_argument("--note", default="", help="a line on the run's conditions for BENCHMARKS.md")
     args = p.parse_args()
     args.reuse = {s for s in args.reuse.split(",") if s}
     systems = [s for s in args.systems.split(",") if s]
@@ -630,7 +631,7 @@ def main() -> None:
     if args.write:
         path = REPO / "BENCHMARKS.md"
         old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-        run = run_lines() + preamble
+        run = run_lines(args.note) + preamble
         new = merge_section(old, {t: run + lines + tail for t, lines in blocks.items()})
         from notsofar.io.atomic import write_text
 
@@ -742,8 +743,8 @@ INTRO = (
 )
 
 
-def run_lines() -> list[str]:
-    """Command, machine, date and commit of this run."""
+def run_lines(note: str = "") -> list[str]:
+    """Command, machine, date and commit of this run (and a note on its conditions)."""
     cmd = "python benchmarks/bench_diarize_real.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
@@ -752,6 +753,7 @@ def run_lines() -> list[str]:
         f"- Command: `{cmd}`",
         f"- Machine: {os.cpu_count()} CPU cores ({cpu}), shared with other jobs; "
         f"date {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC; git {_git_head()}.",
+        *([f"- {note}"] if note else []),
         "",
     ]
 
