@@ -1,0 +1,129 @@
+"""Real-voice meetings (benchmarks/make_real_meetings.py) from the committed real-speech fixture.
+
+The builder runs the real ``notsofar simulate --mode meeting`` (a subprocess) on real LibriSpeech
+voices; the checks look at the audio it wrote against the reference it wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "realspeech"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+mrm = _load("make_real_meetings")
+
+
+def test_fixture_is_small_real_speech_with_transcripts() -> None:
+    from notsofar.audio import info
+
+    rows = [line.split("\t") for line in (FIXTURE / "speech.tsv").read_text().splitlines()]
+    assert len(rows) == 6 and {r[1] for r in rows} == {"LS19", "LS26", "LS27"}
+    assert sum((FIXTURE / r[0]).stat().st_size for r in rows) < 400_000
+    for path, _, text in rows:
+        i = info(FIXTURE / path)
+        assert i.sample_rate == 16000 and 2.0 < i.duration_s < 4.5 and text.isupper()
+    assert "CC BY 4.0" in (FIXTURE / "README.md").read_text()
+
+
+def test_speech_regions_trim_and_chunks_on_real_speech() -> None:
+    x = mrm._read(FIXTURE / "19-198-0037.flac")
+    regions = mrm.speech_regions(x, rel_db=25.0)
+    assert regions and regions[0][0] > 0 and regions[-1][1] < len(x)
+    assert all(a < b for a, b in regions)
+    t = mrm.trimmed(x)
+    assert 0.5 * len(x) < len(t) < len(x)  # LibriSpeech keeps some silence at both ends
+    assert _is_slice(x, t) and np.max(np.abs(t)) == np.max(np.abs(x))  # no speech lost
+    pieces = mrm.chunks(x, np.random.default_rng(0))
+    assert pieces and all(len(c) >= 0.5 * mrm.SR for c in pieces)
+    assert sum(len(c) for c in pieces) <= len(x)
+    assert all(_is_slice(x, c) for c in pieces)
+
+
+def _is_slice(x: np.ndarray, c: np.ndarray) -> bool:
+    """Whether ``c`` is a contiguous excerpt of ``x``."""
+    k = int(np.argmax(np.abs(c)))
+    return any(
+        np.array_equal(x[h - k : h - k + len(c)], c) for h in np.flatnonzero(x == c[k]) if h >= k
+    )
+
+
+def _build(tmp: Path) -> Path:
+    items = mrm.prepare_words(FIXTURE, tmp, ("LS19", "LS26"))
+    spec = mrm.MeetingSpec("tiny_2spk", "words", 2, 0.25, "near", 11, ("LS19", "LS26"), 0.5)
+    shard = mrm.simulate_meeting(spec, spec.speakers, items, None, tmp / "work")
+    dest = tmp / "out"
+    dest.mkdir()
+    mrm.export_meeting(shard, spec.name, dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(tmp_path_factory.mktemp("a"))
+
+
+def test_tiny_meeting_has_audio_and_references_that_agree(tiny: Path) -> None:
+    from notsofar import io
+    from notsofar.audio import read
+
+    mc, sr = read(tiny / "tiny_2spk.7ch.wav")
+    sc, _ = read(tiny / "tiny_2spk.wav")
+    assert sr == 16000 and mc.shape[0] == 7 and mc.shape[-1] == sc.shape[-1] == 15 * sr
+    np.testing.assert_allclose(sc, mc[0], atol=1e-4)
+    ref = io.read(tiny / "tiny_2spk.ref.seglst.json")
+    rttm = io.read(tiny / "tiny_2spk.ref.rttm")
+    assert set(ref.speakers) == set(rttm.speakers) == {"LS19", "LS26"}
+    assert ref.session_ids == ["tiny_2spk"] and len(ref) == len(rttm) >= 3
+    texts = {line.split("\t")[2] for line in (FIXTURE / "speech.tsv").read_text().splitlines()}
+    assert all(s.words in texts for s in ref)  # whole utterances: every word is known
+    assert all(0 <= s.start_time < s.end_time <= 15.0 for s in ref)
+    # the reference says where people speak: the audio is much louder there than elsewhere
+    active = np.zeros(sc.shape[-1], dtype=bool)
+    for s in ref:
+        active[int(s.start_time * sr) : int(s.end_time * sr)] = True
+    assert active.mean() < 0.95
+    speech = np.sqrt(np.mean(sc[active] ** 2))
+    rest = np.sqrt(np.mean(sc[~active] ** 2))
+    assert speech > 4 * rest
+
+
+def test_tiny_meeting_is_reproducible(tiny: Path, tmp_path: Path) -> None:
+    again = _build(tmp_path)
+
+    def digest(folder: Path) -> dict[str, str]:
+        return {p.name: hashlib.sha1(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+    assert digest(again) == digest(tiny)
+
+
+def test_speaker_split_is_disjoint_when_shared_data_is_present() -> None:
+    realspeech = Path(os.environ.get("NOTSOFAR_SHARED", ROOT.parent / "shared")) / "realspeech"
+    if not (realspeech / "speech.tsv").exists():
+        pytest.skip("external data: ../shared/realspeech not present")
+    pools = mrm.speaker_pools(realspeech)
+    ids = {k: {p.name.split("-")[0] for p in v} for k, v in pools.items()}
+    assert not ids["tune"] & ids["bench"]
+    assert not (ids["tune"] | ids["bench"]) & set(mrm.READER_IDS)
+    assert abs(len(ids["tune"]) - len(ids["bench"])) <= 1
+    assert not set(mrm.WORD_SPEAKERS["tune"]) & set(mrm.WORD_SPEAKERS["bench"])
+    names = [s.name for split in ("tune", "bench") for s in mrm._specs(split)]
+    assert len(names) == len(set(names))
+    assert json.dumps(mrm.CONDITIONS)  # plain data, recorded in the manifest
