@@ -75,6 +75,16 @@ class DiarizeConfig:
     #: mark a second speaker where its score is within this margin of the best (0 disables;
     #: measured with ``pitch_weight: 0``: a window's pitch is one talker's, and halves the hits)
     overlap_margin: float = 0.0
+    #: ``pyannote`` backend (:mod:`notsofar.diarize.pyannote`): segmentation-3.0 window step
+    #: (its windows are 10 s long), the least speech a local speaker needs in a window for its
+    #: embedding to be clustered, the centroid-linkage cut (Euclidean distance between
+    #: L2-normalised CAM++ embeddings: 1 - cosine = d^2 / 2), the smallest cluster that counts
+    #: as a speaker, and gaps of one speaker shorter than ``min_gap_s`` are bridged
+    seg_step_s: float = 2.0
+    min_embedding_s: float = 1.0
+    ahc_threshold: float = 1.0
+    min_cluster_size: int = 12
+    min_gap_s: float = 0.0
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
     batch_size: int = 64
