@@ -123,4 +123,3 @@ def assign(emb: np.ndarray, active: np.ndarray, centroids: np.ndarray) -> np.nda
         r, c = linear_sum_assignment(sims[w, rows], maximize=True)
         labels[w, rows[r]] = c
     return labels
-

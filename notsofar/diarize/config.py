@@ -127,9 +127,13 @@ class DiarizeConfig:
         if self.smooth_s < 0:
             raise NotsofarError(f"diarize.smooth_s must be >= 0, got {self.smooth_s}")
         if not 0.1 <= self.seg_step_s <= 10.0:
-            raise NotsofarError(f"diarize.seg_step_s must be 0.1..10 seconds, got {self.seg_step_s}")
+            raise NotsofarError(
+                f"diarize.seg_step_s must be 0.1..10 seconds, got {self.seg_step_s}"
+            )
         if not 0.0 < self.ahc_threshold < 2.0:
-            raise NotsofarError(f"diarize.ahc_threshold must be in (0, 2), got {self.ahc_threshold}")
+            raise NotsofarError(
+                f"diarize.ahc_threshold must be in (0, 2), got {self.ahc_threshold}"
+            )
         if self.min_cluster_size < 1:
             raise NotsofarError(
                 f"diarize.min_cluster_size must be >= 1, got {self.min_cluster_size}"

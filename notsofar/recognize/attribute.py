@@ -6,7 +6,6 @@ import numpy as np
 
 from notsofar.data import Segment, Transcript, Word
 
-
 #: seconds on each side of a word that decide between speakers who both talk during it
 OVERLAP_CONTEXT_S = 1.0
 
