@@ -88,7 +88,17 @@ def test_cli_and_python_api_stay_in_step():
 
 def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     """``notsofar transcribe x_7ch.flac --set array=notsofar_mc``: words per separated speaker."""
-    p = run_cli("transcribe", str(MC), "--set", "array=notsofar_mc", "-o", str(tmp_path), "-q")
+    p = run_cli(
+        "transcribe",
+        str(MC),
+        "--set",
+        "array=notsofar_mc",
+        "-o",
+        str(tmp_path),
+        "-q",
+        "--set",
+        "diarize.backend=fusion",
+    )
     assert p.returncode == 0, p.stderr
     hyp = json.loads((tmp_path / "mc_two_speakers.seglst.json").read_text())
     ref = json.loads((FIXTURES / "mc_two_speakers.ref.seglst.json").read_text())

@@ -18,7 +18,8 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEAN = ROOT / "tests" / "fixtures" / "clean_speech.wav"
-CMD = [sys.executable, "-m", "notsofar.cli.main", "transcribe"]
+#: espeak-ng fixtures: the fusion diarizer they were made for (see tests/test_transcribe.py)
+CMD = [sys.executable, "-m", "notsofar.cli.main", "transcribe", "--set", "diarize.backend=fusion"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -20,8 +20,12 @@ from notsofar.diarize.config import DiarizeConfig
 if TYPE_CHECKING:
     from notsofar.pipeline.source import AudioSource
 
-#: backend name -> module exposing ``embed_chunk(audio, start_s, regions, cfg, models)``
+#: backend name -> module exposing either ``Accumulator(cfg, models)`` (with
+#: ``add(audio, start_s, regions)`` per chunk and ``finish(regions, cfg, session_id)``) or
+#: ``embed_chunk(audio, start_s, regions, cfg, models)`` (sliding-window embeddings clustered
+#: by :mod:`notsofar.diarize.cluster`)
 BACKENDS: dict[str, str] = {
+    "pyannote": "notsofar.diarize.pyannote",
     "resemblyzer": "notsofar.diarize.resemblyzer",
     "campplus": "notsofar.diarize.campplus",
     "fusion": "notsofar.diarize.fusion",
@@ -32,6 +36,7 @@ __all__ = [
     "DiarizeConfig",
     "diarize",
     "diarize_source",
+    "accumulator",
     "embed_chunk",
     "plan_chunks",
 ]
@@ -85,13 +90,17 @@ def plan_chunks(
 
 
 class Embeddings:
-    """Window spans and embeddings gathered chunk by chunk, then clustered once."""
+    """Window spans and embeddings gathered chunk by chunk, then clustered once (the
+    sliding-window backends)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cfg: DiarizeConfig, models: Any) -> None:
+        self.cfg = cfg
+        self.models = models
         self.spans: list[np.ndarray] = []
         self.vectors: list[np.ndarray] = []
 
-    def add(self, spans: np.ndarray, vectors: np.ndarray) -> None:
+    def add(self, audio: np.ndarray, start_s: float, regions: list[tuple[float, float]]) -> None:
+        spans, vectors = embed_chunk(audio, start_s, regions, self.cfg, self.models)
         self.spans.append(spans)
         self.vectors.append(vectors)
 
@@ -107,6 +116,15 @@ class Embeddings:
         vectors = embedding_space(raw, cfg)
         centroids = cluster(vectors, cfg, spans=spans, raw=raw)
         return resegment(regions, spans, vectors, centroids, cfg, session_id)
+
+
+def accumulator(cfg: DiarizeConfig, models: Any) -> Any:
+    """What gathers one recording's chunks for the configured backend: ``add(audio, start_s,
+    regions)`` per chunk of speech, then ``finish(regions, cfg, session_id) -> Transcript``."""
+    module = backend(cfg)
+    if hasattr(module, "Accumulator"):
+        return module.Accumulator(cfg, models)
+    return Embeddings(cfg, models)
 
 
 def diarize_source(
@@ -131,10 +149,10 @@ def diarize_source(
     models = models or ModelCache("cpu")
     if regions is None:
         regions = source_regions(source, cfg.vad)
-    emb = Embeddings()
+    emb = accumulator(cfg, models)
     for a, b, chunk_regions in plan_chunks(regions, cfg.chunk_s):
         audio = source.read(a, b - a)
-        emb.add(*embed_chunk(audio, a, chunk_regions, cfg, models))
+        emb.add(audio, a, chunk_regions)
         if on_chunk:
             on_chunk(b)
     return emb.finish(regions, cfg, source.name)

@@ -13,9 +13,11 @@ from notsofar.vad import VadConfig
 class DiarizeConfig:
     """Who spoke when: VAD, speaker embeddings on sliding windows, clustering, resegmentation."""
 
-    #: speaker encoder: ``fusion`` (resemblyzer d-vectors + CAM++ x-vectors, the default),
-    #: ``resemblyzer`` or ``campplus`` alone; see :mod:`notsofar.diarize.fusion`
-    backend: str = "fusion"
+    #: ``pyannote`` (the default: segmentation-3.0 local speakers + CAM++ embeddings +
+    #: agglomerative clustering, overlap-aware; :mod:`notsofar.diarize.pyannote`), or a
+    #: sliding-window embedding backend clustered by :mod:`notsofar.diarize.cluster`:
+    #: ``fusion`` (resemblyzer d-vectors + CAM++ x-vectors), ``resemblyzer`` or ``campplus``
+    backend: str = "pyannote"
     vad: VadConfig = field(default_factory=VadConfig)
     #: embedding window and hop over speech (seconds); resemblyzer was trained on 1.6 s partials
     window_s: float = 1.5
@@ -75,6 +77,16 @@ class DiarizeConfig:
     #: mark a second speaker where its score is within this margin of the best (0 disables;
     #: measured with ``pitch_weight: 0``: a window's pitch is one talker's, and halves the hits)
     overlap_margin: float = 0.0
+    #: ``pyannote`` backend (:mod:`notsofar.diarize.pyannote`): segmentation-3.0 window step
+    #: (its windows are 10 s long), the least speech a local speaker needs in a window for its
+    #: embedding to be clustered, the centroid-linkage cut (Euclidean distance between
+    #: L2-normalised CAM++ embeddings: 1 - cosine = d^2 / 2), the smallest cluster that counts
+    #: as a speaker, and gaps of one speaker shorter than ``min_gap_s`` are bridged
+    seg_step_s: float = 2.0
+    min_embedding_s: float = 1.0
+    ahc_threshold: float = 0.65
+    min_cluster_size: int = 6
+    min_gap_s: float = 0.0
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
     batch_size: int = 64
@@ -114,5 +126,17 @@ class DiarizeConfig:
             raise NotsofarError("diarize: need 0 < campplus_hop_s <= window_s")
         if self.smooth_s < 0:
             raise NotsofarError(f"diarize.smooth_s must be >= 0, got {self.smooth_s}")
+        if not 0.1 <= self.seg_step_s <= 10.0:
+            raise NotsofarError(
+                f"diarize.seg_step_s must be 0.1..10 seconds, got {self.seg_step_s}"
+            )
+        if not 0.0 < self.ahc_threshold < 2.0:
+            raise NotsofarError(
+                f"diarize.ahc_threshold must be in (0, 2), got {self.ahc_threshold}"
+            )
+        if self.min_cluster_size < 1:
+            raise NotsofarError(
+                f"diarize.min_cluster_size must be >= 1, got {self.min_cluster_size}"
+            )
         if self.chunk_s < 10:
             raise NotsofarError(f"diarize.chunk_s must be >= 10 seconds, got {self.chunk_s}")

@@ -72,7 +72,7 @@ def transcribe_source(
         asr_source: a time-aligned version of ``source`` for Whisper only (e.g. restored audio);
             VAD and speaker embeddings still read ``source``. None: Whisper reads ``source``.
     """
-    from notsofar.diarize import Embeddings, embed_chunk, plan_chunks
+    from notsofar.diarize import accumulator, plan_chunks
     from notsofar.recognize import CHUNK_PAD_S, recognize_span
     from notsofar.recognize import backend as asr_backend
     from notsofar.recognize.attribute import attribute
@@ -83,13 +83,13 @@ def transcribe_source(
     if on_progress:
         on_progress(0.0)
     recognize_chunk = asr_backend(cfg.asr).recognize_chunk
-    emb = Embeddings()
+    emb = accumulator(cfg.diarize, models)
     groups = []
     duration = source.duration_s
     for a, b, chunk_regions in plan_chunks(regions, min(cfg.diarize.chunk_s, cfg.asr.chunk_s)):
         pa, pb = max(0.0, a - CHUNK_PAD_S), min(duration, b + CHUNK_PAD_S)
         audio = source.read(pa, pb - pa)
-        emb.add(*embed_chunk(audio, pa, chunk_regions, cfg.diarize, models))
+        emb.add(audio, pa, chunk_regions)
         asr_audio = audio if asr_source is None else asr_source.read(pa, pb - pa)
         groups.extend(
             recognize_span(recognize_chunk, asr_audio, pa, chunk_regions, cfg.asr, models)

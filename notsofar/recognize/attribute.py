@@ -6,24 +6,39 @@ import numpy as np
 
 from notsofar.data import Segment, Transcript, Word
 
+#: seconds on each side of a word that decide between speakers who both talk during it
+OVERLAP_CONTEXT_S = 1.0
+
 
 def speaker_of(word: Word, turns: list[Segment], starts: np.ndarray) -> str:
-    """The speaker whose turns overlap ``word`` most; the nearest turn if none overlaps."""
+    """The speaker whose turns overlap ``word`` most; the nearest turn if none overlaps.
+
+    Where the diarization has two speakers at once (overlapped speech), the word goes to the
+    one who talks more in the ``OVERLAP_CONTEXT_S`` around it: Whisper transcribes the
+    sustained voice, not a short interjection over it.
+
+    >>> turns = [Segment("s", "A", 0.0, 5.0, ""), Segment("s", "B", 2.0, 2.6, "")]
+    >>> speaker_of(Word("yes", 2.1, 2.5), turns, np.array([0.0, 2.0]))
+    'A'
+    """
     a = word.start_time or 0.0
     b = max(word.end_time or a, a)
-    best, best_overlap = None, 0.0
-    # turns are sorted by start; any overlapping one starts before b
-    hi = int(np.searchsorted(starts, b, side="right"))
+    # turns are sorted by start; any overlapping one (context included) starts before b + ctx
+    hi = int(np.searchsorted(starts, b + OVERLAP_CONTEXT_S, side="right"))
     overlap: dict[str, float] = {}
+    context: dict[str, float] = {}
     for s in turns[max(0, hi - 64) : hi]:
         ov = min(b, s.end_time) - max(a, s.start_time)
         if ov > 0:
             overlap[s.speaker] = overlap.get(s.speaker, 0.0) + ov
-    for spk, ov in overlap.items():
-        if ov > best_overlap:
-            best, best_overlap = spk, ov
-    if best is not None:
-        return best
+        cv = min(b + OVERLAP_CONTEXT_S, s.end_time) - max(a - OVERLAP_CONTEXT_S, s.start_time)
+        if cv > 0:
+            context[s.speaker] = context.get(s.speaker, 0.0) + cv
+    if overlap:
+        top = max(overlap.values())
+        # speakers covering (nearly) as much of the word as the best one: decide by context
+        close = [spk for spk, ov in overlap.items() if ov >= 0.5 * top]
+        return max(close, key=lambda spk: (context.get(spk, 0.0), overlap[spk]))
     mid = (a + b) / 2
     nearest = min(turns, key=lambda s: max(s.start_time - mid, mid - s.end_time, 0.0))
     return nearest.speaker

@@ -1,0 +1,125 @@
+"""Global speaker clustering of (window, local speaker) embeddings, as pyannote 3.1 does.
+
+Centroid-linkage agglomerative clustering of L2-normalised embeddings, cut at a Euclidean
+distance ``ahc_threshold``; clusters with fewer than ``min_cluster_size`` members are folded into
+the nearest large one (by centroid cosine distance); a forced or bounded count walks the
+dendrogram to the cut nearest the threshold that gives it. Then every window's local speakers
+are mapped to *distinct* global speakers by a Hungarian assignment on cosine similarity
+(two voices heard at once in one window cannot be one person).
+
+Follows ``pyannote.audio.pipelines.clustering.AgglomerativeClustering`` and
+``assign_embeddings`` (pyannote.audio 3.1, MIT, (c) CNRS), re-implemented because
+pyannote.audio cannot be imported beside this torch build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from notsofar.diarize.config import DiarizeConfig
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+
+
+def cluster_labels(
+    x: np.ndarray, cfg: DiarizeConfig, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Cluster index per row of ``x`` (``[n, d]``), 0..S-1. ``weights`` (default 1 each): how
+    many embeddings a row stands for, when counting a cluster's size.
+
+    >>> x = np.array([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0], [0.1, 0.99]])
+    >>> cluster_labels(x, DiarizeConfig(ahc_threshold=0.5, min_cluster_size=1)).tolist()
+    [0, 0, 1, 1]
+    >>> cluster_labels(x, DiarizeConfig(ahc_threshold=0.5, num_speakers=1)).tolist()
+    [0, 0, 0, 0]
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    n = len(x)
+    if n == 1:
+        return np.zeros(1, dtype=int)
+    x = _normalize(np.asarray(x, dtype=np.float64))
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    min_size = min(cfg.min_cluster_size, max(1, round(0.1 * w.sum())))
+    tree = linkage(x, method="centroid", metric="euclidean")
+    labels = fcluster(tree, cfg.ahc_threshold, criterion="distance") - 1
+
+    def large_of(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ids, inverse = np.unique(lab, return_inverse=True)
+        counts = np.bincount(inverse, weights=w)
+        return ids, counts, ids[counts >= min_size]
+
+    ids, counts, large = large_of(labels)
+    lo = cfg.num_speakers or cfg.min_speakers
+    hi = cfg.num_speakers or cfg.max_speakers
+    want = cfg.num_speakers
+    if len(large) < lo:
+        want = lo
+    elif len(large) > hi:
+        want = hi
+    if want is not None and len(large) != want:
+        # walk away from the threshold, merge by merge, until the count of large clusters fits
+        steps = tree.copy()
+        steps[:, 2] = np.arange(n - 1)
+        best, best_count = n - 1, 1
+        for it in np.argsort(np.abs(tree[:, 2] - cfg.ahc_threshold)):
+            found = len(large_of(fcluster(steps, it, criterion="distance") - 1)[2])
+            if abs(found - want) < abs(best_count - want):
+                best, best_count = it, found
+            if found == want:
+                break
+        if best_count != want:
+            # no cut gives that many large clusters: stop merging ``want`` merges before the end
+            # (centroid linkage is not monotonic, so count merges rather than cut a distance)
+            labels = fcluster(steps, n - 1 - want, criterion="distance") - 1
+            return np.unique(labels, return_inverse=True)[1]
+        labels = fcluster(steps, best, criterion="distance") - 1
+        ids, counts, large = large_of(labels)
+    if len(large) == 0:
+        return np.zeros(n, dtype=int)
+    small = ids[counts < min_size]
+    if len(small):
+        cents = _normalize(np.stack([x[labels == i].mean(0) for i in large]))
+        for s in small:
+            c = _normalize(x[labels == s].mean(0))
+            labels[labels == s] = large[int(np.argmax(cents @ c))]
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def cluster(x: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
+    """Speaker centroids ``[S, d]`` (L2-normalised) of the embeddings ``x``."""
+    labels = cluster_labels(x, cfg)
+    x = _normalize(np.asarray(x, dtype=np.float64))
+    return _normalize(np.stack([x[labels == i].mean(0) for i in range(labels.max() + 1)]))
+
+
+def assign(emb: np.ndarray, active: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Global speaker of each window's local speakers ``[n, K]``; -2 where a local speaker is
+    silent (or left over when a window has more voices than there are speakers).
+
+    >>> c = np.eye(2)
+    >>> e = np.array([[[0.1, 0.9], [0.8, 0.2], [0.0, 0.0]]])
+    >>> assign(e, np.array([[True, True, False]]), c).tolist()
+    [[1, 0, -2]]
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    n, k, _ = emb.shape
+    sims = _normalize(emb) @ centroids.T  # [n, K, S]
+    labels = np.full((n, k), -2, dtype=int)
+    for w in range(n):
+        rows = np.nonzero(active[w])[0]
+        if len(rows) == 0:
+            continue
+        if len(rows) == 1 or len(centroids) == 1:
+            best = np.argmax(sims[w, rows], axis=1)
+            if len(centroids) == 1:
+                labels[w, rows] = 0
+            else:
+                labels[w, rows[0]] = best[0]
+            continue
+        r, c = linear_sum_assignment(sims[w, rows], maximize=True)
+        labels[w, rows[r]] = c
+    return labels

@@ -1,0 +1,236 @@
+"""``diarize.backend: pyannote``: the pyannote 3.x recipe, with CAM++ embeddings, streamed.
+
+1. pyannote segmentation-3.0 (:mod:`notsofar.diarize.segmentation`) on 10 s windows every
+   ``seg_step_s`` over each chunk of speech: up to three local speakers per window, overlap
+   included (hard powerset decoding).
+2. One CAM++ pass over the chunk's Kaldi fbank gives frame-level features (the network up to its
+   statistics pooling); each (window, local speaker) gets the mean and standard deviation of the
+   frames where that speaker talks *alone* (all its frames if that is under
+   ``min_embedding_s``), through CAM++'s own embedding layer. One encoder pass per chunk instead
+   of one per (window, speaker): the embeddings cost about as much as the audio is long.
+3. At the end, the embeddings of every chunk are clustered together (:mod:`notsofar.diarize.ahc`:
+   centroid-linkage agglomerative clustering with a distance threshold and a minimum cluster
+   size, as pyannote 3.1 does), each window's local speakers are mapped to distinct global
+   speakers (Hungarian assignment), and the windows are stitched back on one frame grid: at
+   every frame the ``count`` most active speakers, where ``count`` is the number of speakers the
+   segmentation hears there (so overlapped speech gives two turns at once).
+
+Memory holds one chunk's audio and features, and per window only its hard activity
+(``[589, 3]`` bytes) and three 192-d embeddings: about 3 MB per hour at a 2 s step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from notsofar.audio import SAMPLE_RATE
+from notsofar.data import Segment, Transcript
+from notsofar.diarize.config import DiarizeConfig
+
+#: CAM++ output frames: the fbank's 10 ms hop, halved by its first TDNN layer's stride 2
+CAMPP_STEP_S = 0.02
+#: fbank frames per CAM++ block and context on each side (memory stays ~40 MB per block)
+BLOCK_FRAMES = 1000
+CONTEXT_FRAMES = 100
+#: speech behind an embedding that is clustered anyway when a recording has few embeddings
+SHORT_EMBEDDING_S = 0.5
+
+
+def campplus_frames(net: Any, fbank: np.ndarray, threads: int = 0) -> np.ndarray:
+    """CAM++'s frame-level output ``[channels, ceil(T / 2)]`` for a ``[T, 80]`` fbank, run in
+    blocks of ``BLOCK_FRAMES`` frames with ``CONTEXT_FRAMES`` of context on each side, each
+    block mean-normalised over itself and its context."""
+    import torch
+
+    body = net.xvector[:-2]  # everything before statistics pooling and the dense layer
+    out = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads) if threads else before)
+    try:
+        with torch.no_grad():
+            for a in range(0, len(fbank), BLOCK_FRAMES):
+                lo = max(0, a - CONTEXT_FRAMES)
+                hi = min(len(fbank), a + BLOCK_FRAMES + CONTEXT_FRAMES)
+                piece = fbank[lo:hi] - fbank[lo:hi].mean(axis=0, keepdims=True)
+                x = torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32))[None]
+                y = body(net.head(x.permute(0, 2, 1)))[0].numpy()
+                # output frame j covers input frames 2j, 2j+1
+                j0 = (a - lo) // 2
+                j1 = j0 + (min(a + BLOCK_FRAMES, len(fbank)) - a + 1) // 2
+                out.append(y[:, j0:j1])
+    finally:
+        torch.set_num_threads(before)
+    return np.concatenate(out, axis=1) if out else np.zeros((0, 0), np.float32)
+
+
+def pooled_embeddings(net: Any, frames: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """CAM++ embeddings ``[n, 192]`` (L2-normalised) from frame features ``[C, T]`` pooled
+    over each row of ``masks [n, T]`` (mean and unbiased standard deviation, as CAM++'s own
+    statistics pooling)."""
+    import torch
+
+    m = masks.astype(np.float32)
+    n = np.maximum(m.sum(axis=1, keepdims=True), 2.0)
+    mean = m @ frames.T / n
+    var = (m @ (frames.T**2) - n * mean**2) / (n - 1)
+    stats = np.concatenate([mean, np.sqrt(np.maximum(var, 1e-4))], axis=1).astype(np.float32)
+    with torch.no_grad():
+        emb = net.xvector.dense(torch.from_numpy(stats)).numpy()
+    return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
+
+
+class Accumulator:
+    """Windows' local activity and embeddings gathered chunk by chunk, clustered at the end."""
+
+    def __init__(self, cfg: DiarizeConfig, models: Any) -> None:
+        self.cfg = cfg
+        self.models = models
+        self.starts: list[np.ndarray] = []  # absolute window starts (s)
+        self.ends: list[np.ndarray] = []  # where each window's audio ends (chunk end)
+        self.activity: list[np.ndarray] = []  # [n, F, K] uint8
+        self.embeddings: list[np.ndarray] = []  # [n, K, 192]
+        self.usable: list[np.ndarray] = []  # [n, K] bool: embedding good enough to cluster
+        self.speech_s: list[np.ndarray] = []  # [n, K] seconds of speech behind each embedding
+
+    def add(self, audio: np.ndarray, start_s: float, regions: list[tuple[float, float]]) -> None:
+        from notsofar.diarize.segmentation import segment
+        from notsofar.features import kaldi_fbank
+
+        cfg = self.cfg
+        if len(audio) < int(0.1 * SAMPLE_RATE):
+            return
+        seg = self.models.segmentation()
+        starts, act = segment(seg, audio, cfg.seg_step_s)
+        n, nf, k = act.shape
+        length_s = len(audio) / SAMPLE_RATE
+        # frames past the end of the chunk (zero padding) say nothing
+        centers = seg.frame_duration_s / 2 + seg.frame_step_s * np.arange(nf)
+        act[(starts[:, None] + centers[None, :]) > length_s] = 0
+
+        net = self.models.campplus()
+        feats = campplus_frames(net, kaldi_fbank(audio), cfg.threads)
+        t = (np.arange(feats.shape[1]) + 0.5) * CAMPP_STEP_S
+        alone = act.sum(axis=2, keepdims=True) == 1
+        masks = np.zeros((n, k, feats.shape[1]), dtype=bool)
+        for w in range(n):
+            inside = (t >= starts[w]) & (t < starts[w] + seg.duration_s)
+            idx = np.clip(
+                np.round((t[inside] - starts[w] - centers[0]) / seg.frame_step_s).astype(int),
+                0,
+                nf - 1,
+            )
+            clean = act[w] * alone[w]
+            for s in range(k):
+                m = clean[idx, s].astype(bool)
+                if m.sum() * CAMPP_STEP_S < cfg.min_embedding_s:
+                    m = act[w, idx, s].astype(bool)
+                masks[w, s, inside] = m
+        counts = masks.sum(axis=2) * CAMPP_STEP_S
+        # clustered: enough speech for a reliable embedding; any speech at all still gets one,
+        # so that the window's assignment can place it
+        usable = counts >= cfg.min_embedding_s
+        some = counts >= 3 * CAMPP_STEP_S
+        emb = np.zeros((n, k, net.xvector.dense.linear.out_channels), dtype=np.float32)
+        if some.any():
+            emb[some] = pooled_embeddings(net, feats, masks[some])
+        self.starts.append(start_s + starts)
+        self.ends.append(np.full(n, start_s + length_s))
+        self.activity.append(act)
+        self.embeddings.append(emb)
+        self.usable.append(usable)
+        self.speech_s.append(np.where(some, counts, 0.0))
+
+    def finish(
+        self, regions: list[tuple[float, float]], cfg: DiarizeConfig, session_id: str
+    ) -> Transcript:
+        from notsofar.diarize.ahc import assign, cluster
+
+        if not self.starts:
+            return Transcript()
+        seg = self.models.segmentation()
+        starts = np.concatenate(self.starts)
+        act = np.concatenate(self.activity)
+        emb = np.concatenate(self.embeddings)
+        usable = np.concatenate(self.usable)
+        active = act.sum(axis=1) > 0  # [n, K]
+        if usable.sum() < 2 * cfg.min_cluster_size and getattr(self, "speech_s", None):
+            # a short recording: too few embeddings of a full second each; cluster every local
+            # speaker with half a second of speech rather than find one speaker only
+            usable = usable | (np.concatenate(self.speech_s) >= SHORT_EMBEDDING_S)
+        if not usable.any():
+            # speech too short for any embedding: one speaker wherever anyone talks
+            labels = np.where(active, 0, -2)
+            return self._reconstruct(starts, act, labels, 1, seg, session_id)
+        centroids = cluster(emb[usable], cfg)
+        labels = assign(emb, active, centroids)
+        return self._reconstruct(starts, act, labels, len(centroids), seg, session_id)
+
+    def _reconstruct(
+        self,
+        starts: np.ndarray,
+        act: np.ndarray,
+        labels: np.ndarray,
+        num_speakers: int,
+        seg: Any,
+        session_id: str,
+    ) -> Transcript:
+        """Stitch windows onto one frame grid: per frame, the ``count`` most active speakers."""
+        step = seg.frame_step_s
+        n, nf, k = act.shape
+        offsets = np.round(starts / step).astype(int)
+        total = int(offsets.max()) + nf + 1
+        score = np.zeros((total, num_speakers), dtype=np.float32)
+        count = np.zeros(total, dtype=np.float32)
+        cover = np.zeros(total, dtype=np.float32)
+        for w in range(n):
+            sl = slice(offsets[w], offsets[w] + nf)
+            local = np.zeros((nf, num_speakers), dtype=np.float32)
+            for s in range(k):
+                if labels[w, s] >= 0:
+                    local[:, labels[w, s]] = np.maximum(local[:, labels[w, s]], act[w, :, s])
+            score[sl] += local
+            count[sl] += act[w].sum(axis=1)
+            cover[sl] += 1.0
+        covered = cover > 0
+        score[covered] /= cover[covered, None]
+        count[covered] /= cover[covered]
+        count = np.minimum(np.rint(count), min(2, num_speakers)).astype(int)
+        order = np.argsort(-score, axis=1)
+        binary = np.zeros_like(score, dtype=bool)
+        for c in range(1, int(count.max(initial=0)) + 1):
+            rows = np.nonzero(count >= c)[0]
+            binary[rows, order[rows, c - 1]] = True
+        return _to_turns(binary, step, seg.frame_duration_s, self.cfg, session_id)
+
+
+def _to_turns(
+    binary: np.ndarray, step: float, frame_duration: float, cfg: DiarizeConfig, session_id: str
+) -> Transcript:
+    """Per-speaker runs of active frames -> turns; gaps under ``min_gap_s`` are filled and
+    turns under ``min_segment_s`` dropped."""
+    segments = []
+    offset = frame_duration / 2
+    for spk in range(binary.shape[1]):
+        x = np.concatenate([[False], binary[:, spk], [False]]).astype(np.int8)
+        edges = np.diff(x)
+        on, off = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        runs: list[list[float]] = []
+        for a, b in zip(on, off, strict=True):
+            t0, t1 = offset + a * step, offset + b * step
+            if runs and t0 - runs[-1][1] < cfg.min_gap_s:
+                runs[-1][1] = t1
+            else:
+                runs.append([t0, t1])
+        for t0, t1 in runs:
+            if t1 - t0 >= cfg.min_segment_s:
+                segments.append(Segment(session_id, f"spk{spk}", round(t0, 3), round(t1, 3), ""))
+    # speakers numbered by first appearance
+    segments.sort(key=lambda s: (s.start_time, s.speaker))
+    rename: dict[str, str] = {}
+    for s in segments:
+        rename.setdefault(s.speaker, f"spk{len(rename)}")
+    from dataclasses import replace
+
+    return Transcript([replace(s, speaker=rename[s.speaker]) for s in segments]).sorted()

