@@ -15,17 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from notsofar.data import Transcript
-from notsofar.diarize.config import DiarizeConfig
+from notsofar.diarize.config import BACKENDS, DiarizeConfig
 
 if TYPE_CHECKING:
     from notsofar.pipeline.source import AudioSource
-
-#: backend name -> module exposing ``embed_chunk(audio, start_s, regions, cfg, models)``
-BACKENDS: dict[str, str] = {
-    "resemblyzer": "notsofar.diarize.resemblyzer",
-    "campplus": "notsofar.diarize.campplus",
-    "fusion": "notsofar.diarize.fusion",
-}
 
 __all__ = [
     "BACKENDS",

@@ -8,6 +8,14 @@ from typing import Literal
 from notsofar.errors import NotsofarError
 from notsofar.vad import VadConfig
 
+#: backend name -> module exposing ``embed_chunk(audio, start_s, regions, cfg, models)``
+#: (names and module paths only; modules are imported when a backend is used)
+BACKENDS: dict[str, str] = {
+    "resemblyzer": "notsofar.diarize.resemblyzer",
+    "campplus": "notsofar.diarize.campplus",
+    "fusion": "notsofar.diarize.fusion",
+}
+
 
 @dataclass(frozen=True)
 class DiarizeConfig:
@@ -85,8 +93,6 @@ class DiarizeConfig:
     threads: int = 0
 
     def validate(self) -> None:
-        from notsofar.diarize import BACKENDS
-
         if self.backend not in BACKENDS:
             raise NotsofarError(
                 f"diarize.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"

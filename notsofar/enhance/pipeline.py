@@ -54,8 +54,9 @@ def transcribe_multichannel(
     from notsofar.arrays import load_array
     from notsofar.enhance import enhance, prepare_array
     from notsofar.enhance.channels import input_files, read_multichannel
-    from notsofar.pipeline import Result, TranscribeConfig
+    from notsofar.pipeline.config import TranscribeConfig
     from notsofar.pipeline.models import ModelCache
+    from notsofar.pipeline.single import Result
     from notsofar.pipeline.source import ArraySource
     from notsofar.recognize import recognize_source
 
@@ -117,7 +118,7 @@ def _index(channel: int | str, num_channels: int) -> int:
 def _single_channel(x: Any, cfg: Any, models: Any, session_id: str) -> Any:
     import numpy as np
 
-    from notsofar.pipeline import transcribe_source
+    from notsofar.pipeline.single import transcribe_source
     from notsofar.pipeline.source import ArraySource
 
     return transcribe_source(ArraySource(np.asarray(x, np.float32), session_id), cfg, models)

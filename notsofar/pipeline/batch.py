@@ -262,7 +262,7 @@ def run_batch(
     """Transcribe every session into ``out_dir``, skipping finished ones, listing failures."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from notsofar.cli.common import write_resolved_config
+    from notsofar.config import write_resolved_config
     from notsofar.io.atomic import write_text
     from notsofar.pipeline.models import ModelCache, check_ct2_dir
 

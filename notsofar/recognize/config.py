@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from notsofar.errors import NotsofarError
 
+#: backend name -> module exposing ``prepare(cfg, models)`` (load, validate) and
+#: ``recognize_chunk(audio, start_s, cfg, models)``. Names and module paths only (kept with the
+#: config, which validates ``backend`` against it): modules are imported when a backend is used.
+BACKENDS: dict[str, str] = {"faster-whisper": "notsofar.recognize.faster_whisper"}
+
 
 @dataclass(frozen=True)
 class RecognizeConfig:
@@ -49,8 +54,6 @@ class RecognizeConfig:
     cpu_threads: int = 0
 
     def validate(self) -> None:
-        from notsofar.recognize import BACKENDS
-
         if self.backend not in BACKENDS:
             raise NotsofarError(
                 f"asr.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"
