@@ -58,6 +58,8 @@ class RecognizeConfig:
             raise NotsofarError(
                 f"asr.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"
             )
+        if self.language is not None:
+            check_language(self.language)
         if self.beam_size < 1:
             raise NotsofarError(f"asr.beam_size must be >= 1, got {self.beam_size}")
         if self.batch_size < 0:
@@ -66,3 +68,20 @@ class RecognizeConfig:
             raise NotsofarError(f"asr.chunk_s must be >= 10 seconds, got {self.chunk_s}")
         if self.refill_gap_s < 0 or self.refill_word_s < 0:
             raise NotsofarError("asr.refill_gap_s and asr.refill_word_s must be >= 0")
+
+
+def whisper_languages() -> tuple[str, ...]:
+    """The language codes Whisper knows (faster-whisper's list: ``en``, ``de``, ``yue``, ...)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return tuple(_LANGUAGE_CODES)
+
+
+def check_language(language: str) -> None:
+    """A one-line error unless ``language`` is a Whisper language code."""
+    known = whisper_languages()
+    if language not in known:
+        raise NotsofarError(
+            f"asr.language: unknown language code {language!r} "
+            f"(Whisper's codes: {', '.join(sorted(known)[:12])}, ...)"
+        )
