@@ -197,7 +197,9 @@ def test_score_files_have_no_float_noise():
     from notsofar.score import MetricSummary, ScoreReport, SessionScore
 
     row = SessionScore("m", "der", 0.12319999999999975, 1.2319999999999975, 10.000000000000002)
-    summary = MetricSummary("der", 1, 0.12319999999999975, 0.12319999999999975, 1.23199999999, 10.0)
+    summary = MetricSummary(
+        "der", 1, 0.12319999999999975, 0.12319999999999975, 1.2319999999999975, 10.0
+    )
     report = ScoreReport((row,), (summary,))
     for text in (report.to_json(), report.to_csv()):
         assert "99999" not in text and "00000000" not in text, text

@@ -80,14 +80,14 @@ class MetricSummary:
 
 CSV_FIELDS = [f.name for f in fields(SessionScore)]
 
-#: decimals kept in ``.score.json`` / ``.score.csv``: the sums of seconds that DER and JER
-#: count carry float noise (``1.2319999999999975``); 6 decimals keep every digit that means
-#: anything (microseconds, a millionth of an error rate)
-DECIMALS = 6
+#: significant digits kept in ``.score.json`` / ``.score.csv``: sums of seconds (DER, JER)
+#: carry float noise in the last digits (``1.2319999999999975``); 12 digits drop it and keep
+#: every digit that means anything, so the files still agree with meeteval to 1e-12
+DIGITS = 12
 
 
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: round(v, DECIMALS) if isinstance(v, float) else v for k, v in row.items()}
+    return {k: float(f"{v:.{DIGITS}g}") if isinstance(v, float) else v for k, v in row.items()}
 
 
 @dataclass(frozen=True)
