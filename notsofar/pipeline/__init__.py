@@ -27,9 +27,10 @@ __all__ = ["Result", "TranscribeConfig", "multichannel_entry", "transcribe", "tr
 def multichannel_entry() -> Callable[..., Any] | None:
     """The multi-channel front end's entry point, if ``notsofar.enhance.pipeline`` provides it.
 
-    It is called as ``transcribe_multichannel(paths, cfg, models=..., session_id=...)`` with the
-    session's audio file(s) and the :class:`TranscribeConfig`, and returns a :class:`Result`
-    or a :class:`~notsofar.data.Transcript`.
+    It is called as ``transcribe_multichannel(paths, cfg, models=..., session_id=...,
+    notice=..., on_progress=...)`` with the session's audio file(s) and the
+    :class:`TranscribeConfig`, and returns a :class:`Result` (its ``array`` says whether the
+    front end ran or fell back to the single-channel path) or a :class:`~notsofar.data.Transcript`.
     """
     try:
         module = importlib.import_module("notsofar.enhance.pipeline")

@@ -109,19 +109,19 @@ def config_tag(cfg: RestoreConfig) -> str:
     return f"notsofar restore config {hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def check_outputs(outputs: Iterable[Path | None]) -> None:
-    """Before any work: every output has a format soundfile writes and a writable folder."""
+def check_output(output: Path, one_file: bool) -> None:
+    """Before any work: ``-o`` names a format soundfile writes (for one input file) and its
+    folder takes files. In a folder run each file's format is checked before its own work."""
     from notsofar import audio
     from notsofar.io.atomic import check_writable
 
-    folders = set()
-    for dst in outputs:
-        if dst is None:
-            continue
-        audio.check_output_format(dst)
-        folders.add(dst.parent)
-    for folder in sorted(folders):
-        check_writable(folder)
+    if one_file:
+        audio.check_output_format(output)
+    check_writable(output.parent if one_file else output)
+
+
+#: formats whose files cannot hold the comment tag with the config (their outputs are trusted)
+UNTAGGED_SUFFIXES = (".w64", ".au")
 
 
 def _plan_steps(d: Degradation, cfg: RestoreConfig) -> tuple[str, ...]:
@@ -161,7 +161,8 @@ def restore_file(
     tag = config_tag(cfg)
     warnings: list[str] = []
     if dst is not None and not overwrite and not analyze_only and Path(dst).exists():
-        if resume_any_config or audio.comment_of(dst) == tag:
+        untagged = Path(dst).suffix.lower() in UNTAGGED_SUFFIXES
+        if resume_any_config or untagged or audio.comment_of(dst) == tag:
             return FileResult(src, dst, "skipped")
         warnings.append(
             f"{dst}: made with another config; redoing it (--resume-any-config keeps it)"
@@ -174,6 +175,8 @@ def restore_file(
         )
     t0 = time.perf_counter()
     try:
+        if dst is not None and not analyze_only:
+            audio.check_output_format(dst)  # before the work, not after it
         x, sr = audio.read(input_path, sample_rate=None)
         check_signal(x, sr, input_path)
         chans = x[None] if x.ndim == 1 else x
@@ -291,8 +294,8 @@ def restore_paths(
     if reference is not None and len(inputs) != 1:
         raise NotsofarError("--eval takes one reference, so the input must be one file", path=root)
     outs = output_paths(inputs, root, None if output is None else Path(output))
-    if not analyze_only:
-        check_outputs(outs)
+    if output is not None and not analyze_only:
+        check_output(outs[0] if root.is_file() else Path(output), root.is_file())
     results = []
     for src, dst in zip(inputs, outs, strict=True):
         r = restore_file(
