@@ -121,12 +121,14 @@ def outputs_of(out_dir: Path, name: str, cfg: TranscribeConfig) -> list[Path]:
 
 
 def config_hash(cfg: TranscribeConfig) -> str:
-    """A short hash of the settings that change results (not ``outputs`` or thread counts)."""
+    """A short hash of the settings that change results (not ``outputs`` or thread counts;
+    the device as resolved, so ``auto`` and ``cpu`` on a machine without a GPU agree)."""
     import hashlib
 
     from notsofar.config import to_dict
+    from notsofar.pipeline.models import resolve_device
 
-    d = to_dict(cfg)
+    d = to_dict(dataclasses.replace(cfg, device=resolve_device(cfg.device)))
     d.pop("outputs", None)
     d["asr"].pop("cpu_threads", None)
     d["diarize"].pop("threads", None)
@@ -323,7 +325,7 @@ def run_batch(
         check_ct2_dir(Path(cfg.asr.model).expanduser())
     check_writable(out_dir)
     models = ModelCache(cfg.device, cfg.asr.cpu_threads)
-    chash = config_hash(dataclasses.replace(cfg, device=models.device))
+    chash = config_hash(cfg)
     report = BatchReport()
     progress = Progress(
         TextColumn("{task.description}"),
