@@ -19,8 +19,8 @@ from notsofar.enhance.config import EnhanceConfig
 from notsofar.errors import NotsofarError
 
 #: the share of the work the front end (WPE, diarization, separation) stands for in progress
-#: reports, recognizing the speakers' streams the rest: about half, as the multi-channel path
-#: took 1.87x the single-channel path's time (README, "Measured")
+#: reports, recognizing the speakers' streams the rest: an estimate from the multi-channel path
+#: taking 1.87x the single-channel path's time (README, "Measured"), not a measured split
 FRONT_END_SHARE = 0.5
 
 

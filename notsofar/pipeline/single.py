@@ -17,8 +17,9 @@ from notsofar.pipeline.config import TranscribeConfig
 if TYPE_CHECKING:
     from notsofar.pipeline.source import AudioSource
 
-#: the share of a session's work the streamed VAD pass stands for in progress reports (it
-#: took about a tenth of the single-channel path's time on the benchmark meetings' machine)
+#: the share of a session's work the streamed VAD pass stands for in progress reports: an
+#: estimate (Silero VAD costs a small fraction of the encoders and Whisper), so the bar moves
+#: during the VAD pass; the ETA is only as exact as this share
 VAD_SHARE = 0.1
 
 
