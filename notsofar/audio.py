@@ -6,6 +6,7 @@ Sample counts are named ``*_samples``/``num_samples``; seconds ``*_s``/``*_time`
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,19 +169,90 @@ def stream(
 
 
 def write(
-    path: str | Path, audio: np.ndarray, sample_rate: int, subtype: str | None = None
+    path: str | Path,
+    audio: np.ndarray,
+    sample_rate: int,
+    subtype: str | None = None,
+    comment: str | None = None,
 ) -> Path:
-    """Write ``[C, T]`` or ``[T]`` audio atomically; the format follows the suffix."""
+    """Write ``[C, T]`` or ``[T]`` audio atomically; the format follows the suffix. ``comment``
+    goes into the file's comment tag where the format has one (WAV, FLAC, OGG, AIFF)."""
     import soundfile as sf
 
     path = Path(path)
     data = audio.T if audio.ndim == 2 else audio
+    channels = 1 if data.ndim == 1 else data.shape[1]
     with atomic_path(path) as tmp:
         try:
-            sf.write(str(tmp), data, sample_rate, subtype=subtype, format=_format_for(path))
+            with sf.SoundFile(
+                str(tmp), "w", sample_rate, channels, subtype=subtype, format=_format_for(path)
+            ) as f:
+                if comment:
+                    with contextlib.suppress(RuntimeError):  # a format without string tags
+                        f.comment = comment
+                f.write(data)
         except Exception as e:
             raise NotsofarError(f"cannot write audio: {e}", path=path) from None
     return path
+
+
+def comment_of(path: str | Path) -> str:
+    """The comment tag :func:`write` put in ``path`` (``""`` if none or unreadable)."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as f:
+            return f.comment or ""
+    except Exception:  # noqa: BLE001 (an unreadable file has no usable comment)
+        return ""
+
+
+def check_output_format(path: str | Path) -> None:
+    """A one-line error unless soundfile can write audio named ``path`` (by its suffix)."""
+    import soundfile as sf
+
+    path = Path(path)
+    fmt = _format_for(path) or path.suffix.lstrip(".").upper()
+    if not fmt or fmt not in sf.available_formats():
+        raise NotsofarError(
+            f"unknown audio format {path.suffix or '(no suffix)'!r} for output "
+            "(use .wav, .flac, .ogg, ...)",
+            path=path,
+        )
+
+
+def wav_truncation(path: str | Path) -> tuple[float, float] | None:
+    """``(seconds present, seconds the header promises)`` for a RIFF/WAVE file whose data
+    chunk is shorter than its header says (a copy or download cut short); None otherwise.
+    libsndfile reads such a file without a word, so callers warn."""
+    import struct
+
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            byte_rate = 0
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"fmt ":
+                    fmt = f.read(size + size % 2)
+                    if len(fmt) >= 12:
+                        byte_rate = struct.unpack("<I", fmt[8:12])[0]
+                    continue
+                if cid == b"data":
+                    present = path.stat().st_size - f.tell()
+                    # 0 and 0xFFFFFFFF: writers that stream without knowing the length
+                    if size in (0, 0xFFFFFFFF) or present >= size or not byte_rate:
+                        return None
+                    return present / byte_rate, size / byte_rate
+                f.seek(size + size % 2, 1)
+    except OSError:
+        return None
 
 
 def _format_for(path: Path) -> str | None:

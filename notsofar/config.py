@@ -216,3 +216,10 @@ def load_config(
 def dump_config(cfg: Any) -> str:
     """The resolved config as YAML text."""
     return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=False)
+
+
+def write_resolved_config(cfg: Any, out_dir: str | Path, name: str) -> Path:
+    """Write ``<out_dir>/<name>.config.yaml`` (the resolved config) atomically."""
+    from notsofar.io.atomic import write_text
+
+    return write_text(Path(out_dir) / f"{name}.config.yaml", dump_config(cfg))

@@ -22,6 +22,16 @@ from notsofar.errors import NotsofarError
 SEGLST_KEYS = ("session_id", "speaker", "start_time", "end_time", "words")
 
 
+def safe_id(text: str) -> str:
+    """``text`` usable as one field of RTTM, STM or CTM (whitespace-separated formats): every
+    run of whitespace becomes ``_``.
+
+    >>> safe_id("my rec")
+    'my_rec'
+    """
+    return "_".join(text.split()) if text.strip() else text
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
     """One recognized or reference word, with optional timing (seconds) and confidence."""

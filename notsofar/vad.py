@@ -136,9 +136,23 @@ def regions_from_blocks(blocks: Iterator[tuple[float, np.ndarray]], cfg: VadConf
     return [(round(a, 3), round(b, 3)) for a, b in merge_regions(found, gap_s=2 * cfg.speech_pad_s)]
 
 
-def source_regions(source: AudioSource, cfg: VadConfig) -> list[Region]:
-    """Speech regions of an :class:`~notsofar.pipeline.source.AudioSource`, streamed."""
-    return regions_from_blocks(source.blocks(cfg.block_s), cfg)
+def source_regions(
+    source: AudioSource, cfg: VadConfig, on_progress: Callable[[float], None] | None = None
+) -> list[Region]:
+    """Speech regions of an :class:`~notsofar.pipeline.source.AudioSource`, streamed;
+    ``on_progress`` is called with the audio time (s) read so far after each block."""
+    blocks = source.blocks(cfg.block_s)
+    if on_progress is not None:
+        blocks = _reporting(blocks, on_progress)
+    return regions_from_blocks(blocks, cfg)
+
+
+def _reporting(
+    blocks: Iterable[tuple[float, np.ndarray]], on_progress: Callable[[float], None]
+) -> Iterator[tuple[float, np.ndarray]]:
+    for start, block in blocks:
+        yield start, block
+        on_progress(start + len(block) / SAMPLE_RATE)
 
 
 def speech_regions(

@@ -278,6 +278,7 @@ def test_cli_and_python_api_in_step() -> None:
         "analyze": "analyze_only",
         "sr": "cfg.sample_rate",
         "backend": "cfg.backend",
+        "resume_any_config": "resume_any_config",
     }
     presentation = {"json_path", "config", "set_", "quiet"}  # how results are shown / cfg built
     assert cli == set(mapping) | presentation

@@ -65,7 +65,6 @@ def load_stage_config(
 
 def write_resolved_config(cfg: Any, out_dir: Path, name: str) -> Path:
     """Write ``<out_dir>/<name>.config.yaml`` (the resolved config) atomically."""
-    from notsofar.config import dump_config
-    from notsofar.io.atomic import write_text
+    from notsofar.config import write_resolved_config as write
 
-    return write_text(out_dir / f"{name}.config.yaml", dump_config(cfg))
+    return write(cfg, out_dir, name)

@@ -44,9 +44,10 @@ def diarize_cmd(
     source = FileSource(audio, parse_channel(channel))
     check_writable(out_dir)
     turns = diarize_source(source, cfg, ModelCache(device))
-    io.write(out_dir / f"{source.name}.rttm", turns)
-    io.write(out_dir / f"{source.name}.diarization.seglst.json", turns)
-    write_resolved_config(cfg, out_dir, f"{source.name}.diarize")
+    stem = audio.name.split(".")[0]  # file names keep the recording's; ids have no spaces
+    io.write(out_dir / f"{stem}.rttm", turns)
+    io.write(out_dir / f"{stem}.diarization.seglst.json", turns)
+    write_resolved_config(cfg, out_dir, f"{stem}.diarize")
     console(quiet).print(
         f"{source.name}: {len(turns.speakers)} speaker(s), {len(turns)} turn(s) -> {out_dir}"
     )

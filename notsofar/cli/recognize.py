@@ -28,6 +28,7 @@ def recognize_cmd(
     """Recognize one recording: writes <name>.seglst.json/.srt/.vtt/.txt/.words.json."""
     from notsofar import io
     from notsofar.cli.common import load_stage_config, write_resolved_config
+    from notsofar.data import safe_id
     from notsofar.io.atomic import write_text
     from notsofar.pipeline.batch import check_writable, words_json
     from notsofar.pipeline.models import ModelCache
@@ -39,14 +40,15 @@ def recognize_cmd(
     source = FileSource(audio, parse_channel(channel))
     turns = io.read(diarization) if diarization is not None else None
     if turns is not None and len(turns.session_ids) > 1:
-        turns = turns.filter(lambda s: s.session_id == source.name)
+        turns = turns.filter(lambda s: safe_id(s.session_id) == source.name)
     check_writable(out_dir)
     models = ModelCache(device, cfg.cpu_threads)
     transcript = recognize_source(source, turns, cfg, models)
+    stem = audio.name.split(".")[0]  # file names keep the recording's; ids have no spaces
     for suffix in (".seglst.json", ".srt", ".vtt", ".txt"):
-        io.write(out_dir / f"{source.name}{suffix}", transcript)
-    write_text(out_dir / f"{source.name}.words.json", words_json(transcript))
-    write_resolved_config(cfg, out_dir, f"{source.name}.recognize")
+        io.write(out_dir / f"{stem}{suffix}", transcript)
+    write_text(out_dir / f"{stem}.words.json", words_json(transcript))
+    write_resolved_config(cfg, out_dir, f"{stem}.recognize")
     console(quiet).print(
         f"{source.name}: {transcript.num_words} word(s), "
         f"{len(transcript.speakers)} speaker(s) -> {out_dir}"

@@ -44,6 +44,13 @@ def restore_command(
         ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo existing outputs.")] = False,
+    resume_any_config: Annotated[
+        bool,
+        typer.Option(
+            "--resume-any-config",
+            help="Keep outputs made with another config (default: redo them).",
+        ),
+    ] = False,
     config: ConfigOption = None,
     set_: SetOption = None,
     quiet: QuietOption = False,
@@ -73,6 +80,7 @@ def restore_command(
             analyze_only=analyze_only,
             reference=eval_ref,
             on_result=lambda r: status.update(f"{r.status}: {Path(r.input).name}"),
+            resume_any_config=resume_any_config,
         )
     if output is not None:
         out_dir = output if output.is_dir() else output.parent
@@ -87,6 +95,8 @@ def restore_command(
     if not quiet:
         con.print(_summary(results))
     for r in results:
+        for w in r.warnings:
+            print(f"notsofar: warning: {w}", file=sys.stderr)
         if r.status == "failed":
             print(f"notsofar: error: {r.error}", file=sys.stderr)
     text = json.dumps(report, indent=2) + "\n"
@@ -110,10 +120,12 @@ def _report(results: list) -> dict:
             item["output"] = r.output
         if r.error:
             item["error"] = r.error
+        if r.warnings:
+            item["warnings"] = list(r.warnings)
         if r.analysis:
             item["analysis"] = [d.to_dict() for d in r.analysis]
             item["steps"] = [list(s) for s in r.steps]
-        if r.elapsed_s and r.status == "restored":
+        if r.elapsed_s and r.status == "restored" and r.rtf is not None:
             item["rtf"] = round(r.rtf, 4)
         if r.metrics:
             item["metrics"] = {

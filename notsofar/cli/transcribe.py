@@ -20,6 +20,13 @@ def transcribe_cmd(
     config: ConfigOption = None,
     sets: SetOption = None,
     force: Annotated[bool, typer.Option("--force", help="Redo sessions already done.")] = False,
+    resume_any_config: Annotated[
+        bool,
+        typer.Option(
+            "--resume-any-config",
+            help="Keep sessions done with another config (default: redo them).",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Diarize and recognize: writes <name>.seglst.json/.rttm/.srt/.vtt/.txt/.words.json."""
@@ -30,7 +37,9 @@ def transcribe_cmd(
     cfg = load_stage_config(TranscribeConfig, config, sets)
     sessions = find_sessions(inputs)
     con = console(quiet)
-    report = run_batch(sessions, cfg, out_dir, con, force=force)
+    report = run_batch(
+        sessions, cfg, out_dir, con, force=force, resume_any_config=resume_any_config
+    )
     con.print(summary_table(report))
     for o in report.failed:
         typer.echo(f"notsofar: error: {o.error}", err=True)

@@ -15,21 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from notsofar.data import Transcript
-from notsofar.diarize.config import DiarizeConfig
+from notsofar.diarize.config import BACKENDS, DiarizeConfig
 
 if TYPE_CHECKING:
     from notsofar.pipeline.source import AudioSource
-
-#: backend name -> module exposing either ``Accumulator(cfg, models)`` (with
-#: ``add(audio, start_s, regions)`` per chunk and ``finish(regions, cfg, session_id)``) or
-#: ``embed_chunk(audio, start_s, regions, cfg, models)`` (sliding-window embeddings clustered
-#: by :mod:`notsofar.diarize.cluster`)
-BACKENDS: dict[str, str] = {
-    "pyannote": "notsofar.diarize.pyannote",
-    "resemblyzer": "notsofar.diarize.resemblyzer",
-    "campplus": "notsofar.diarize.campplus",
-    "fusion": "notsofar.diarize.fusion",
-}
 
 __all__ = [
     "BACKENDS",

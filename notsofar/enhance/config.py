@@ -8,6 +8,10 @@ from typing import Literal
 from notsofar.errors import NotsofarError
 from notsofar.features import FeatureConfig
 
+#: separation backends by name (``separation.backend``);
+#: :data:`notsofar.enhance.separation.BACKENDS` maps each to its function
+SEPARATION_BACKENDS = ("gss", "reference")
+
 
 @dataclass(frozen=True)
 class ChannelCheckConfig:
@@ -144,10 +148,8 @@ class EnhanceConfig:
     separation: SeparationConfig = field(default_factory=SeparationConfig)
 
     def validate(self) -> None:
-        from notsofar.enhance.separation import BACKENDS
-
-        if self.separation.backend not in BACKENDS:
+        if self.separation.backend not in SEPARATION_BACKENDS:
             raise NotsofarError(
                 f"separation.backend: unknown backend '{self.separation.backend}' "
-                f"(known: {', '.join(sorted(BACKENDS))})"
+                f"(known: {', '.join(sorted(SEPARATION_BACKENDS))})"
             )

@@ -472,5 +472,6 @@ def separate_reference(
     return out
 
 
-#: separation backends by name (``separation.backend``)
+#: separation backends by name (``separation.backend``; the names are
+#: :data:`notsofar.enhance.config.SEPARATION_BACKENDS`, which validates the config)
 BACKENDS: dict[str, SeparateFn] = {"gss": separate_gss, "reference": separate_reference}

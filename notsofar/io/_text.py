@@ -1,4 +1,4 @@
-"""Helpers shared by the line-based formats (STM, CTM, RTTM, UEM)."""
+"""Helpers shared by the line-based formats (STM, CTM, RTTM, UEM) and the readable ones."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+from notsofar.data import Segment, Transcript
 from notsofar.errors import NotsofarError
 
 
@@ -47,3 +48,40 @@ def channel_extra(channel: str, default: str = "1") -> tuple[tuple[str, str], ..
 def channel_of(extra: dict, default: str = "1") -> str:
     value = extra.get("channel", default)
     return str(value)
+
+
+def merge_turns(
+    transcript: Transcript, max_gap_s: float, max_duration_s: float | None = None
+) -> list[Segment]:
+    """Segments in time order with consecutive ones of one speaker merged, for the formats
+    people read (``.txt``, ``.srt``, ``.vtt``): a pause of at most ``max_gap_s`` and, with
+    ``max_duration_s``, a merged segment no longer than that (a subtitle cue must stay short).
+
+    >>> t = Transcript([Segment("m", "A", 0.0, 1.0, "so"), Segment("m", "A", 1.2, 2.0, "yes"),
+    ...                 Segment("m", "B", 2.5, 3.0, "no"), Segment("m", "A", 3.5, 4.0, "ok")])
+    >>> [(s.speaker, s.words) for s in merge_turns(t, 1.0)]
+    [('A', 'so yes'), ('B', 'no'), ('A', 'ok')]
+    """
+    import dataclasses
+
+    out: list[Segment] = []
+    for s in transcript.sorted():
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and (prev.session_id, prev.speaker) == (s.session_id, s.speaker)
+            and s.start_time - prev.end_time <= max_gap_s
+            and (max_duration_s is None or s.end_time - prev.start_time <= max_duration_s)
+        ):
+            details = None
+            if prev.word_details is not None and s.word_details is not None:
+                details = (*prev.word_details, *s.word_details)
+            out[-1] = dataclasses.replace(
+                prev,
+                end_time=max(prev.end_time, s.end_time),
+                words=" ".join(f"{prev.words} {s.words}".split()),
+                word_details=details,
+            )
+        else:
+            out.append(s)
+    return out

@@ -6,6 +6,7 @@ An interrupted run never leaves a truncated file that a resumed run would trust.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -47,6 +48,46 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def stale_temps(path: str | Path) -> list[Path]:
+    """Temporary files :func:`atomic_path` made for ``path`` and never renamed or removed (the
+    writer was killed, e.g. SIGKILL or a power cut, between creating and renaming them)."""
+    path = Path(path)
+    pattern = f".{glob.escape(path.name)}.*.tmp*"
+    return sorted(p for p in path.parent.glob(pattern) if p.is_file())
+
+
+def remove_stale_temps(path: str | Path) -> int:
+    """Remove :func:`stale_temps` of ``path``; call it only where no other process is writing
+    ``path`` (a batch does, for the outputs of the session it is about to make). Returns how
+    many were removed."""
+    removed = 0
+    for tmp in stale_temps(path):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
+#: the probe file of earlier versions of :func:`check_writable` (left behind by a kill)
+_LEGACY_PROBE = ".notsofar-write-test"
+
+
+def check_writable(folder: str | Path) -> None:
+    """A one-line error now, rather than after an hour of work, if ``folder`` cannot take files.
+
+    The probe is an unnamed temporary file (``O_TMPFILE`` where the OS has it), so a run killed
+    here leaves nothing behind; probes that earlier versions left are removed.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise NotsofarError(f"output folder is not writable: {e.strerror}", path=folder) from None
+    remove_stale_temps(folder / _LEGACY_PROBE)
 
 
 def write_text(path: str | Path, text: str) -> Path:

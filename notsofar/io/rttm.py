@@ -1,7 +1,9 @@
 """NIST RTTM speaker turns: ``SPEAKER <session> <channel> <start> <duration> <NA> <NA> <speaker> <NA> <NA>``.
 
 Only ``SPEAKER`` lines are read (other types, e.g. ``SPKR-INFO``, are skipped); segments get empty
-``words``. Writing drops words: RTTM holds who spoke when, not what. Times are written to the
+``words``. Writing drops words: RTTM holds who spoke when, not what, and replaces whitespace in
+session ids and speaker labels with ``_`` (:func:`notsofar.data.safe_id`), as fields are
+separated by whitespace. Times are written to the
 microsecond, so a file written by :func:`dumps` reads back and writes again identically.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notsofar.data import Segment, Transcript
+from notsofar.data import Segment, Transcript, safe_id
 from notsofar.errors import NotsofarError
 from notsofar.io._text import channel_extra, channel_of, content_lines, fmt_time, parse_time
 from notsofar.io.atomic import read_text, write_text
@@ -55,7 +57,8 @@ def dumps(transcript: Transcript) -> str:
         dur = fmt_time(round(s.end_time - s.start_time, 6))
         channel = channel_of(s.extra_dict)
         lines.append(
-            f"SPEAKER {s.session_id} {channel} {start} {dur} <NA> <NA> {s.speaker} <NA> <NA>\n"
+            f"SPEAKER {safe_id(s.session_id)} {channel} {start} {dur} <NA> <NA> "
+            f"{safe_id(s.speaker)} <NA> <NA>\n"
         )
     return "".join(lines)
 

@@ -63,9 +63,21 @@ def _cue_text(text: str) -> str:
     return " ".join(text.split())
 
 
+#: consecutive segments of one speaker share a cue when at most this far apart (s) ...
+CUE_GAP_S = 1.0
+#: ... and the cue stays at most this long (s; subtitle guidelines keep cues to ~7 s)
+CUE_MAX_S = 7.0
+
+
+def _cue_turns(transcript: Transcript) -> list[Segment]:
+    from notsofar.io._text import merge_turns
+
+    return merge_turns(transcript, CUE_GAP_S, CUE_MAX_S)
+
+
 def dumps_srt(transcript: Transcript) -> str:
     blocks = []
-    for i, s in enumerate(transcript.sorted(), start=1):
+    for i, s in enumerate(_cue_turns(transcript), start=1):
         blocks.append(
             f"{i}\n{format_time(s.start_time)} --> {format_time(s.end_time)}\n"
             f"[{s.speaker}] {_cue_text(s.words)}\n"
@@ -75,7 +87,7 @@ def dumps_srt(transcript: Transcript) -> str:
 
 def dumps_vtt(transcript: Transcript) -> str:
     out = ["WEBVTT\n"]
-    for s in transcript.sorted():
+    for s in _cue_turns(transcript):
         out.append(
             f"{format_time(s.start_time, '.')} --> {format_time(s.end_time, '.')}\n"
             f"<v {s.speaker}>{_cue_text(s.words)}\n"

@@ -1,7 +1,8 @@
 """Speaker-labelled plain text (``.txt``): one line per segment, readable and parseable.
 
-Each line is ``[start - end] speaker: words`` with ``H:MM:SS.mmm`` times. The session id comes
-from the file name when read back.
+Each line is ``[start - end] speaker: words`` with ``H:MM:SS.mmm`` times; consecutive segments of
+one speaker at most :data:`MERGE_GAP_S` apart share a line. The session id comes from the file
+name when read back.
 
 >>> from notsofar.data import Segment, Transcript
 >>> t = Transcript([Segment("m", "spk1", 62.5, 64.0, "good morning")])
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from notsofar.data import Segment, Transcript
 from notsofar.errors import NotsofarError
+from notsofar.io._text import merge_turns
 from notsofar.io.atomic import read_text, write_text
 from notsofar.io.subtitles import session_of
 
@@ -33,11 +35,15 @@ def _fmt(seconds: float) -> str:
     return f"{h}:{m:02d}:{rest / 1000:06.3f}"
 
 
+#: consecutive segments of one speaker with at most this pause (s) between them share a line
+MERGE_GAP_S = 3.0
+
+
 def dumps(transcript: Transcript) -> str:
-    """One ``[start - end] speaker: words`` line per segment, in time order."""
+    """One ``[start - end] speaker: words`` line per turn, in time order."""
     return "".join(
         f"[{_fmt(s.start_time)} - {_fmt(s.end_time)}] {s.speaker}: {' '.join(s.words.split())}\n"
-        for s in transcript.sorted()
+        for s in merge_turns(transcript, MERGE_GAP_S)
     )
 
 

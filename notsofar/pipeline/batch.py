@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from notsofar.data import safe_id
 from notsofar.errors import EXIT_PARTIAL, NotsofarError
 from notsofar.pipeline import Result, multichannel_entry, transcribe_source
 from notsofar.pipeline.config import TranscribeConfig
@@ -25,11 +26,17 @@ DONE = ".done.json"
 #: the geometry a NOTSOFAR-1 multi-channel device recording implies
 NOTSOFAR_ARRAY = "notsofar_mc"
 NOTSOFAR_CHANNELS = 7
+#: recordings shorter than this (s) get no real-time factor: loading and set-up dominate
+MIN_RTF_S = 1.0
 
 
 @dataclass(frozen=True)
 class Session:
-    """One recording to transcribe: output name (may contain ``/``), id, and audio file(s)."""
+    """One recording to transcribe: output name (may contain ``/``), id, and audio file(s).
+
+    The output files keep the recording's name; the session id in them has whitespace replaced
+    (:func:`notsofar.data.safe_id`: RTTM, STM and CTM fields cannot hold spaces), and
+    ``<name>.done.json`` records which audio it came from."""
 
     name: str
     session_id: str
@@ -50,8 +57,10 @@ class Outcome:
     error: str = ""
 
     @property
-    def rtf(self) -> float:
-        return self.elapsed_s / self.duration_s if self.duration_s else 0.0
+    def rtf(self) -> float | None:
+        """Processing time / audio duration; None for recordings under :data:`MIN_RTF_S`
+        (a 1-sample file would give a meaningless 30000)."""
+        return self.elapsed_s / self.duration_s if self.duration_s >= MIN_RTF_S else None
 
 
 @dataclass
@@ -76,7 +85,7 @@ def find_sessions(inputs: list[Path]) -> list[Session]:
             raise NotsofarError("input not found", path=path)
         if path.is_file():
             name = path.name.split(".")[0]
-            sessions.append(Session(name, name, (path,)))
+            sessions.append(Session(name, safe_id(name), (path,)))
             continue
         from notsofar.io import notsofar as dataset
 
@@ -90,7 +99,7 @@ def find_sessions(inputs: list[Path]) -> list[Session]:
         if is_channel_folder(path):  # a NOTSOFAR mc_<device>/ folder: one session, all channels
             files = tuple(channel_files(path))
             array = NOTSOFAR_ARRAY if len(files) == NOTSOFAR_CHANNELS else None
-            sessions.append(Session(path.name, path.name, files, array))
+            sessions.append(Session(path.name, safe_id(path.name), files, array))
             continue
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
         files = [p for p in files if not any(part.startswith(".") for part in p.parts)]
@@ -99,7 +108,7 @@ def find_sessions(inputs: list[Path]) -> list[Session]:
         for p in files:
             rel = p.relative_to(path)
             name = (rel.parent / rel.name.split(".")[0]).as_posix()
-            sessions.append(Session(name, name, (p,)))
+            sessions.append(Session(name, safe_id(name), (p,)))
     names = [s.name for s in sessions]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -111,23 +120,57 @@ def outputs_of(out_dir: Path, name: str, cfg: TranscribeConfig) -> list[Path]:
     return [out_dir / f"{name}{suffix}" for suffix in cfg.outputs]
 
 
-def is_done(out_dir: Path, name: str, cfg: TranscribeConfig) -> bool:
+def config_hash(cfg: TranscribeConfig) -> str:
+    """A short hash of the settings that change results (not ``outputs`` or thread counts;
+    the device as resolved, so ``auto`` and ``cpu`` on a machine without a GPU agree)."""
+    import hashlib
+
+    from notsofar.config import to_dict
+    from notsofar.pipeline.models import resolve_device
+
+    d = to_dict(dataclasses.replace(cfg, device=resolve_device(cfg.device)))
+    d.pop("outputs", None)
+    d["asr"].pop("cpu_threads", None)
+    d["diarize"].pop("threads", None)
+    text = json.dumps(d, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def done_config(out_dir: Path, name: str, cfg: TranscribeConfig) -> str | None:
+    """The config hash a finished session was made with (``""`` if its marker has none), or
+    None when the session is not finished (no marker or an output missing)."""
     marker = out_dir / f"{name}{DONE}"
-    return marker.is_file() and all(p.is_file() for p in outputs_of(out_dir, name, cfg))
+    if not (marker.is_file() and all(p.is_file() for p in outputs_of(out_dir, name, cfg))):
+        return None
+    try:
+        return str(json.loads(marker.read_text(encoding="utf-8")).get("config_hash", ""))
+    except (OSError, ValueError, AttributeError):
+        return None  # an unreadable marker: redo the session
+
+
+def is_done(out_dir: Path, name: str, cfg: TranscribeConfig, any_config: bool = False) -> bool:
+    """Finished, with this config (or with any config when ``any_config``)."""
+    made_with = done_config(out_dir, name, cfg)
+    return made_with is not None and (any_config or made_with == config_hash(cfg))
 
 
 def check_writable(out_dir: Path) -> None:
     """A one-line usage error now, rather than after an hour of work."""
-    from notsofar.io.atomic import write_text
+    from notsofar.io.atomic import check_writable as check
 
-    probe = out_dir / ".notsofar-write-test"
-    try:
-        write_text(probe, "")
-        probe.unlink()
-    except NotsofarError:
-        raise NotsofarError("output folder is not writable", path=out_dir) from None
-    except OSError as e:
-        raise NotsofarError(f"output folder is not writable: {e.strerror}", path=out_dir) from None
+    check(out_dir)
+
+
+def remove_stale_temps(out_dir: Path, name: str, cfg: TranscribeConfig) -> None:
+    """Remove what a killed run left half-written for this session's own outputs."""
+    from notsofar.io.atomic import remove_stale_temps as remove
+
+    for path in outputs_of(out_dir, name, cfg):
+        remove(path)
+    for suffix in (DONE, ".config.yaml"):
+        remove(out_dir / f"{name}{suffix}")
+    with contextlib.suppress(OSError):  # see _restored
+        (out_dir / f".{Path(name).name}.restored.tmp.wav").unlink()
 
 
 def words_json(transcript: Any) -> str:
@@ -207,6 +250,11 @@ def transcribe_session(
     first = session.paths[0]
     channels = len(session.paths) if len(session.paths) > 1 else info(first).num_channels
     array = session.array if cfg.array is None else cfg.array
+    if channels == 1 and array not in (None, "none"):
+        notice(
+            f"{session.name}: mono input; array={array} needs several channels, using the "
+            "single-channel path"
+        )
     if channels > 1 and array not in (None, "none"):
         cfg = dataclasses.replace(cfg, array=array)
         entry = multichannel_entry()
@@ -216,6 +264,8 @@ def transcribe_session(
                 cfg,
                 models=models,
                 session_id=session.session_id,
+                notice=notice,
+                on_progress=on_progress,
             )
             if isinstance(out, Result):
                 return out
@@ -258,11 +308,16 @@ def run_batch(
     out_dir: Path,
     console: Any,
     force: bool = False,
+    resume_any_config: bool = False,
 ) -> BatchReport:
-    """Transcribe every session into ``out_dir``, skipping finished ones, listing failures."""
+    """Transcribe every session into ``out_dir``, skipping finished ones, listing failures.
+
+    A session finished with another result-affecting config (:func:`config_hash`) is redone,
+    with a notice, unless ``resume_any_config``.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from notsofar.cli.common import write_resolved_config
+    from notsofar.config import write_resolved_config
     from notsofar.io.atomic import write_text
     from notsofar.pipeline.models import ModelCache, check_ct2_dir
 
@@ -270,21 +325,29 @@ def run_batch(
         check_ct2_dir(Path(cfg.asr.model).expanduser())
     check_writable(out_dir)
     models = ModelCache(cfg.device, cfg.asr.cpu_threads)
+    chash = config_hash(cfg)
     report = BatchReport()
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
         console=console,
         transient=True,
     )
     with progress:
         for session in sessions:
-            if not force and is_done(out_dir, session.name, cfg):
+            made_with = None if force else done_config(out_dir, session.name, cfg)
+            if made_with is not None and (resume_any_config or made_with == chash):
                 console.print(f"skip {session.name} (done)")
                 report.outcomes.append(Outcome(session, "skipped"))
                 continue
+            if made_with is not None:
+                console.print(
+                    f"redo {session.name}: done with another config "
+                    f"({made_with or 'unrecorded'} != {chash}; --resume-any-config keeps it)"
+                )
+            remove_stale_temps(out_dir, session.name, cfg)
             console.print(f"transcribing {session.name}")
             task = progress.add_task(session.name, total=1.0)
             start = time.perf_counter()
@@ -302,7 +365,7 @@ def run_batch(
                 )
                 (out_dir / session.name).parent.mkdir(parents=True, exist_ok=True)
                 write_outputs(result, out_dir, session.name, cfg)
-                write_resolved_config(cfg, out_dir, session.name)
+                write_resolved_config(resolved_config(cfg, models, result), out_dir, session.name)
                 outcome = Outcome(
                     session,
                     "done",
@@ -316,6 +379,8 @@ def run_batch(
                     json.dumps(
                         {
                             "session_id": session.session_id,
+                            "audio": [str(p) for p in session.paths],
+                            "config_hash": chash,
                             "duration_s": round(outcome.duration_s, 3),
                             "elapsed_s": round(outcome.elapsed_s, 3),
                             "speakers": outcome.speakers,
@@ -337,6 +402,43 @@ def run_batch(
     return report
 
 
+def ct2_threads(cpu_threads: int) -> int:
+    """The CPU threads CTranslate2 runs with: ``cpu_threads``, or for 0 its default
+    (``OMP_NUM_THREADS`` when set, else 4, as faster-whisper documents)."""
+    import os
+
+    if cpu_threads:
+        return cpu_threads
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else 4
+
+
+def resolved_config(cfg: TranscribeConfig, models: Any, result: Result) -> TranscribeConfig:
+    """``cfg`` as it actually ran: the array (``none`` for the single-channel path), the
+    device, the ASR model directory, compute type and threads, the encoders' torch threads."""
+    from notsofar.pipeline.models import default_whisper_dir
+
+    asr = cfg.asr
+    model = Path(asr.model).expanduser().resolve() if asr.model else default_whisper_dir()
+    compute_type = asr.compute_type
+    if compute_type == "auto":
+        compute_type = "float16" if models.device == "cuda" else "int8"
+    asr = dataclasses.replace(
+        asr,
+        model=str(model),
+        compute_type=compute_type,
+        cpu_threads=ct2_threads(asr.cpu_threads),
+    )
+    diarize = cfg.diarize
+    if not diarize.threads:
+        import torch
+
+        diarize = dataclasses.replace(diarize, threads=torch.get_num_threads())
+    return dataclasses.replace(
+        cfg, array=result.array or "none", device=models.device, asr=asr, diarize=diarize
+    )
+
+
 def summary_table(report: BatchReport) -> Any:
     """A rich table: one row per session with duration, speakers, words and real-time factor."""
     from rich.table import Table
@@ -352,7 +454,7 @@ def summary_table(report: BatchReport) -> Any:
                 f"{o.duration_s:.1f} s",
                 str(o.speakers),
                 str(o.words),
-                f"{o.rtf:.3f}",
+                "-" if o.rtf is None else f"{o.rtf:.3f}",
             )
         else:
             table.add_row(o.session.name, o.status, "", "", "", "")

@@ -83,7 +83,9 @@ class FileSource:
         self.path = Path(self.path)
         self.info = info(self.path)  # one-line error for missing/unreadable files
         if not self.name:
-            self.name = self.path.name.split(".")[0]
+            from notsofar.data import safe_id
+
+            self.name = safe_id(self.path.name.split(".")[0])
         if self.info.num_channels > 1 and self.channel != "mix":
             from notsofar.audio import select_channel
 

@@ -14,14 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from notsofar.data import Transcript, Word
-from notsofar.recognize.config import RecognizeConfig
+from notsofar.recognize.config import BACKENDS, RecognizeConfig
 
 if TYPE_CHECKING:
     from notsofar.pipeline.source import AudioSource
-
-#: backend name -> module exposing ``prepare(cfg, models)`` (load, validate) and
-#: ``recognize_chunk(audio, start_s, cfg, models)``
-BACKENDS: dict[str, str] = {"faster-whisper": "notsofar.recognize.faster_whisper"}
 
 #: seconds of context read on each side of a chunk of speech
 CHUNK_PAD_S = 0.2

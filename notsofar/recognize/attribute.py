@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from notsofar.data import Segment, Transcript, Word
@@ -61,6 +63,7 @@ def attribute(
     >>> [(s.speaker, s.words) for s in attribute([ws], d, "s")]
     [('A', 'hi there'), ('B', 'yes')]
     """
+    chunks = [[_with_length(w) for w in words] for words in chunks]
     turns = list(diarization.sorted()) if diarization is not None else []
     starts = np.array([s.start_time for s in turns])
     segments: list[Segment] = []
@@ -78,6 +81,20 @@ def attribute(
         if current:
             segments.append(_segment(current, current_spk, session_id))
     return Transcript(segments).sorted()
+
+
+#: the shortest word (s): Whisper's timestamps come in 20 ms steps and it sometimes gives a
+#: word the same start and end; a word takes at least one step
+MIN_WORD_S = 0.02
+
+
+def _with_length(w: Word) -> Word:
+    """``w`` lasting at least :data:`MIN_WORD_S` (a zero-length word made a zero-length
+    segment: ``[0:01:31.220 - 0:01:31.220] spk4: Great.``)."""
+    a = w.start_time
+    if a is None or (w.end_time is not None and w.end_time - a >= MIN_WORD_S):
+        return w
+    return dataclasses.replace(w, end_time=round(a + MIN_WORD_S, 3))
 
 
 def _segment(words: list[Word], speaker: str | None, session_id: str) -> Segment:

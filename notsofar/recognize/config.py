@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from notsofar.errors import NotsofarError
 
+#: backend name -> module exposing ``prepare(cfg, models)`` (load, validate) and
+#: ``recognize_chunk(audio, start_s, cfg, models)``. Names and module paths only (kept with the
+#: config, which validates ``backend`` against it): modules are imported when a backend is used.
+BACKENDS: dict[str, str] = {"faster-whisper": "notsofar.recognize.faster_whisper"}
+
 
 @dataclass(frozen=True)
 class RecognizeConfig:
@@ -49,12 +54,12 @@ class RecognizeConfig:
     cpu_threads: int = 0
 
     def validate(self) -> None:
-        from notsofar.recognize import BACKENDS
-
         if self.backend not in BACKENDS:
             raise NotsofarError(
                 f"asr.backend: unknown backend {self.backend!r} (known: {', '.join(BACKENDS)})"
             )
+        if self.language is not None:
+            check_language(self.language)
         if self.beam_size < 1:
             raise NotsofarError(f"asr.beam_size must be >= 1, got {self.beam_size}")
         if self.batch_size < 0:
@@ -63,3 +68,20 @@ class RecognizeConfig:
             raise NotsofarError(f"asr.chunk_s must be >= 10 seconds, got {self.chunk_s}")
         if self.refill_gap_s < 0 or self.refill_word_s < 0:
             raise NotsofarError("asr.refill_gap_s and asr.refill_word_s must be >= 0")
+
+
+def whisper_languages() -> tuple[str, ...]:
+    """The language codes Whisper knows (faster-whisper's list: ``en``, ``de``, ``yue``, ...)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return tuple(_LANGUAGE_CODES)
+
+
+def check_language(language: str) -> None:
+    """A one-line error unless ``language`` is a Whisper language code."""
+    known = whisper_languages()
+    if language not in known:
+        raise NotsofarError(
+            f"asr.language: unknown language code {language!r} "
+            f"(Whisper's codes: {', '.join(sorted(known)[:12])}, ...)"
+        )

@@ -26,14 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from notsofar.restore.config import RestoreConfig
-
-#: backend name -> "module:function"; the function maps mono ``[T]`` float32 to ``[T]``.
-BACKENDS: dict[str, str] = {
-    "dsp": "notsofar.restore.dsp:restore_mono",
-    "deepfilter": "notsofar.restore.deepfilter:restore_mono",
-    "voicefixer": "notsofar.restore.voicefixer:restore_mono",
-}
+from notsofar.restore.config import BACKENDS, RestoreConfig
 
 __all__ = ["BACKENDS", "RestoreConfig", "check_backend", "get_backend", "restore_array"]
 

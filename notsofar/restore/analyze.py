@@ -215,7 +215,7 @@ NOISY_SNR_DB = 50.0
 def _denoised(x: np.ndarray, sr: int) -> np.ndarray:
     from notsofar.features import istft, stft
     from notsofar.restore.config import DenoiseConfig, DspConfig
-    from notsofar.restore.dsp import denoise, stft_config
+    from notsofar.restore.denoise import denoise, stft_config
 
     fc = stft_config(sr, DspConfig())
     return istft(denoise(stft(x, fc), DenoiseConfig()), fc, length=len(x))

@@ -34,6 +34,10 @@ AUDIO_SUFFIXES = (
 )
 
 
+#: files shorter than this (s) get no real-time factor: set-up dominates their time
+MIN_RTF_S = 1.0
+
+
 @dataclass(frozen=True)
 class FileResult:
     """What happened to one input file.
@@ -51,11 +55,14 @@ class FileResult:
     duration_s: float = 0.0
     elapsed_s: float = 0.0
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: one-line notices (a truncated input, an output redone for another config)
+    warnings: tuple[str, ...] = ()
 
     @property
-    def rtf(self) -> float:
-        """Real-time factor of the restoration (processing time / audio duration)."""
-        return self.elapsed_s / self.duration_s if self.duration_s else 0.0
+    def rtf(self) -> float | None:
+        """Real-time factor of the restoration (processing time / audio duration); None for
+        files under :data:`MIN_RTF_S` (a 1-sample file would give a meaningless number)."""
+        return self.elapsed_s / self.duration_s if self.duration_s >= MIN_RTF_S else None
 
 
 def find_inputs(path: str | Path) -> list[Path]:
@@ -90,6 +97,33 @@ def output_paths(inputs: list[Path], input_root: Path, output: Path | None) -> l
     return [output / p.relative_to(input_root) for p in inputs]
 
 
+def config_tag(cfg: RestoreConfig) -> str:
+    """What an output's comment tag records: a hash of the config that made it (every
+    restore setting changes the result)."""
+    import hashlib
+    import json
+
+    from notsofar.config import to_dict
+
+    text = json.dumps(to_dict(cfg), sort_keys=True, default=str)
+    return f"notsofar restore config {hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def check_output(output: Path, one_file: bool) -> None:
+    """Before any work: ``-o`` names a format soundfile writes (for one input file) and its
+    folder takes files. In a folder run each file's format is checked before its own work."""
+    from notsofar import audio
+    from notsofar.io.atomic import check_writable
+
+    if one_file:
+        audio.check_output_format(output)
+    check_writable(output.parent if one_file else output)
+
+
+#: formats whose files cannot hold the comment tag with the config (their outputs are trusted)
+UNTAGGED_SUFFIXES = (".w64", ".au")
+
+
 def _plan_steps(d: Degradation, cfg: RestoreConfig) -> tuple[str, ...]:
     if cfg.backend != "dsp":
         return (cfg.backend,)
@@ -105,6 +139,7 @@ def restore_file(
     overwrite: bool = False,
     analyze_only: bool = False,
     reference: str | Path | None = None,
+    resume_any_config: bool = False,
 ) -> FileResult:
     """Restore (or with ``analyze_only`` just analyze) one file; errors become a failed result.
 
@@ -115,15 +150,33 @@ def restore_file(
         overwrite: rewrite an existing output instead of skipping it.
         analyze_only: only analyze (no restoration).
         reference: clean reference file: adds ``metrics`` (input and output vs reference).
+        resume_any_config: skip an existing output made with another config (by default it
+            is redone, with a warning; the config is recorded in the output's comment tag).
     """
     from notsofar import audio
+    from notsofar.io.atomic import remove_stale_temps
 
     src = str(input_path)
     dst = None if output_path is None else str(output_path)
+    tag = config_tag(cfg)
+    warnings: list[str] = []
     if dst is not None and not overwrite and not analyze_only and Path(dst).exists():
-        return FileResult(src, dst, "skipped")
+        untagged = Path(dst).suffix.lower() in UNTAGGED_SUFFIXES
+        if resume_any_config or untagged or audio.comment_of(dst) == tag:
+            return FileResult(src, dst, "skipped")
+        warnings.append(
+            f"{dst}: made with another config; redoing it (--resume-any-config keeps it)"
+        )
+    cut = audio.wav_truncation(input_path)
+    if cut is not None:
+        warnings.append(
+            f"{src}: file shorter than its header says ({cut[0]:.2f} of {cut[1]:.2f} s); "
+            "restoring what is there"
+        )
     t0 = time.perf_counter()
     try:
+        if dst is not None and not analyze_only:
+            audio.check_output_format(dst)  # before the work, not after it
         x, sr = audio.read(input_path, sample_rate=None)
         check_signal(x, sr, input_path)
         chans = x[None] if x.ndim == 1 else x
@@ -131,7 +184,13 @@ def restore_file(
         steps = tuple(_plan_steps(d, cfg) for d in analysis)
         if analyze_only:
             return FileResult(
-                src, None, "analyzed", analysis=analysis, steps=steps, duration_s=x.shape[-1] / sr
+                src,
+                None,
+                "analyzed",
+                analysis=analysis,
+                steps=steps,
+                duration_s=x.shape[-1] / sr,
+                warnings=tuple(warnings),
             )
         from notsofar.restore import restore_array
 
@@ -146,7 +205,8 @@ def restore_file(
         if reference is not None:
             metrics = evaluate(x, y, sr, out_sr, reference)
         if dst is not None:
-            audio.write(dst, y, out_sr, subtype=_subtype(input_path, dst))
+            remove_stale_temps(dst)  # what a killed run left of this output
+            audio.write(dst, y, out_sr, subtype=_subtype(input_path, dst), comment=tag)
         return FileResult(
             src,
             dst,
@@ -156,9 +216,11 @@ def restore_file(
             duration_s=x.shape[-1] / sr,
             elapsed_s=elapsed,
             metrics=metrics,
+            warnings=tuple(warnings),
         )
     except NotsofarError as e:
-        return FileResult(src, dst, "failed", error=str(e), elapsed_s=time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        return FileResult(src, dst, "failed", str(e), elapsed_s=elapsed, warnings=tuple(warnings))
     except MemoryError:
         return FileResult(src, dst, "failed", error=f"{src}: out of memory")
 
@@ -216,6 +278,7 @@ def restore_paths(
     analyze_only: bool = False,
     reference: str | Path | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    resume_any_config: bool = False,
 ) -> list[FileResult]:
     """Restore one file or every audio file of a folder (same parameters as ``notsofar restore``).
 
@@ -231,10 +294,18 @@ def restore_paths(
     if reference is not None and len(inputs) != 1:
         raise NotsofarError("--eval takes one reference, so the input must be one file", path=root)
     outs = output_paths(inputs, root, None if output is None else Path(output))
+    if output is not None and not analyze_only:
+        check_output(outs[0] if root.is_file() else Path(output), root.is_file())
     results = []
     for src, dst in zip(inputs, outs, strict=True):
         r = restore_file(
-            src, dst, cfg, overwrite=overwrite, analyze_only=analyze_only, reference=reference
+            src,
+            dst,
+            cfg,
+            overwrite=overwrite,
+            analyze_only=analyze_only,
+            reference=reference,
+            resume_any_config=resume_any_config,
         )
         results.append(r)
         if on_result is not None:

@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 
 from notsofar.errors import NotsofarError
 
+#: backend name -> "module:function"; the function maps mono ``[T]`` float32 to ``[T]``.
+BACKENDS: dict[str, str] = {
+    "dsp": "notsofar.restore.dsp:restore_mono",
+    "deepfilter": "notsofar.restore.deepfilter:restore_mono",
+    "voicefixer": "notsofar.restore.voicefixer:restore_mono",
+}
+
 
 @dataclass
 class AnalysisConfig:
@@ -202,8 +209,6 @@ class RestoreConfig:
         return self.profile
 
     def validate(self) -> None:
-        from notsofar.restore import BACKENDS
-
         if self.backend not in BACKENDS:
             raise NotsofarError(
                 f"restore.backend: unknown backend {self.backend!r} "

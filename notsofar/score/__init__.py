@@ -80,6 +80,15 @@ class MetricSummary:
 
 CSV_FIELDS = [f.name for f in fields(SessionScore)]
 
+#: significant digits kept in ``.score.json`` / ``.score.csv``: sums of seconds (DER, JER)
+#: carry float noise in the last digits (``1.2319999999999975``); 12 digits drop it and keep
+#: every digit that means anything, so the files still agree with meeteval to 1e-12
+DIGITS = 12
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: float(f"{v:.{DIGITS}g}") if isinstance(v, float) else v for k, v in row.items()}
+
 
 @dataclass(frozen=True)
 class ScoreReport:
@@ -99,9 +108,11 @@ class ScoreReport:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"summary": {}, "sessions": {}, "warnings": list(self.warnings)}
         for s in self.summary:
-            out["summary"][s.metric] = {k: v for k, v in asdict(s).items() if v is not None}
+            out["summary"][s.metric] = {
+                k: v for k, v in _rounded(asdict(s)).items() if v is not None
+            }
         for row in self.sessions:
-            d = {k: v for k, v in asdict(row).items() if v is not None}
+            d = {k: v for k, v in _rounded(asdict(row)).items() if v is not None}
             out["sessions"].setdefault(row.metric, {})[row.session_id] = d
         return out
 
@@ -115,11 +126,12 @@ class ScoreReport:
         writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         for row in self.sessions:
-            writer.writerow(asdict(row))
+            writer.writerow(_rounded(asdict(row)))
         for s in self.summary:
             base = {k: v for k, v in asdict(s).items() if k in CSV_FIELDS}
             for avg in ("macro", "micro"):
-                writer.writerow({**base, "session_id": f"<{avg}>", "error_rate": getattr(s, avg)})
+                row = {**base, "session_id": f"<{avg}>", "error_rate": getattr(s, avg)}
+                writer.writerow(_rounded(row))
         return buf.getvalue()
 
 

@@ -619,8 +619,12 @@ def run_shard(
             peaks = {names[k]: v for k, v in f.get("peaks", {}).items()}
             yield ex_id, {c: a for c, a in columns.items() if c in wanted}, extra, peaks
 
+    from notsofar.io.atomic import remove_stale_temps, write_bytes
+
+    # what a killed run left half-written of this shard (only this worker makes it)
+    remove_stale_temps(shard_path)
+    remove_stale_temps(shard_path.with_suffix(".jsonl.gz"))
     write_shard(shard_path, examples())
-    from notsofar.io.atomic import write_bytes
 
     lines = "".join(json.dumps(c, sort_keys=True) + "\n" for c in cuts)
     # the manifest is written after the tar: its presence marks the shard complete
@@ -638,14 +642,42 @@ def run_shard(
 
 
 def shard_done(out_dir: Path, index: int, size: int) -> bool:
-    """A shard is done when its tar and its manifest (written last) exist with ``size`` examples."""
+    """A shard is done when its manifest (written last) lists ``size`` examples and its tar is
+    whole (:func:`tar_intact`): a tar cut short (a full disk, a partial copy) is made again."""
     base = Path(out_dir) / SHARD_DIR / shard_name(index)
     manifest = base.with_suffix(".jsonl.gz")
     if not (base.with_suffix(".tar").exists() and manifest.exists()):
         return False
     try:
-        return gzip.decompress(manifest.read_bytes()).count(b"\n") == size
+        if gzip.decompress(manifest.read_bytes()).count(b"\n") != size:
+            return False
     except (OSError, EOFError, gzip.BadGzipFile):
+        return False
+    return tar_intact(base.with_suffix(".tar"), size)
+
+
+def tar_intact(path: Path, size: int) -> bool:
+    """A cheap structural check of a shard: whole tar records, every member's data inside the
+    file (headers only are read), and ``utterances.map`` last, listing ``size`` examples."""
+    import tarfile
+
+    from notsofar.simulate.css_format import MAP_NAME
+
+    try:
+        length = path.stat().st_size
+        if length == 0 or length % tarfile.RECORDSIZE:
+            return False
+        with tarfile.open(path, "r:") as tar:
+            last = None
+            for member in tar:
+                if member.offset_data + member.size > length:
+                    return False
+                last = member
+            if last is None or last.name != MAP_NAME:
+                return False
+            f = tar.extractfile(last)
+            return f is not None and len(json.loads(f.read())) == size
+    except (OSError, tarfile.TarError, ValueError):
         return False
 
 

@@ -1,0 +1,94 @@
+"""The single-channel path of ``transcribe``: one streamed pass over a mono source.
+
+:func:`transcribe_source` and its :class:`Result` live here, apart from the package's
+``__init__``, so that the multi-channel front end (:mod:`notsofar.enhance.pipeline`), which
+falls back to this path, does not import the module that dispatches to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from notsofar.data import Transcript
+from notsofar.pipeline.config import TranscribeConfig
+
+if TYPE_CHECKING:
+    from notsofar.pipeline.source import AudioSource
+
+#: the share of a session's work the streamed VAD pass stands for in progress reports: an
+#: estimate (Silero VAD costs a small fraction of the encoders and Whisper), so the bar moves
+#: during the VAD pass; the ETA is only as exact as this share
+VAD_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Result:
+    """A transcribed session: words by speaker, the speaker turns, and the speech found."""
+
+    transcript: Transcript
+    diarization: Transcript
+    duration_s: float
+    regions: tuple[tuple[float, float], ...] = ()
+    #: the array geometry the multi-channel front end used; None: the single-channel path ran
+    array: str | None = None
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted(set(self.diarization.speakers) | set(self.transcript.speakers))
+
+
+def transcribe_source(
+    source: AudioSource,
+    cfg: TranscribeConfig,
+    models: Any,
+    on_progress: Callable[[float], None] | None = None,
+    asr_source: AudioSource | None = None,
+) -> Result:
+    """Diarize and recognize one mono source in a single streamed pass over its speech.
+
+    Args:
+        source: the audio (see :mod:`notsofar.pipeline.source`).
+        cfg: the transcribe settings.
+        models: a :class:`~notsofar.pipeline.models.ModelCache`.
+        on_progress: called with the progress in audio seconds (0 .. duration) after each VAD
+            block and each chunk: the VAD pass counts for its first :data:`VAD_SHARE`, the
+            chunks (embeddings and ASR) for the rest.
+        asr_source: a time-aligned version of ``source`` for Whisper only (e.g. restored audio);
+            VAD and speaker embeddings still read ``source``. None: Whisper reads ``source``.
+    """
+    from notsofar.diarize import accumulator, plan_chunks
+    from notsofar.recognize import CHUNK_PAD_S, recognize_span
+    from notsofar.recognize import backend as asr_backend
+    from notsofar.recognize.attribute import attribute
+    from notsofar.vad import source_regions
+
+    asr_backend(cfg.asr).prepare(cfg.asr, models)
+    duration = source.duration_s
+    vad_progress = None
+    if on_progress:
+        on_progress(0.0)
+
+        def vad_progress(t: float) -> None:
+            on_progress(VAD_SHARE * min(t, duration))
+
+    regions = source_regions(source, cfg.diarize.vad, vad_progress)
+    recognize_chunk = asr_backend(cfg.asr).recognize_chunk
+    emb = accumulator(cfg.diarize, models)
+    groups = []
+    for a, b, chunk_regions in plan_chunks(regions, min(cfg.diarize.chunk_s, cfg.asr.chunk_s)):
+        pa, pb = max(0.0, a - CHUNK_PAD_S), min(duration, b + CHUNK_PAD_S)
+        audio = source.read(pa, pb - pa)
+        emb.add(audio, pa, chunk_regions)
+        asr_audio = audio if asr_source is None else asr_source.read(pa, pb - pa)
+        groups.extend(
+            recognize_span(recognize_chunk, asr_audio, pa, chunk_regions, cfg.asr, models)
+        )
+        if on_progress:
+            on_progress(duration * VAD_SHARE + (1 - VAD_SHARE) * min(b, duration))
+    diarization = emb.finish(regions, cfg.diarize, source.name)
+    transcript = attribute(groups, diarization, source.name, cfg.asr.max_gap_s)
+    if on_progress:
+        on_progress(duration)
+    return Result(transcript, diarization, duration, tuple(regions))
