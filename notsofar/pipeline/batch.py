@@ -264,10 +264,11 @@ def run_batch(
 
     from notsofar.cli.common import write_resolved_config
     from notsofar.io.atomic import write_text
-    from notsofar.pipeline.models import ModelCache, check_ct2_dir
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize.hub import resolve
 
-    if cfg.asr.model:  # a wrong model path is a usage error, found before any session runs
-        check_ct2_dir(Path(cfg.asr.model).expanduser())
+    if cfg.asr.model:  # a wrong model (or one offline) is a usage error before any session runs
+        resolve(cfg.asr.model)
     check_writable(out_dir)
     models = ModelCache(cfg.device, cfg.asr.cpu_threads)
     report = BatchReport()
