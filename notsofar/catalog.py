@@ -127,9 +127,7 @@ def embedded_models() -> list[ModelInfo]:
         root = _package_dir(package)
         path = root / inner if root is not None else None
         size = size_of(path) if path is not None and path.exists() else 0
-        out.append(
-            ModelInfo(name, used_for, f"{dist} {_version(dist)}", origin, path, size)
-        )
+        out.append(ModelInfo(name, used_for, f"{dist} {_version(dist)}", origin, path, size))
     return out
 
 

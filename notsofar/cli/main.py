@@ -32,7 +32,9 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 
 for _name, _module, _func in COMMANDS:
-    app.command(_name, cls=Command)(getattr(importlib.import_module(f"notsofar.cli.{_module}"), _func))
+    app.command(_name, cls=Command)(
+        getattr(importlib.import_module(f"notsofar.cli.{_module}"), _func)
+    )
 
 #: (command, module under notsofar.cli): command groups, each a Typer app named ``app``
 GROUPS: list[tuple[str, str]] = [
