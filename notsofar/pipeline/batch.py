@@ -338,6 +338,24 @@ def run_batch(
     return report
 
 
+def summary_json(report: BatchReport) -> list[dict[str, Any]]:
+    """One record per session: what :func:`summary_table` shows, for ``--json``."""
+    out: list[dict[str, Any]] = []
+    for o in report.outcomes:
+        item: dict[str, Any] = {"session": o.session.name, "status": o.status}
+        if o.status == "done":
+            item.update(
+                duration_s=round(o.duration_s, 3),
+                speakers=o.speakers,
+                words=o.words,
+                rtf=round(o.rtf, 4),
+            )
+        if o.error:
+            item["error"] = o.error
+        out.append(item)
+    return out
+
+
 def summary_table(report: BatchReport) -> Any:
     """A rich table: one row per session with duration, speakers, words and real-time factor."""
     from rich.table import Table
