@@ -678,9 +678,15 @@ def test_cli_end_to_end_and_errors(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert (out / "simulate.config.yaml").exists() and (out / "manifest.jsonl.gz").exists()
     r = run_cli("--verify", str(out))
-    assert r.returncode == 0 and "OK" in r.stderr
+    assert r.returncode == 0 and "OK" in r.stdout  # results on stdout, progress on stderr
+    r = run_cli("--verify", str(out), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["examples"] == 2
     r = run_cli("--hours", "1000", "--dry-run", "--workers", "16", *sets)
-    assert r.returncode == 0 and "360,000" in r.stderr, r.stderr
+    assert r.returncode == 0 and "360,000" in r.stdout, r.stderr
+    r = run_cli("--hours", "1000", "--dry-run", "--workers", "16", "--json", *sets)
+    assert r.returncode == 0 and json.loads(r.stdout)["examples"] == 360_000, r.stderr
+    r = run_cli("--hours", str(2 * 10 / 3600), "-o", str(out), "--json", *sets)
+    assert r.returncode == 0 and json.loads(r.stdout)["shards_skipped"] == 1, r.stderr
     for args, msg in [
         (["--hours", "0", "-o", str(tmp_path / "x")], "--hours must be a positive number"),
         (

@@ -44,7 +44,10 @@ def list_command(json_: JsonOption = False) -> None:
     for m in models:
         size = f"{m.size_bytes / 1e6:.1f} MB" if m.found else "missing"
         table.add_row(m.name, m.used_for, size, m.shipped_in, m.origin, str(m.path or ""))
-    Console(highlight=False).print(table)
+    con = Console(highlight=False)
+    if not con.is_terminal:
+        con.width = max(con.width, 200)  # piped or logged: keep paths on one line
+    con.print(table)
 
 
 #: (subcommand, module under notsofar.cli, function). ``list`` is also what ``models`` alone runs.
