@@ -66,5 +66,6 @@ def stage_settings(
     if models is None:
         from notsofar.pipeline.models import ModelCache
 
-        models = ModelCache(device or full.device, full.asr.cpu_threads)
+        asr = stage if section == "asr" else full.asr
+        models = ModelCache(device or full.device, asr.cpu_threads)
     return stage, channel, models
