@@ -309,3 +309,18 @@ def test_score_table_on_stdout_and_json(tmp_path):
     assert j.returncode == 0, j.stderr
     data = json.loads(j.stdout)
     assert data == json.loads((tmp_path / "two_speakers.ref.score.json").read_text())
+
+
+def test_transcribe_json_summary_on_stdout_progress_on_stderr(tmp_path):
+    import json
+
+    args = ("transcribe", CLEAN, "-o", tmp_path, "--json", "--device", "cpu", "--channel", "0")
+    p = cli(*args)
+    assert p.returncode == 0, p.stderr
+    (item,) = json.loads(p.stdout)  # nothing else on stdout
+    assert item["session"] == "clean_speech" and item["status"] == "done"
+    assert item["words"] > 5 and item["speakers"] >= 1 and item["rtf"] > 0
+    assert "transcribing clean_speech" in p.stderr
+    again = cli(*args)
+    assert json.loads(again.stdout) == [{"session": "clean_speech", "status": "skipped"}]
+    assert "skip clean_speech (done)" in again.stderr

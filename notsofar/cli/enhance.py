@@ -49,7 +49,7 @@ def enhance_command(
         from notsofar.io import read
 
         guide = read(diarization)
-    models = ModelCache(device or "auto")
+    models = ModelCache(device or "auto")  # one cache for every input (enhance_file's device)
     failed = 0
     summary = []
     for path in inputs:
