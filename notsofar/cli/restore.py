@@ -90,7 +90,7 @@ def restore_command(
     if output is not None:
         out_dir = output if output.is_dir() else output.parent
         write_resolved_config(cfg, out_dir, "restore")
-        # the analysis (and metrics) are kept with the outputs unless --json says elsewhere
+        # the analysis (and metrics) are kept with the outputs unless --report says elsewhere
         json_path = json_path or out_dir / "restore.report.json"
     report = _report(results)
     out = stdout_console(quiet or json_)  # results on stdout: tables, or --json
