@@ -45,10 +45,16 @@ def test_enhance_cli_writes_one_stream_per_speaker(tmp_path):
     ref = FIXTURES / "mc_two_speakers.ref.rttm"
     empty = tmp_path / "mc_empty"
     empty.mkdir()
-    p = run_cli("enhance", str(empty), str(MC), "-o", str(out), "--diarization", str(ref))
+    p = run_cli(
+        "enhance", str(empty), str(MC), "-o", str(out), "--diarization", str(ref), "--json",
+        "--device", "cpu",
+    )  # fmt: skip
     assert p.returncode == 1, p.stderr  # some inputs failed, the batch went on
     assert "mc_empty: folder has no ch0.wav .. chN.wav channel files" in p.stderr
     folder = out / "mc_two_speakers"
+    summary = {Path(s["input"]).name: s for s in json.loads(p.stdout)}  # stdout: only the JSON
+    assert summary["mc_empty"]["status"] == "failed"
+    assert len(summary[MC.name]["outputs"]) == len(SEATS)
     info = json.loads((folder / "enhance.json").read_text())
     assert sorted(info["speakers"]) == sorted(SEATS)
     for spk, azimuth in SEATS.items():
@@ -79,10 +85,10 @@ def test_cli_and_python_api_stay_in_step():
 
     cli = set(inspect.signature(enhance_command).parameters)
     api = set(inspect.signature(enhance_file).parameters)
-    # CLI name -> API name; config/--set/--array build ``cfg``; quiet is presentation only
-    mapping = {"inputs": "path", "out": "out_dir", "diarization": "diarization"}
+    # CLI name -> API name; config/--set/--array build ``cfg``; quiet/json are presentation
+    mapping = {"inputs": "path", "out": "out_dir", "diarization": "diarization", "device": "device"}
     assert {mapping[c] for c in cli if c in mapping} <= api
-    assert cli - set(mapping) == {"array", "config", "set_", "quiet"}
+    assert cli - set(mapping) == {"array", "config", "set_", "quiet", "json_"}
     assert "cfg" in api
 
 

@@ -58,7 +58,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_single_file_eval_and_sr(files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out.flac"
     report = tmp_path / "report.json"
-    r = run(files["noisy"], "-o", out, "--eval", files["clean"], "--sr", 8000, "--json", report)
+    r = run(files["noisy"], "-o", out, "--eval", files["clean"], "--sr", 8000, "--report", report)
     assert r.returncode == 0, r.stderr
     info = sf.info(str(out))
     assert info.samplerate == 8000 and info.frames == 5 * 8000
@@ -70,16 +70,23 @@ def test_single_file_eval_and_sr(files: dict[str, Path], tmp_path: Path) -> None
     assert m["output"]["bak"] > m["input"]["bak"]
     assert "denoise" in item["steps"][0]
     assert (tmp_path / "restore.config.yaml").exists()
-    assert not (tmp_path / "restore.report.json").exists()  # --json chose another place
-    assert "PESQ" in r.stderr or "pesq_wb" in r.stderr  # metrics table
+    assert not (tmp_path / "restore.report.json").exists()  # --report chose another place
+    assert "pesq_wb" in r.stdout and "pesq_wb" not in r.stderr  # metrics table: a result
 
 
 def test_analyze_prints_json(files: dict[str, Path]) -> None:
-    r = run_inproc(files["noisy"], "--analyze", "-q")
+    r = run_inproc(files["noisy"], "--analyze", "-q", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)[str(files["noisy"])]
     assert data["status"] == "analyzed"
     assert 0 < data["analysis"][0]["snr_db"] < 15
+
+
+def test_analyze_table_is_a_result_on_stdout(files: dict[str, Path]) -> None:
+    r = run(files["noisy"], "--analyze")
+    assert r.returncode == 0, r.stderr
+    assert "Degradation analysis" in r.stdout and "restore: 1 analyzed" in r.stdout
+    assert "analysis" not in r.stderr and "{" not in r.stdout  # no JSON without --json
 
 
 def test_batch_resumable_lists_failures(files: dict[str, Path], tmp_path: Path) -> None:
@@ -97,7 +104,7 @@ def test_batch_resumable_lists_failures(files: dict[str, Path], tmp_path: Path) 
     assert not (out / "broken.wav").exists()
     assert not list(out.rglob(".*.tmp*"))  # no partial files
     mtime = (out / "a.flac").stat().st_mtime_ns
-    again = run(files["batch"], "-o", out, "--json", tmp_path / "r.json")
+    again = run(files["batch"], "-o", out, "--report", tmp_path / "r.json")
     assert again.returncode == 1
     status = {
         Path(k).name: v["status"] for k, v in json.loads((tmp_path / "r.json").read_text()).items()

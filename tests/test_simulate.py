@@ -471,13 +471,14 @@ def test_example_peaks_are_the_columns_peaks(tmp_path: Path, level: str) -> None
 def test_manifest_is_a_lhotse_cutset_and_loads_audio(tmp_path: Path) -> None:
     from lhotse import CutSet
 
-    from notsofar.simulate import simulate
+    from notsofar.simulate import load_cuts, simulate
     from notsofar.simulate.sources import read_manifest
 
     simulate(small_cfg(), tmp_path, 2 * 10 / 3600)
     ours = read_manifest(tmp_path / "manifest.jsonl.gz")
     cuts = CutSet.from_file(tmp_path / "manifest.jsonl.gz")
     assert [c.id for c in cuts] == [c["id"] for c in ours]
+    cuts = load_cuts(tmp_path)  # shards are relative to the folder: anchored there
     cut = next(iter(cuts))
     assert cut.num_channels == 7 and cut.duration == 10.0
     assert "snr_db" in cut.custom["params"]
@@ -493,6 +494,48 @@ def test_manifest_is_a_lhotse_cutset_and_loads_audio(tmp_path: Path) -> None:
         assert cols["gt_spk_reverb"].shape == (160000, 7, 3)
         assert not np.any(cols["gt_spk_reverb"][:, :, k:])
         assert np.all(cols["gt_spk_activity_scores"][:, k:] == -1)
+
+
+def test_output_is_relocatable(tmp_path: Path) -> None:
+    """Issue 14: the same seed in two folders gives byte-identical trees (manifests included),
+    and a set moved elsewhere still loads with lhotse: plain ``CutSet.from_file`` run from the
+    set's folder, and :func:`load_cuts` from anywhere."""
+    from notsofar.simulate import load_cuts
+
+    sets = [a for s in SMALL for a in ("--set", s)]
+    for out in (tmp_path / "a", tmp_path / "b" / "deeper"):
+        r = run_cli("-o", str(out), "--hours", str(2 * 10 / 3600), *sets, "-q")
+        assert r.returncode == 0, r.stderr
+    a, b = tmp_path / "a", tmp_path / "b" / "deeper"
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert Path("manifest.jsonl.gz") in files and Path("shards/shard-000000.tar") in files
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert str(tmp_path).encode() not in gzip.decompress((a / "manifest.jsonl.gz").read_bytes())
+
+    moved = tmp_path / "cluster" / "sim"
+    moved.parent.mkdir()
+    a.rename(moved)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    plain = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from lhotse import CutSet; c = next(iter(CutSet.from_file('manifest.jsonl.gz')));"
+            "print(c.load_audio().shape)",
+        ],
+        cwd=moved,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip() == "(7, 160000)"
+    audio = next(iter(load_cuts(moved))).load_audio()  # from this test's working directory
+    assert audio.shape == (7, 160000) and np.abs(audio).max() > 0.01
 
 
 def test_meeting_mode_writes_references(tmp_path: Path) -> None:
@@ -635,9 +678,15 @@ def test_cli_end_to_end_and_errors(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert (out / "simulate.config.yaml").exists() and (out / "manifest.jsonl.gz").exists()
     r = run_cli("--verify", str(out))
-    assert r.returncode == 0 and "OK" in r.stderr
+    assert r.returncode == 0 and "OK" in r.stdout  # results on stdout, progress on stderr
+    r = run_cli("--verify", str(out), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["examples"] == 2
     r = run_cli("--hours", "1000", "--dry-run", "--workers", "16", *sets)
-    assert r.returncode == 0 and "360,000" in r.stderr, r.stderr
+    assert r.returncode == 0 and "360,000" in r.stdout, r.stderr
+    r = run_cli("--hours", "1000", "--dry-run", "--workers", "16", "--json", *sets)
+    assert r.returncode == 0 and json.loads(r.stdout)["examples"] == 360_000, r.stderr
+    r = run_cli("--hours", str(2 * 10 / 3600), "-o", str(out), "--json", *sets)
+    assert r.returncode == 0 and json.loads(r.stdout)["shards_skipped"] == 1, r.stderr
     for args, msg in [
         (["--hours", "0", "-o", str(tmp_path / "x")], "--hours must be a positive number"),
         (

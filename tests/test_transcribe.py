@@ -59,7 +59,7 @@ def test_outputs_complete(batch):
         for suffix in (*OUTPUTS, ".done.json", ".config.yaml"):
             assert (out / f"{name}{suffix}").is_file(), f"{name}{suffix} missing"
     assert "transcribing meeting" in proc.stderr
-    assert "RTF" in proc.stderr  # the summary table
+    assert "RTF" in proc.stdout and "RTF" not in proc.stderr  # the summary table: a result
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
 
 

@@ -7,18 +7,8 @@ from typing import Annotated
 
 import typer
 
-from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
-
-ChannelOption = Annotated[
-    str, typer.Option("--channel", help="Channel index or 'mix' for multi-channel audio.")
-]
-DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
-
-
-def parse_channel(channel: str) -> int | str:
-    return (
-        channel if channel == "mix" else int(channel) if channel.lstrip("-").isdigit() else channel
-    )
+from notsofar.cli.common import ConfigOption, QuietOption, SetOption, handle_errors
+from notsofar.cli.options import ChannelOption, DeviceOption, JsonOption
 
 
 @handle_errors
@@ -27,27 +17,42 @@ def diarize_cmd(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     config: ConfigOption = None,
     sets: SetOption = None,
-    channel: ChannelOption = "0",
-    device: DeviceOption = "auto",
+    channel: ChannelOption = None,
+    device: DeviceOption = None,
+    json_: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Diarize one recording: writes <name>.rttm and <name>.diarization.seglst.json."""
+    """Diarize one recording: writes <name>.rttm and <name>.diarization.seglst.json.
+
+    Takes the transcribe config: --set diarize.num_speakers=2 (or num_speakers=2)."""
     from notsofar import io
-    from notsofar.cli.common import load_stage_config, write_resolved_config
+    from notsofar.cli.common import write_resolved_config
+    from notsofar.cli.options import transcribe_config
+    from notsofar.cli.summary import emit
     from notsofar.diarize import diarize_source
-    from notsofar.diarize.config import DiarizeConfig
     from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 
-    cfg = load_stage_config(DiarizeConfig, config, sets)
-    source = FileSource(audio, parse_channel(channel))
+    cfg = transcribe_config(config, sets, "diarize", device, channel)
+    source = FileSource(audio, cfg.channel)
     check_writable(out_dir)
-    turns = diarize_source(source, cfg, ModelCache(device))
+    turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device))
     stem = audio.name.split(".")[0]  # file names keep the recording's; ids have no spaces
-    io.write(out_dir / f"{stem}.rttm", turns)
-    io.write(out_dir / f"{stem}.diarization.seglst.json", turns)
+    outputs = [out_dir / f"{stem}.rttm", out_dir / f"{stem}.diarization.seglst.json"]
+    for path in outputs:
+        io.write(path, turns)
     write_resolved_config(cfg, out_dir, f"{stem}.diarize")
-    console(quiet).print(
-        f"{source.name}: {len(turns.speakers)} speaker(s), {len(turns)} turn(s) -> {out_dir}"
+    summary = {
+        "session": source.name,
+        "duration_s": round(source.duration_s, 3),
+        "speakers": len(turns.speakers),
+        "turns": len(turns),
+        "outputs": [str(p) for p in outputs],
+    }
+    emit(
+        summary,
+        f"{source.name}: {len(turns.speakers)} speaker(s), {len(turns)} turn(s) -> {out_dir}",
+        json_,
+        quiet,
     )

@@ -7,6 +7,7 @@ import importlib
 import typer
 
 from notsofar import __version__
+from notsofar.cli.help import HELP_OPTION_NAMES, Command, Group
 
 app = typer.Typer(
     name="notsofar",
@@ -14,7 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["--help"]},
+    cls=Group,
+    rich_markup_mode=None,  # help text is plain: "[config: 0]" is not a markup tag
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 
 #: (command name, module under notsofar.cli, function). One line per command.
@@ -29,7 +32,17 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 
 for _name, _module, _func in COMMANDS:
-    app.command(_name)(getattr(importlib.import_module(f"notsofar.cli.{_module}"), _func))
+    app.command(_name, cls=Command)(
+        getattr(importlib.import_module(f"notsofar.cli.{_module}"), _func)
+    )
+
+#: (command, module under notsofar.cli): command groups, each a Typer app named ``app``
+GROUPS: list[tuple[str, str]] = [
+    ("models", "models"),
+]
+
+for _name, _module in GROUPS:
+    app.add_typer(importlib.import_module(f"notsofar.cli.{_module}").app, name=_name)
 
 
 def _version(value: bool) -> None:
@@ -48,7 +61,7 @@ def _root(
 
 
 def main() -> None:
-    app()
+    app(prog_name="notsofar")
 
 
 if __name__ == "__main__":

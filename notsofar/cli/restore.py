@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.cli.options import JsonOption
 from notsofar.errors import EXIT_OK, EXIT_PARTIAL, NotsofarError
 
 
@@ -40,7 +41,7 @@ def restore_command(
     json_path: Annotated[
         Path | None,
         typer.Option(
-            "--json", help="Analysis/metrics JSON (default: restore.report.json by the outputs)."
+            "--report", help="Write the report here (default: restore.report.json by the outputs)."
         ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo existing outputs.")] = False,
@@ -53,10 +54,20 @@ def restore_command(
     ] = False,
     config: ConfigOption = None,
     set_: SetOption = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device",
+            metavar="cpu|cuda",
+            help="Where neural backends run [config: voicefixer.device].",
+        ),
+    ] = None,
+    json_: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Restore speech offline: declip, dereverberate, denoise, extend bandwidth, normalize."""
     from notsofar.cli.common import load_stage_config, write_resolved_config
+    from notsofar.cli.summary import stdout_console
     from notsofar.restore import batch
     from notsofar.restore.analyze import table
     from notsofar.restore.config import RestoreConfig
@@ -66,6 +77,8 @@ def restore_command(
         sets.append(f"sample_rate={sr}")
     if backend is not None:
         sets.append(f"backend={backend.value}")
+    if device is not None:
+        sets.append(f"voicefixer.device={device}")
     cfg = load_stage_config(RestoreConfig, config, sets)
     if output is None and not analyze and eval_ref is None:
         raise NotsofarError("nothing to do: give -o OUTPUT, --analyze or --eval")
@@ -85,15 +98,15 @@ def restore_command(
     if output is not None:
         out_dir = output if output.is_dir() else output.parent
         write_resolved_config(cfg, out_dir, "restore")
-        # the analysis (and metrics) are kept with the outputs unless --json says elsewhere
+        # the analysis (and metrics) are kept with the outputs unless --report says elsewhere
         json_path = json_path or out_dir / "restore.report.json"
     report = _report(results)
+    out = stdout_console(quiet or json_)  # results on stdout: tables, or --json
     if analyze or eval_ref is not None:
-        con.print(table({r.input: list(r.analysis) for r in results if r.analysis}))
+        out.print(table({r.input: list(r.analysis) for r in results if r.analysis}))
     if eval_ref is not None:
-        con.print(_metrics_table(results))
-    if not quiet:
-        con.print(_summary(results))
+        out.print(_metrics_table(results))
+    out.print(_summary(results))
     for r in results:
         for w in r.warnings:
             print(f"notsofar: warning: {w}", file=sys.stderr)
@@ -104,7 +117,7 @@ def restore_command(
         from notsofar.io.atomic import write_text
 
         write_text(json_path, text)
-    elif analyze_only or (analyze and output is None):
+    if json_:
         print(text, end="")
     failed = sum(r.status == "failed" for r in results)
     if failed:

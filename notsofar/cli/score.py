@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.cli.options import JsonOption
 
 
 class Normalizer(StrEnum):
@@ -52,10 +53,12 @@ def score_command(
     ] = None,
     config: ConfigOption = None,
     set_: SetOption = None,
+    json_: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Score hypotheses against references; write <hyp>.score.json/.csv and print a table."""
     from notsofar.cli.common import load_stage_config, write_resolved_config
+    from notsofar.cli.summary import stdout_console
     from notsofar.io.atomic import write_text
     from notsofar.score import ScoreConfig, score
     from notsofar.score.report import load_inputs, print_report, progress_bar, report_stem
@@ -84,4 +87,7 @@ def score_command(
         from notsofar.score.html import write_html
 
         write_html(ref_t, hyp_t, cfg, html)
-    print_report(report, con, notes, out_dir / f"{stem}.score.json")
+    if json_:
+        print(report.to_json(), end="")
+    tables = console(quiet=True) if json_ else stdout_console(quiet)
+    print_report(report, con, notes, out_dir / f"{stem}.score.json", tables)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.cli.options import JsonOption
 
 
 class Executor(StrEnum):
@@ -51,34 +52,44 @@ def simulate_command(
     ] = None,
     config: ConfigOption = None,
     set_: SetOption = None,
+    json_: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Make simulated far-field mixtures as NOTSOFAR-1 CSS tar shards with a lhotse manifest."""
     from notsofar.cli.common import fail, load_stage_config, write_resolved_config
+    from notsofar.cli.summary import print_json, stdout_console
+    from notsofar.simulate import report as show
     from notsofar.simulate import with_sources
     from notsofar.simulate.config import SimulateConfig
-    from notsofar.simulate.report import print_dry_run, print_run, print_verify, progress
 
     con = console(quiet)
+    out_con = stdout_console(quiet or json_)  # results: stdout
     if verify is not None:
         from notsofar.simulate.verify import verify as verify_dir
 
         rep = verify_dir(verify)
-        print_verify(con, verify, rep)
+        show.print_verify(out_con, verify, rep)
+        if json_:
+            print_json(show.verify_json(verify, rep))
         raise typer.Exit(rep.exit_code)
     cfg = load_stage_config(SimulateConfig, config, set_)
     cfg = with_sources(cfg, speech, rirs, noise, mode.value if mode else None, seed)
     if dry_run:
         from notsofar.simulate import dry_run as plan_run
 
-        print_dry_run(con, plan_run(cfg, hours), workers)
+        d = plan_run(cfg, hours)
+        show.print_dry_run(out_con, d, workers)
+        if json_:
+            print_json(show.dry_run_json(d, workers))
         return
     if out is None:
         fail("--out/-o is required (or use --dry-run / --verify DIR)")
     from notsofar.simulate import make_plan_only, simulate
 
-    with progress(con, make_plan_only(cfg, hours).num_shards) as on_shard:
+    with show.progress(con, make_plan_only(cfg, hours).num_shards) as on_shard:
         report = simulate(cfg, out, hours, workers, executor.value, scheduler, on_shard)
     write_resolved_config(cfg, out, "simulate")  # type: ignore[arg-type]
-    print_run(con, report, workers)
+    show.print_run(out_con, report, workers, errors=con)
+    if json_:
+        print_json(show.run_json(report, workers))
     raise typer.Exit(report.exit_code)

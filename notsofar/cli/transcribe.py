@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.cli.options import ChannelOption, DeviceOption, JsonOption
 
 
 @handle_errors
@@ -27,20 +28,23 @@ def transcribe_cmd(
             help="Keep sessions done with another config (default: redo them).",
         ),
     ] = False,
+    channel: ChannelOption = None,
+    device: DeviceOption = None,
+    json_: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Diarize and recognize: writes <name>.seglst.json/.rttm/.srt/.vtt/.txt/.words.json."""
-    from notsofar.cli.common import load_stage_config
-    from notsofar.pipeline.batch import find_sessions, run_batch, summary_table
-    from notsofar.pipeline.config import TranscribeConfig
+    from notsofar.cli.options import transcribe_config
+    from notsofar.cli.summary import emit
+    from notsofar.pipeline.batch import find_sessions, run_batch, summary_json, summary_table
 
-    cfg = load_stage_config(TranscribeConfig, config, sets)
+    cfg = transcribe_config(config, sets, device=device, channel=channel)
     sessions = find_sessions(inputs)
     con = console(quiet)
     report = run_batch(
         sessions, cfg, out_dir, con, force=force, resume_any_config=resume_any_config
     )
-    con.print(summary_table(report))
+    emit(summary_json(report), summary_table(report), json_, quiet)
     for o in report.failed:
         typer.echo(f"notsofar: error: {o.error}", err=True)
     if report.failed:

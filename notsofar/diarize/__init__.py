@@ -150,25 +150,34 @@ def diarize_source(
 def diarize(
     audio: np.ndarray,
     sample_rate: int,
-    cfg: DiarizeConfig | None = None,
+    cfg: Any = None,
     models: Any = None,
-    channel: int | str = 0,
+    channel: int | str | None = None,
     session_id: str = "audio",
+    device: str | None = None,
 ) -> Transcript:
     """Who spoke when in ``audio``: speaker turns with empty ``words``.
+
+    Takes what ``notsofar diarize`` takes: the same config (a
+    :class:`~notsofar.pipeline.config.TranscribeConfig`, whose ``diarize`` section, ``channel``
+    and ``device`` are used, or a :class:`DiarizeConfig`), ``channel`` and ``device``.
 
     Args:
         audio: float samples ``[T]`` or ``[C, T]`` at any rate.
         sample_rate: rate of ``audio``.
         cfg: diarization settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
-        channel: channel index or ``"mix"`` for multi-channel input.
+        channel: channel index or ``"mix"`` for multi-channel input (default: the config's, 0).
         session_id: written into every segment.
+        device: ``auto``, ``cpu`` or ``cuda`` when ``models`` is None (default: the config's,
+            ``auto``).
 
     Returns:
         Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
     """
+    from notsofar.pipeline.config import stage_settings
     from notsofar.pipeline.source import ArraySource
 
+    cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
     source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
-    return diarize_source(source, cfg or DiarizeConfig(), models)
+    return diarize_source(source, cfg, models)

@@ -26,11 +26,13 @@ def enhance_file(
     diarize_cfg: Any = None,
     models: Any = None,
     log: Callable[[str], None] | None = None,
+    device: str | None = None,
 ) -> list[Path]:
     """Enhance one recording and write ``<out_dir>/<name>/<speaker>.wav`` (+ diarization files).
 
     ``diarization`` (e.g. read from an RTTM) is filtered to this recording's session when it
-    holds several sessions. Returns the written speaker wav paths.
+    holds several sessions; ``device`` (``auto``, ``cpu``, ``cuda``) places the speaker encoders
+    when no ``models`` cache is given. Returns the written speaker wav paths.
     """
     from notsofar import io
     from notsofar.audio import write
@@ -38,6 +40,10 @@ def enhance_file(
 
     name = session_name(path)
     cfg = cfg or EnhanceConfig()
+    if models is None and device is not None:
+        from notsofar.pipeline.models import ModelCache
+
+        models = ModelCache(device)
     audio = read_multichannel(path, dtype=cfg.storage)
     if diarization is not None and len(diarization.session_ids) > 1:
         diarization = diarization.filter(lambda s: s.session_id == name)

@@ -45,20 +45,30 @@ def transcribe(
     cfg: TranscribeConfig | None = None,
     models: Any = None,
     session_id: str = "audio",
+    channel: int | str | None = None,
+    device: str | None = None,
 ) -> Transcript:
     """Who said what, when, in ``audio``: speaker-attributed words with timings.
 
     Args:
-        audio: float samples ``[T]`` or ``[C, T]`` at any rate (``cfg.channel`` picks or mixes).
+        audio: float samples ``[T]`` or ``[C, T]`` at any rate (``channel`` picks or mixes).
         sample_rate: rate of ``audio``.
         cfg: transcribe settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
         session_id: written into every segment.
+        channel: overrides ``cfg.channel`` (as ``notsofar transcribe --channel`` does).
+        device: overrides ``cfg.device`` (as ``--device`` does).
     """
+    import dataclasses
+
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import ArraySource
 
     cfg = cfg or TranscribeConfig()
+    if channel is not None:
+        cfg = dataclasses.replace(cfg, channel=channel)
+    if device is not None:
+        cfg = dataclasses.replace(cfg, device=device)
     models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
     x = np.asarray(audio, dtype=np.float32)
     if cfg.restore.enabled:

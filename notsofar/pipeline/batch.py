@@ -319,10 +319,11 @@ def run_batch(
 
     from notsofar.config import write_resolved_config
     from notsofar.io.atomic import write_text
-    from notsofar.pipeline.models import ModelCache, check_ct2_dir
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize.hub import resolve
 
-    if cfg.asr.model:  # a wrong model path is a usage error, found before any session runs
-        check_ct2_dir(Path(cfg.asr.model).expanduser())
+    if cfg.asr.model:  # a wrong model (or one offline) is a usage error before any session runs
+        resolve(cfg.asr.model)
     check_writable(out_dir)
     models = ModelCache(cfg.device, cfg.asr.cpu_threads)
     chash = config_hash(cfg)
@@ -419,7 +420,9 @@ def resolved_config(cfg: TranscribeConfig, models: Any, result: Result) -> Trans
     from notsofar.pipeline.models import default_whisper_dir
 
     asr = cfg.asr
-    model = Path(asr.model).expanduser().resolve() if asr.model else default_whisper_dir()
+    from notsofar.recognize.hub import resolve
+
+    model = resolve(asr.model, download=False).resolve() if asr.model else default_whisper_dir()
     compute_type = asr.compute_type
     if compute_type == "auto":
         compute_type = "float16" if models.device == "cuda" else "int8"
@@ -437,6 +440,24 @@ def resolved_config(cfg: TranscribeConfig, models: Any, result: Result) -> Trans
     return dataclasses.replace(
         cfg, array=result.array or "none", device=models.device, asr=asr, diarize=diarize
     )
+
+
+def summary_json(report: BatchReport) -> list[dict[str, Any]]:
+    """One record per session: what :func:`summary_table` shows, for ``--json``."""
+    out: list[dict[str, Any]] = []
+    for o in report.outcomes:
+        item: dict[str, Any] = {"session": o.session.name, "status": o.status}
+        if o.status == "done":
+            item.update(
+                duration_s=round(o.duration_s, 3),
+                speakers=o.speakers,
+                words=o.words,
+                rtf=None if o.rtf is None else round(o.rtf, 4),
+            )
+        if o.error:
+            item["error"] = o.error
+        out.append(item)
+    return out
 
 
 def summary_table(report: BatchReport) -> Any:

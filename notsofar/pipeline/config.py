@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from notsofar.diarize.config import DiarizeConfig
 from notsofar.enhance.config import EnhanceConfig
@@ -50,3 +51,21 @@ class TranscribeConfig:
             )
         if ".seglst.json" not in self.outputs:
             raise NotsofarError("outputs must include .seglst.json (resuming relies on it)")
+
+
+def stage_settings(
+    cfg: Any, section: str, channel: int | str | None, device: str | None, models: Any
+) -> tuple[Any, int | str, Any]:
+    """A stage's (section's) config, channel and model cache from what the stage API was given:
+    a :class:`TranscribeConfig` (the config ``notsofar diarize``/``recognize`` read), the
+    section's own config, or None (defaults). Explicit ``channel``/``device`` win."""
+    full = cfg if isinstance(cfg, TranscribeConfig) else TranscribeConfig()
+    stage = cfg if cfg is not None and not isinstance(cfg, TranscribeConfig) else None
+    stage = stage or getattr(full, section)
+    channel = full.channel if channel is None else channel
+    if models is None:
+        from notsofar.pipeline.models import ModelCache
+
+        asr = stage if section == "asr" else full.asr
+        models = ModelCache(device or full.device, asr.cpu_threads)
+    return stage, channel, models

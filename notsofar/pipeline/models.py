@@ -98,8 +98,11 @@ class ModelCache:
         return self._segmentation
 
     def whisper(self, model: str | None, compute_type: str = "auto") -> Any:
-        """A faster-whisper :class:`WhisperModel` from a local CTranslate2 directory."""
-        path = Path(model).expanduser() if model else default_whisper_dir()
+        """A faster-whisper :class:`WhisperModel` from a local CTranslate2 directory, or a model
+        name or hub id (:func:`notsofar.recognize.hub.resolve`: cached, else downloaded)."""
+        from notsofar.recognize.hub import resolve
+
+        path = resolve(model) if model else default_whisper_dir()
         if compute_type == "auto":
             compute_type = "float16" if self.device == "cuda" else "int8"
         key = (str(path.resolve()), compute_type)

@@ -148,12 +148,17 @@ def recognize(
     audio: np.ndarray,
     sample_rate: int,
     diarization: Transcript | None = None,
-    cfg: RecognizeConfig | None = None,
+    cfg: Any = None,
     models: Any = None,
-    channel: int | str = 0,
+    channel: int | str | None = None,
     session_id: str = "audio",
+    device: str | None = None,
 ) -> Transcript:
     """Transcribe ``audio`` with word timings; words go to the speakers of ``diarization``.
+
+    Takes what ``notsofar recognize`` takes: the same config (a
+    :class:`~notsofar.pipeline.config.TranscribeConfig`, whose ``asr`` section, ``channel``
+    and ``device`` are used, or a :class:`RecognizeConfig`), ``channel`` and ``device``.
 
     Args:
         audio: float samples ``[T]`` or ``[C, T]`` at any rate.
@@ -162,13 +167,17 @@ def recognize(
             None attributes every word to ``spk0``.
         cfg: recognition settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
-        channel: channel index or ``"mix"`` for multi-channel input.
+        channel: channel index or ``"mix"`` for multi-channel input (default: the config's, 0).
         session_id: written into every segment.
+        device: ``auto``, ``cpu`` or ``cuda`` when ``models`` is None (default: the config's,
+            ``auto``).
 
     Returns:
         Segments with ``words`` and per-word timings/confidences (``word_details``).
     """
+    from notsofar.pipeline.config import stage_settings
     from notsofar.pipeline.source import ArraySource
 
+    cfg, channel, models = stage_settings(cfg, "asr", channel, device, models)
     source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
-    return recognize_source(source, diarization, cfg or RecognizeConfig(), models)
+    return recognize_source(source, diarization, cfg, models)

@@ -86,14 +86,18 @@ def _num(x: Any) -> str:
     return f"{x:.2f}" if isinstance(x, float) and not float(x).is_integer() else f"{x:g}"
 
 
-def print_report(report: ScoreReport, con: Any, notes: list[str], json_path: Path) -> None:
-    """Per-session and summary tables on stderr (hidden by ``--quiet``), warnings always."""
+def print_report(
+    report: ScoreReport, con: Any, notes: list[str], json_path: Path, tables: Any = None
+) -> None:
+    """Per-session and summary tables on ``tables`` (the results: stdout), notes and the
+    report's path on ``con`` (stderr; both hidden by ``--quiet``), warnings always."""
     import sys
 
     from rich.table import Table
 
-    if not con.is_terminal:
-        con.width = max(con.width, 160)  # logs and CI: do not squeeze the tables to 80 columns
+    tables = tables or con
+    if not tables.is_terminal:
+        tables.width = max(tables.width, 160)  # logs and CI: do not squeeze the tables
     for note in notes:
         con.print(f"[dim]{note}[/dim]")
     for w in report.warnings:
@@ -116,7 +120,7 @@ def print_report(report: ScoreReport, con: Any, notes: list[str], json_path: Pat
             *(_num(getattr(r, k)) for k in (wer if has_wer else ())),
             *(_num(getattr(r, k)) for k in (diar if has_der else ())),
         )
-    con.print(table)
+    tables.print(table)
     summary = Table(
         "metric", "sessions", "macro %", "micro %", "errors", "length", "ins", "del", "sub",
         "miss spk", "FA spk", title="summary", title_justify="left",
@@ -132,5 +136,5 @@ def print_report(report: ScoreReport, con: Any, notes: list[str], json_path: Pat
             *(_num(getattr(s, k)) for k in ("insertions", "deletions", "substitutions")),
             *(_num(getattr(s, k)) for k in ("missed_speaker", "falarm_speaker")),
         )
-    con.print(summary)
+    tables.print(summary)
     con.print(f"report: {json_path} (+ .csv)")

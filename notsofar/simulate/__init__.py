@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from notsofar.errors import NotsofarError
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from notsofar.simulate.config import SimulateConfig
     from notsofar.simulate.engine import Plan, RunReport
 
-__all__ = ["DryRun", "dry_run", "make_plan_only", "simulate", "with_sources"]
+__all__ = ["DryRun", "dry_run", "load_cuts", "make_plan_only", "simulate", "with_sources"]
 
 
 def make_plan_only(cfg: SimulateConfig, hours: float) -> Plan:
@@ -223,3 +223,39 @@ def with_sources(
     if seed is not None:
         cfg = dataclasses.replace(cfg, seed=int(seed))
     return cfg
+
+
+def load_cuts(folder: str | Path) -> Any:
+    """The lhotse ``CutSet`` of a simulation folder, wherever it now lies, loadable from any
+    working directory.
+
+    The manifest refers to shards relative to its folder (so a set can be moved, and a seed
+    gives the same bytes in any folder); this anchors each cut's audio command at ``folder``
+    and runs it with this Python, as ``Recording.with_path_prefix`` does for file sources.
+    Plain ``CutSet.from_file(MANIFEST)`` works too, when run from the folder.
+    """
+    import shlex
+    import sys
+
+    from lhotse import CutSet
+    from lhotse.utils import fastcopy
+
+    from notsofar.simulate.engine import MANIFEST
+
+    root = Path(folder).resolve()
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        raise NotsofarError("no manifest.jsonl.gz: not a simulation folder", path=folder)
+
+    def anchor(cut: Any) -> Any:
+        sources = []
+        for src in cut.recording.sources:
+            if src.type == "command":
+                argv = shlex.split(src.source)
+                if argv[:3] == ["python", "-m", "notsofar.simulate.extract"]:
+                    argv = [sys.executable, *argv[1:3], str(root / argv[3]), *argv[4:]]
+                    src = fastcopy(src, source=shlex.join(argv))
+            sources.append(src)
+        return fastcopy(cut, recording=fastcopy(cut.recording, sources=sources))
+
+    return CutSet.from_file(manifest).map(anchor)

@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import math
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -528,9 +527,10 @@ def _cut(ex_id: str, shard_path: Path, num_samples: int, sr: int, chans: int, pa
                 ]
             }
         sups.append(sup)
-    cmd = (
-        f"{sys.executable} -m notsofar.simulate.extract {shard_path.resolve()} {ex_id} mixture {sr}"
-    )
+    # relative to the output folder, and ``python`` from PATH: the set can move (a cluster's
+    # storage, another machine) and the same seed gives the same bytes in any folder; lhotse
+    # runs it from the folder, or anywhere after notsofar.simulate.load_cuts
+    cmd = f"python -m notsofar.simulate.extract {SHARD_DIR}/{shard_path.name} {ex_id} mixture {sr}"
     return {
         "id": ex_id,
         "start": 0.0,

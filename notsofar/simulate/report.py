@@ -45,7 +45,7 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:,.2f} GB"
 
 
-def print_run(con: Any, report: Any, workers: int) -> None:
+def print_run(con: Any, report: Any, workers: int, errors: Any = None) -> None:
     from rich.table import Table
 
     cpu = sum(m["cpu_s"] for m in report.made)
@@ -63,7 +63,51 @@ def print_run(con: Any, report: Any, workers: int) -> None:
     )
     con.print(t)
     for index, err in report.failed:
-        con.print(f"[red]shard {index}:[/red] {err}")
+        (errors or con).print(f"[red]shard {index}:[/red] {err}")
+
+
+def run_json(report: Any, workers: int) -> dict:
+    """What :func:`print_run` shows, for ``--json``."""
+    cpu = sum(m["cpu_s"] for m in report.made)
+    return {
+        "shards_made": len(report.made),
+        "shards_skipped": len(report.skipped),
+        "shards_failed": [{"shard": i, "error": e} for i, e in report.failed],
+        "hours_made": round(report.hours_made, 6),
+        "wall_s": round(report.wall_s, 3),
+        "cpu_s": round(cpu, 3),
+        "workers": workers,
+    }
+
+
+def dry_run_json(d: Any, workers: int, cores: int | None = None) -> dict:
+    """What :func:`print_dry_run` shows, for ``--json``."""
+    p = d.plan
+    cores = usable_cores() if cores is None else cores
+    return {
+        "examples": p.num_examples,
+        "example_s": p.example_s,
+        "shards": p.num_shards,
+        "examples_per_shard": p.examples_per_shard,
+        "disk_bytes": d.total_bytes,
+        "core_hours": round(d.core_hours, 4),
+        "workers": workers,
+        "cores": cores,
+        "wall_hours_at_least": round(wall_hours(d.core_hours, workers, cores), 4),
+    }
+
+
+def verify_json(folder: Path, rep: Any) -> dict:
+    """What :func:`print_verify` shows, for ``--json``."""
+    return {
+        "folder": str(folder),
+        "shards": rep.shards,
+        "examples": rep.examples,
+        "hours": round(rep.seconds / 3600, 6),
+        "clipped_samples": rep.clipped_samples,
+        "max_residual": rep.max_residual if rep.sums_checked else None,
+        "problems": list(rep.problems),
+    }
 
 
 def usable_cores() -> int:

@@ -1,0 +1,75 @@
+"""Options that mean the same on every command that has them, and the one config tree that
+``transcribe``, ``diarize`` and ``recognize`` share.
+
+``diarize`` and ``recognize`` read the transcribe config (``configs/transcribe/*.yaml``), so
+``--set diarize.num_speakers=2``, ``--set asr.model=large-v3``, ``--set device=cuda`` and
+``--config`` files work alike on all three. A stage's own file (``configs/diarize/*.yaml``) and
+its bare keys (``--set num_speakers=2`` on ``diarize``) are still read, as that section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        metavar="auto|cpu|cuda",
+        help="Where the models run: auto (CUDA when available), cpu or cuda [config: device].",
+    ),
+]
+ChannelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--channel",
+        metavar="INDEX|mix",
+        help="Channel of multi-channel audio: an index, or mix (their average) [config: channel].",
+    ),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print the summary as JSON on stdout (instead of the table)."),
+]
+
+
+def transcribe_config(
+    config: Path | None,
+    sets: list[str] | None,
+    section: str | None = None,
+    device: str | None = None,
+    channel: str | None = None,
+) -> Any:
+    """The :class:`~notsofar.pipeline.config.TranscribeConfig` from ``--config``, ``--set`` and
+    ``--device``/``--channel`` (which win over both).
+
+    With ``section`` (``diarize`` or ``asr``), a config file whose keys are that section's
+    (a stage file such as ``configs/diarize/campplus.yaml``) fills that section, and a ``--set``
+    key that is not a transcribe key is taken as that section's (``num_speakers=2``).
+    """
+    from notsofar.config import load_config, read_yaml
+    from notsofar.pipeline.config import TranscribeConfig
+
+    top = {f.name for f in dataclasses.fields(TranscribeConfig)}
+    base = None
+    if config is not None and section is not None:
+        data = read_yaml(config)
+        if data and not set(data) <= top:  # a stage file
+            stage = load_config(type(getattr(TranscribeConfig(), section)), config)
+            base = dataclasses.replace(TranscribeConfig(), **{section: stage})
+            config = None
+    overrides = []
+    for item in sets or []:
+        key = item.split("=", 1)[0].strip()
+        if section is not None and "=" in item and key.split(".")[0] not in top:
+            item = f"{section}.{item.strip()}"
+        overrides.append(item)
+    if device is not None:
+        overrides.append(f"device={device}")
+    if channel is not None:
+        overrides.append(f"channel={channel}")
+    return load_config(TranscribeConfig, config, overrides, base=base)
