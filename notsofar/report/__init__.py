@@ -1,0 +1,67 @@
+"""Interactive, self-contained HTML meeting reports (``notsofar report``, ``transcribe --html``).
+
+One HTML file, no network needed to open it: a speaker timeline (lanes, overlaps, zoom and
+scroll), the transcript in turns with clickable words that seek the audio, per-speaker talk
+time / turns / overlap / words per minute, search, renaming speakers with downloads of the
+renamed SegLST/SRT/VTT/TXT, the audio embedded as Opus (or linked), and, given a reference,
+meeteval's alignment errors (insertions, deletions, substitutions, speaker errors).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from notsofar.data import Transcript
+from notsofar.errors import NotsofarError
+from notsofar.report.page import AUDIO_MODES, audio_duration, page_data, render
+
+__all__ = ["AUDIO_MODES", "build_report", "write_report"]
+
+
+def build_report(
+    transcript: Transcript,
+    audio: str | Path | None = None,
+    audio_mode: str = "embed",
+    reference: Transcript | None = None,
+    normalizer: str = "notsofar",
+    alignment: str = "tcp",
+    title: str | None = None,
+    link_base: str | Path | None = None,
+) -> str:
+    """The report page for one session as HTML text.
+
+    Args:
+        transcript: the hypothesis (one session; SegLST ``word_timings`` are used when present,
+            else words are spread over their segment by characters).
+        audio: the recording; None gives a page without a player.
+        audio_mode: ``embed`` (Opus inside the page), ``link`` (a relative link to ``audio``,
+            for long meetings) or ``none``.
+        reference: a reference transcript of the same session: the page then marks errors.
+        normalizer: text normalizer for the alignment (as ``notsofar score``).
+        alignment: meeteval's ``tcp`` or ``cp`` assignment and alignment.
+        title: page title (default: the session id).
+        link_base: the folder the page will be written to (``link`` mode).
+    """
+    if len(transcript.session_ids) > 1:
+        raise NotsofarError(
+            f"a report shows one session; the transcript has {len(transcript.session_ids)}"
+            f" ({', '.join(transcript.session_ids[:3])}, ...): pass one session"
+        )
+    errors = None
+    if reference is not None:
+        from notsofar.normalize import get_normalizer
+        from notsofar.report.model import scoring_errors
+
+        errors = scoring_errors(reference, transcript, get_normalizer(normalizer), alignment)
+    duration = audio_duration(audio) if audio is not None else None
+    data = page_data(transcript, title=title, errors=errors, duration_s=duration)
+    return render(data, audio=audio, audio_mode=audio_mode, link_base=link_base)
+
+
+def write_report(path: str | Path, transcript: Transcript, **kwargs: object) -> Path:
+    """Write :func:`build_report`'s page to ``path`` atomically (``link_base`` = its folder)."""
+    from notsofar.io.atomic import write_text
+
+    path = Path(path)
+    kwargs.setdefault("link_base", path.parent)
+    return write_text(path, build_report(transcript, **kwargs))  # type: ignore[arg-type]
