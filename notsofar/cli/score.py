@@ -38,7 +38,8 @@ def score_command(
         Normalizer | None, typer.Option(help="Text normalizer (default: notsofar).")
     ] = None,
     html: Annotated[
-        Path | None, typer.Option(help="Write meeteval's alignment view per session here.")
+        Path | None,
+        typer.Option(help="Write meeteval's alignment view and a report page per session here."),
     ] = None,
     partial: Annotated[
         bool, typer.Option("--partial", help="Ignore hypothesis sessions without reference.")

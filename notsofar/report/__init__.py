@@ -15,7 +15,14 @@ from notsofar.data import Transcript
 from notsofar.errors import NotsofarError
 from notsofar.report.page import AUDIO_MODES, audio_duration, page_data, render
 
-__all__ = ["AUDIO_MODES", "build_report", "write_report"]
+__all__ = [
+    "AUDIO_MODES",
+    "build_report",
+    "report_name",
+    "write_report",
+    "write_session_reports",
+    "write_transcribe_report",
+]
 
 
 def build_report(
@@ -65,3 +72,57 @@ def write_report(path: str | Path, transcript: Transcript, **kwargs: object) -> 
     path = Path(path)
     kwargs.setdefault("link_base", path.parent)
     return write_text(path, build_report(transcript, **kwargs))  # type: ignore[arg-type]
+
+
+def report_name(session_id: str) -> str:
+    """The report file for a session (``multichannel/MTG_1`` → ``multichannel_MTG_1.report.html``)."""
+    from notsofar.score.html import html_name
+
+    return html_name(session_id).removesuffix(".html") + ".report.html"
+
+
+def write_session_reports(
+    ref: Transcript,
+    hyp: Transcript,
+    out_dir: str | Path,
+    normalizer: str = "notsofar",
+    alignment: str = "tcp",
+) -> list[Path]:
+    """One report page (no audio) with the errors marked, per reference session, in ``out_dir``."""
+    out_dir = Path(out_dir)
+    hyp_by = hyp.groupby("session_id")
+    written = []
+    for session_id, r in ref.groupby("session_id").items():
+        h = hyp_by.get(session_id, Transcript())
+        page = build_report(
+            h if len(h) else r.filter(lambda s: False),
+            reference=r,
+            normalizer=normalizer,
+            alignment=alignment,
+            title=session_id,
+        )
+        written.append(write_text_atomic(out_dir / report_name(session_id), page))
+    return written
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    from notsofar.io.atomic import write_text
+
+    return write_text(path, text)
+
+
+def write_transcribe_report(
+    out_dir: str | Path, name: str, audio: str | Path | None, audio_mode: str = "embed"
+) -> Path:
+    """``<out_dir>/<name>.report.html`` from ``transcribe``'s ``<name>.seglst.json`` and the audio."""
+    from notsofar import io
+
+    out_dir = Path(out_dir)
+    transcript = io.read(out_dir / f"{name}.seglst.json")
+    return write_report(
+        out_dir / f"{name}.report.html",
+        transcript,
+        audio=audio,
+        audio_mode=audio_mode if audio is not None else "none",
+        title=Path(name).name,
+    )

@@ -48,7 +48,7 @@ def page_data(
         end = max([end] + [e[2] for e in errors["errors"]])
     return {
         "title": title or session_id or "meeting",
-        "session_id": session_id,
+        "session_id": session_id or title or "",
         "duration": float(max(end, duration_s or 0.0)),
         "speakers": sorted(by, key=lambda spk: by[spk][0][0]),  # in order of first words
         "segments": transcript.to_seglst_dicts(),
