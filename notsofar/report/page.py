@@ -53,6 +53,9 @@ def page_data(
         "speakers": sorted(by, key=lambda spk: by[spk][0][0]),  # in order of first words
         "segments": transcript.to_seglst_dicts(),
         "stats": speaker_stats(transcript),
+        "speech_s": round(
+            float(sum(b - a for a, b in union(x for iv in by.values() for x in iv))), 3
+        ),
         "overlaps": [[round(float(a), 3), round(float(b), 3)] for a, b in overlap_regions(by)],
         "errors": errors,
     }

@@ -50,7 +50,7 @@
 
   // ---- summary
   const st = D.stats;
-  const speech = Object.values(st).reduce((a, x) => a + x.talk_s, 0);
+  const speech = D.speech_s;
   const ov = D.overlaps.reduce((a, x) => a + x[1] - x[0], 0);
   $("summary").textContent = `${clock(dur)} · ${speakers.length} speakers · ${nWords} words · ` +
     `${clock(speech)} of speech · ${clock(ov)} overlapped (${(100 * ov / dur).toFixed(1)} %)`;
