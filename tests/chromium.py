@@ -153,15 +153,12 @@ class Browser:
             " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
             " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
         )
+        self.click_at(box[0], box[1])
+
+    def click_at(self, x: float, y: float) -> None:
+        """A real left click at viewport coordinates."""
         for kind in ("mousePressed", "mouseReleased"):
-            self.send(
-                "Input.dispatchMouseEvent",
-                type=kind,
-                x=box[0],
-                y=box[1],
-                button="left",
-                clickCount=1,
-            )
+            self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
     def type_into(self, selector: str, text: str) -> None:
         """Focus ``selector``, select its text and type ``text`` (as keyboard input)."""

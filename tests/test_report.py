@@ -304,9 +304,19 @@ def test_page_in_chromium(browser, tmp_path):
     assert b.eval(f"document.querySelector(\".w[data-i='{k}']\").classList.contains('cur')")
     cursor = b.eval("parseFloat(document.getElementById('tl-cursor').style.left)")
     assert cursor == pytest.approx(100 * words[k][1] / 48.0, abs=0.5)
-    # a click on the timeline seeks too
-    b.click("#tl-cursor")  # pointer-events: none: the click lands on the timeline under it
-    assert b.eval("audio.currentTime") == pytest.approx(words[k][1], abs=0.5)
+    # playing moves the cursor and the highlighted words along
+    b.eval("audio.play()", await_promise=True)
+    b.wait_for(f"audio.currentTime > {words[k][1] + 1.0}", 10)
+    b.eval("audio.pause()")
+    assert b.eval("parseFloat(document.getElementById('tl-cursor').style.left)") > cursor
+    assert not b.eval(f"document.querySelector(\".w[data-i='{k}']\").classList.contains('cur')")
+    # a click on the timeline seeks too: at 10 s
+    x, y = b.eval(
+        "(() => { const r = document.getElementById('tl-inner').getBoundingClientRect();"
+        " return [r.left + r.width * 10 / audio.duration, r.top + 30]; })()"
+    )
+    b.click_at(x, y)
+    b.wait_for("Math.abs(audio.currentTime - 10) < 0.2", 5)
     # search
     n = sum("meeting" in w.lower() for w, _ in words)
     b.type_into("#search", "meeting")
@@ -341,6 +351,39 @@ def test_page_in_chromium(browser, tmp_path):
     b.eval("window.scrollTo(0, 0)")
     shot = b.screenshot(tmp_path / "report.png")
     assert shot.stat().st_size > 10_000
+    assert b.problems() == []
+
+
+@needs_chromium
+def test_odd_input_in_chromium(browser, tmp_path):
+    """Markup in words and names, a speaker without words, no audio: shown as text, no errors."""
+    from notsofar.data import Segment
+    from notsofar.report import write_report
+
+    t = Transcript(
+        [
+            Segment("m", "<b>spk</b>", 0.5, 2.0, "</script><!-- <script>alert(1)</script> & done"),
+            Segment("m", 'quote"s', 1.0, 1.0, ""),
+            Segment("m", "<b>spk</b>", 3.0, 4.0, "fin"),
+        ]
+    )
+    b = browser
+    for transcript in (t, Transcript()):
+        page = write_report(tmp_path / "odd.html", transcript)
+        b.open(page.as_uri())
+        b.wait_for("window.notsofarReport && notsofarReport.audioMs > 0", 10)
+        assert b.problems() == []
+    b.open((tmp_path / "odd.html").as_uri())
+    page = write_report(tmp_path / "odd.html", t)
+    b.open(page.as_uri())
+    b.wait_for("window.notsofarReport && notsofarReport.readyMs > 0", 10)
+    assert b.eval("document.querySelector('.who .name').textContent") == "<b>spk</b>"
+    assert b.eval("document.querySelectorAll('#transcript .w').length") == 5
+    assert json.loads(b.eval("notsofarReport.exportText('seglst')")) == t.to_seglst_dicts()
+    b.click(".w[data-i='4']")
+    assert b.eval("parseFloat(document.getElementById('tl-cursor').style.left)") == pytest.approx(
+        100 * 3.0 / 4.0
+    )
     assert b.problems() == []
 
 

@@ -25,8 +25,9 @@ AUDIO_MODES = ("embed", "link", "none")
 
 
 def _json_block(value: Any) -> str:
-    # "</" may not appear inside a script element; "<\/" is the same JSON string
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    # "</script" or "<!--" inside a script element would end or confuse it; "<" only occurs
+    # inside JSON strings, where "\u003c" is the same character
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def page_data(
