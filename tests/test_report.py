@@ -404,3 +404,17 @@ def test_score_pages_render_offline(browser, tmp_path):
     assert not b.eval("document.getElementById('errors-box').hidden")
     assert b.eval("document.querySelectorAll('#tl-lanes line').length") > 0
     assert b.problems() == []
+
+
+def test_cli_and_api_stay_in_step():
+    import inspect
+
+    from notsofar.cli.report import report_command
+    from notsofar.report import build_report
+
+    cli = set(inspect.signature(report_command).parameters)
+    api = set(inspect.signature(build_report).parameters)
+    renamed = {"html_audio": "audio_mode", "ref": "reference"}
+    cli_only = {"out", "session", "quiet"}  # where to write, which session, the console
+    api_only = {"link_base"}  # the CLI derives it from --out
+    assert {renamed.get(p, p) for p in cli - cli_only} == api - api_only
