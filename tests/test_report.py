@@ -317,6 +317,18 @@ def test_page_in_chromium(browser, tmp_path):
     )
     b.click_at(x, y)
     b.wait_for("Math.abs(audio.currentTime - 10) < 0.2", 5)
+    # zoom in twice around the cursor: the timeline is 4x wider, scrolled to keep 10 s in view
+    b.click("#zoom-in")
+    b.click("#zoom-in")
+    inner, outer, left = b.eval(
+        "[document.getElementById('tl-inner').clientWidth,"
+        " document.getElementById('tl-scroll').clientWidth,"
+        " document.getElementById('tl-scroll').scrollLeft]"
+    )
+    assert inner == pytest.approx(4 * outer, abs=4)
+    assert left <= inner * 10 / 48 <= left + outer
+    b.click("#zoom-fit")
+    assert b.eval("document.getElementById('tl-inner').clientWidth") == pytest.approx(outer, abs=2)
     # search
     n = sum("meeting" in w.lower() for w, _ in words)
     b.type_into("#search", "meeting")
