@@ -330,7 +330,12 @@
   audio.addEventListener("error", () => { $("audio-status").textContent = "audio not available" + (audio.getAttribute("src") ? ": " + audio.getAttribute("src") : ""); });
   function startAudio() {
     const block = $("audio-data");
-    if (!block) { if (!audio.getAttribute("src")) { $("player").hidden = true; api.audioMs = performance.now(); } return; }
+    if (!block) {
+      if (!audio.getAttribute("src")) $("player").hidden = true;
+      // no audio, or a link whose metadata may have loaded before this script ran
+      if (!audio.getAttribute("src") || audio.readyState >= 1) api.audioMs = performance.now();
+      return;
+    }
     $("audio-status").textContent = "loading audio…";
     setTimeout(() => {
       audio.src = URL.createObjectURL(decodeAudio(block));
