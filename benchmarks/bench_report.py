@@ -60,7 +60,9 @@ def make_meeting(folder: Path, minutes: float, words: int, speakers: int, seed: 
         spk = int(rng.integers(speakers))
         while spk == prev:
             spk = int(rng.integers(speakers))
-        start = t - (min(1.5, per_word * 4) if prev >= 0 and rng.random() < 0.1 else 0.0)
+        # ~10 % of turns start before the previous one ended (up to ~1.5 s of overlap)
+        overlap = min(1.5, per_word * 4) if prev >= 0 and rng.random() < 0.1 else 0.0
+        start = t - gap - overlap if overlap else t
         ws, c = [], start
         for _ in range(length):
             d = per_word * float(rng.uniform(0.6, 1.4))
