@@ -338,7 +338,9 @@
     }
     $("audio-status").textContent = "loading audio…";
     setTimeout(() => {
+      const t = performance.now();
       audio.src = URL.createObjectURL(decodeAudio(block));
+      api.decodeMs = performance.now() - t;
       block.remove();
     }, 0);
   }
