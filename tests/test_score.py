@@ -128,7 +128,9 @@ def test_notsofar_dataset_end_to_end(tmp_path):
     assert len([r for r in rows if not r["session_id"].startswith("<")]) == 2 * 5
     assert sorted(p.name for p in (tmp_path / "html").iterdir()) == [
         "multichannel_MTG_30860_plaza_0.html",
+        "multichannel_MTG_30860_plaza_0.report.html",
         "multichannel_MTG_30861_plaza_0.html",
+        "multichannel_MTG_30861_plaza_0.report.html",
     ]
     assert (
         "alignment_visualization"

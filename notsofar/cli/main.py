@@ -29,6 +29,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("diarize", "diarize", "diarize_cmd"),
     ("recognize", "recognize", "recognize_cmd"),
     ("simulate", "simulate", "simulate_command"),
+    ("report", "report", "report_command"),
 ]
 
 for _name, _module, _func in COMMANDS:

@@ -41,7 +41,8 @@ def score_command(
         typer.Option(help="Text normalizer (default: notsofar, the official NOTSOFAR-1 one)."),
     ] = None,
     html: Annotated[
-        Path | None, typer.Option(help="Write meeteval's alignment view per session here.")
+        Path | None,
+        typer.Option(help="Write meeteval's alignment view and a report page per session here."),
     ] = None,
     partial: Annotated[
         bool, typer.Option("--partial", help="Ignore hypothesis sessions without reference.")

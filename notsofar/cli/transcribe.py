@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
 from notsofar.cli.options import ChannelOption, DeviceOption, JsonOption
+from notsofar.cli.report import HtmlAudio, HtmlAudioOption
 
 
 @handle_errors
@@ -31,6 +32,10 @@ def transcribe_cmd(
     channel: ChannelOption = None,
     device: DeviceOption = None,
     json_: JsonOption = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write <name>.report.html (see notsofar report).")
+    ] = False,
+    html_audio: HtmlAudioOption = HtmlAudio.embed,
     quiet: QuietOption = False,
 ) -> None:
     """Diarize and recognize: writes <name>.seglst.json/.rttm/.srt/.vtt/.txt/.words.json."""
@@ -44,9 +49,28 @@ def transcribe_cmd(
     report = run_batch(
         sessions, cfg, out_dir, con, force=force, resume_any_config=resume_any_config
     )
+    if html:
+        _reports(report, out_dir, html_audio.value, force)
     emit(summary_json(report), summary_table(report), json_, quiet)
     for o in report.failed:
         typer.echo(f"notsofar: error: {o.error}", err=True)
     if report.failed:
         typer.echo(f"notsofar: {len(report.failed)} of {len(sessions)} session(s) failed", err=True)
     raise typer.Exit(report.exit_code)
+
+
+def _reports(report: Any, out_dir: Path, audio_mode: str, force: bool) -> None:
+    """A report page per finished session (and per skipped one that has none yet)."""
+    import dataclasses
+
+    from notsofar.errors import NotsofarError
+    from notsofar.report import write_transcribe_report
+
+    for k, o in enumerate(report.outcomes):
+        page = out_dir / f"{o.session.name}.report.html"
+        if o.status == "failed" or (o.status == "skipped" and page.is_file() and not force):
+            continue
+        try:
+            write_transcribe_report(out_dir, o.session.name, o.session.paths[0], audio_mode)
+        except NotsofarError as e:
+            report.outcomes[k] = dataclasses.replace(o, status="failed", error=f"report: {e}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,26 +22,19 @@ def html_name(session_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", session_id).strip("_") + ".html"
 
 
-# meeteval inlines d3.js from its user cache and downloads it when missing; notsofar never
-# downloads at run time. Without a cached copy the page gets a loader that fetches d3 when a
-# browser opens it (meeteval's page already waits until d3 is defined).
-_D3_LOADER = (
-    "(function(){var s=document.createElement('script');"
-    "s.src='https://cdn.jsdelivr.net/npm/d3@7';document.head.appendChild(s);})();"
-)
+#: d3 v7 (ISC licence, ``static/d3.LICENSE``), vendored from the npm package ``d3@7.9.2``'s
+#: ``dist/d3.min.js``: meeteval's page inlines d3 from its user cache and downloads it from a
+#: CDN when missing; notsofar never downloads at run time, and the page must open offline.
+D3_JS = Path(__file__).parent / "static" / "d3.min.js"
 
 
 @contextlib.contextmanager
 def _offline_d3() -> Iterator[None]:
-    import platformdirs
-
-    if (Path(platformdirs.user_data_dir("meeteval")) / "d3.js").is_file():
-        yield
-        return
+    """Point meeteval's d3 cache (platformdirs' user data dir) at the vendored copy."""
     old = os.environ.get("XDG_DATA_HOME")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "meeteval").mkdir()
-        (Path(tmp) / "meeteval" / "d3.js").write_text(_D3_LOADER)
+        shutil.copyfile(D3_JS, Path(tmp) / "meeteval" / "d3.js")
         os.environ["XDG_DATA_HOME"] = tmp
         try:
             yield
@@ -52,13 +46,20 @@ def _offline_d3() -> Iterator[None]:
 
 
 def write_html(
-    ref: Transcript, hyp: Transcript, cfg: ScoreConfig, out_dir: str | Path
+    ref: Transcript,
+    hyp: Transcript,
+    cfg: ScoreConfig,
+    out_dir: str | Path,
+    reports: bool = True,
 ) -> list[Path]:
     """Write ``<out_dir>/<session>.html`` for every reference session; returns the paths.
 
+    With ``reports``, each session also gets ``<session>.report.html``: notsofar's report page
+    (:mod:`notsofar.report`) with meeteval's errors marked on the timeline and the words.
+
     The alignment is meeteval's ``tcp`` (``cp`` when only cpWER is scored); meeteval's viewer
     uses its own fixed 5 s collar for the tcp alignment. Words are normalized as for scoring.
-    d3.js is inlined when meeteval has it cached; otherwise the page loads it when opened.
+    d3.js is inlined (the vendored copy), so the page opens offline.
     """
     from meeteval.viz.visualize import AlignmentVisualization
 
@@ -82,4 +83,8 @@ def write_html(
         with _offline_d3(), atomic_path(path) as tmp:
             viz.dump(str(tmp))
         written.append(path)
+    if reports:
+        from notsofar.report import write_session_reports
+
+        written += write_session_reports(ref, hyp, out_dir, cfg.normalizer, alignment)
     return written
