@@ -31,6 +31,11 @@ COMMANDS: list[tuple[str, str, str]] = [
 for _name, _module, _func in COMMANDS:
     app.command(_name)(getattr(importlib.import_module(f"notsofar.cli.{_module}"), _func))
 
+#: ``notsofar models ...``: optional model weights.
+models_app = typer.Typer(help="Optional model weights.", no_args_is_help=True)
+models_app.command("pull")(importlib.import_module("notsofar.cli.models_pull").pull)
+app.add_typer(models_app, name="models")
+
 
 def _version(value: bool) -> None:
     if value:

@@ -133,7 +133,8 @@ class DspConfig:
 class VoiceFixerConfig:
     """The VoiceFixer-compatible neural backend (official checkpoints from a local folder)."""
 
-    #: folder holding ``analysis_checkpoint`` and ``vocoder_checkpoint`` (never downloaded).
+    #: folder holding ``analysis_checkpoint`` and ``vocoder_checkpoint``; None: the voicefixer
+    #: package's cache ``~/.cache/voicefixer`` (``notsofar models pull voicefixer`` fills it).
     checkpoint_dir: str | None = None
     analysis_checkpoint: str = "vf.ckpt"
     vocoder_checkpoint: str = "model.ckpt-1490000_trimed.pt"
