@@ -32,6 +32,7 @@ from notsofar.restore.config import RestoreConfig
 BACKENDS: dict[str, str] = {
     "dsp": "notsofar.restore.dsp:restore_mono",
     "deepfilter": "notsofar.restore.deepfilter:restore_mono",
+    "chain": "notsofar.restore.deepfilter:restore_chain",
     "voicefixer": "notsofar.restore.voicefixer:restore_mono",
 }
 

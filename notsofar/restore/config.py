@@ -158,6 +158,29 @@ class DeepFilterConfig:
 
 
 @dataclass
+class ChainConfig:
+    """The ``chain`` backend: analysis-chosen steps around DeepFilterNet3 at full strength.
+
+    Steps (each only when the analysis finds its problem): declip (``dsp.declip``), WPE
+    dereverberation, DeepFilterNet3, late-reverberation suppression, band extension
+    (``dsp.bandwidth`` settings), loudness (``dsp.loudness``). Settings chosen on the tuning
+    speakers of bench_restore.py (BENCHMARKS.md "Restoration").
+    """
+
+    #: WPE (``dsp.dereverb`` taps/delay/iterations) before the network on reverberant input,
+    #: whatever the SNR.
+    wpe: bool = True
+    #: run DeepFilterNet3 on reverberant input without noise too (it also lowers reverberation).
+    deepfilter_on_reverb: bool = True
+    #: DeepFilterNet3 attenuation limit (dB; 100 = unlimited).
+    atten_lim_db: float = 100.0
+    #: late-reverberation suppression (MMSE-LSA gain with Lebart's PSD) after the network.
+    late_reverb: bool = False
+    #: band extension of low-pass input (spectral translation, ``dsp.bandwidth.gain_db``).
+    extend_band: bool = False
+
+
+@dataclass
 class AsrProfileConfig:
     """Restore in front of speech recognition (profile ``asr``).
 
@@ -193,6 +216,7 @@ class RestoreConfig:
     dsp: DspConfig = field(default_factory=DspConfig)
     voicefixer: VoiceFixerConfig = field(default_factory=VoiceFixerConfig)
     deepfilter: DeepFilterConfig = field(default_factory=DeepFilterConfig)
+    chain: ChainConfig = field(default_factory=ChainConfig)
     asr: AsrProfileConfig = field(default_factory=AsrProfileConfig)
 
     @property
