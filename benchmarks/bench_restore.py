@@ -580,11 +580,17 @@ def section(rows: list[dict], args: argparse.Namespace, wall_s: float) -> str:
         "`notsofar restore` on real speech, every system on the same degraded items in one run "
         "(benchmarks/bench_restore.py; its docstring describes data, degradations and systems).",
         "",
-        f"- Command: `flock /tmp/notsofar-cpu.lock python benchmarks/bench_restore.py {cmd}` "
-        "(repo root, venv active)",
+        f"- Command: `python benchmarks/bench_restore.py {cmd}` (repo root, venv active; "
+        "normally under `flock /tmp/notsofar-cpu.lock`)",
         f"- Machine: 2 CPU cores ({cpu}), shared with other jobs; date {now}; "
         f"whole run {wall_s:.0f} s wall.",
-        f"- Data: `{args.split}` split (speakers {spk}: never used to choose settings), "
+        f"- Data: `{args.split}` split (speakers {spk}"
+        + (
+            "; settings were chosen on it"
+            if args.split == "tune"
+            else ": never used to choose settings"
+        )
+        + "), "
         f"{args.per_type} items per degradation, {len(rows)} items, {total:.0f} s of 16 kHz audio; "
         "real noise from the split's own part of the noise recordings.",
         "- Systems: `input` unprocessed; `noisereduce` defaults; `df3` DeepFilterNet3 alone "

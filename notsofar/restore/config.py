@@ -174,8 +174,10 @@ class ChainConfig:
     deepfilter_on_reverb: bool = True
     #: DeepFilterNet3 attenuation limit (dB; 100 = unlimited).
     atten_lim_db: float = 100.0
-    #: late-reverberation suppression (MMSE-LSA gain with Lebart's PSD) after the network.
-    late_reverb: bool = False
+    #: late-reverberation suppression (MMSE-LSA gain with Lebart's PSD) after the network: the
+    #: best mean DNSMOS OVRL of the variants on the tuning speakers (2.81 vs 2.78 without;
+    #: bench_restore.py, BENCHMARKS.md), at some PESQ-WB (1.36 vs 1.41).
+    late_reverb: bool = True
     #: band extension of low-pass input (spectral translation, ``dsp.bandwidth.gain_db``).
     extend_band: bool = False
 
