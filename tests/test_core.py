@@ -130,7 +130,7 @@ DEFAULT_CONFIGS = [
     ("enhance/default.yaml", "notsofar.enhance.config", "EnhanceConfig"),
     ("diarize/default.yaml", "notsofar.diarize.config", "DiarizeConfig"),
     ("recognize/faster_whisper.yaml", "notsofar.recognize.config", "RecognizeConfig"),
-    ("restore/dsp.yaml", "notsofar.restore.config", "RestoreConfig"),
+    ("restore/chain.yaml", "notsofar.restore.config", "RestoreConfig"),
     ("simulate/css.yaml", "notsofar.simulate.config", "SimulateConfig"),
     ("score/notsofar.yaml", "notsofar.score", "ScoreConfig"),
 ]

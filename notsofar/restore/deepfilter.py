@@ -142,6 +142,71 @@ def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndar
     return normalize_loudness(y, sample_rate, dsp.loudness)
 
 
+def chain_plan(d: Any, cfg: RestoreConfig) -> list[str]:
+    """The ``chain`` backend's steps for a recording with analysis ``d``, in order."""
+    from notsofar.restore.analyze import problems
+
+    dsp, ch = cfg.dsp, cfg.chain
+    found = problems(d, dsp)
+    reverb = dsp.dereverb.enabled and "reverb" in found
+    steps = []
+    if dsp.declip.enabled and "clipping" in found:
+        steps.append("declip")
+    if reverb and ch.wpe:
+        steps.append("dereverb")
+    if "noise" in found or (reverb and ch.deepfilter_on_reverb):
+        steps.append("deepfilter")
+    if reverb and ch.late_reverb:
+        steps.append("late_reverb")
+    if ch.extend_band and "bandwidth" in found:
+        steps.append("bandwidth")
+    return steps
+
+
+def restore_chain(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndarray:
+    """The ``chain`` backend: declip -> WPE -> DeepFilterNet3 -> late reverb -> band -> loudness.
+
+    Each step runs only when the analysis of this recording finds its problem (see
+    :class:`~notsofar.restore.config.ChainConfig`); clean input is returned unchanged except for
+    a loudness correction of very quiet or loud files.
+    """
+    from notsofar.features import istft, stft
+    from notsofar.restore.analyze import analyze
+    from notsofar.restore.dsp import (
+        _one_blas_thread,
+        declip,
+        denoise,
+        dereverb,
+        extend_band,
+        normalize_loudness,
+        stft_config,
+    )
+
+    dsp, ch = cfg.dsp, cfg.chain
+    y = np.asarray(x, dtype=np.float32)
+    with _one_blas_thread():
+        d = analyze(y, sample_rate, cfg.analysis)
+    steps = chain_plan(d, cfg)
+    if "declip" in steps:
+        y = declip(y, max_ratio=dsp.declip.max_ratio)
+    fc = stft_config(sample_rate, dsp)
+    if "dereverb" in steps:
+        with _one_blas_thread():
+            y = istft(dereverb(stft(y, fc), dsp.dereverb), fc, length=len(x))
+    if "deepfilter" in steps:
+        y = enhance(y, sample_rate, ch.atten_lim_db)
+    if "late_reverb" in steps or "bandwidth" in steps:
+        Y = stft(y, fc)
+        if "late_reverb" in steps:
+            t60 = d.t60_s * dsp.dereverb.t60_scale
+            Y = denoise(Y, dsp.denoise, t60_s=t60, frame_rate=fc.frame_rate)
+        if "bandwidth" in steps:
+            cutoff_bin = int(round(d.bandwidth_hz / (sample_rate / 2) * (Y.shape[0] - 1)))
+            Y = extend_band(Y, cutoff_bin, dsp.bandwidth)
+        y = istft(Y, fc, length=len(x))
+    return normalize_loudness(y, sample_rate, dsp.loudness)
+
+
 def restore_for_asr(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndarray:
     """The ``asr`` profile: DeepFilterNet3 with limited attenuation, only on noisy audio.
 

@@ -15,7 +15,9 @@ official checkpoints load with ``load_state_dict(strict=True)``:
 - ``model.ckpt-1490000_trimed.pt``: ``{"generator": state_dict}`` of the vocoder, with
   old-style weight-norm keys (``weight_g``/``weight_v``), loaded strictly into :class:`Vocoder`.
 
-Nothing is ever downloaded: the files are read from ``voicefixer.checkpoint_dir``.
+Nothing is downloaded at run time: the files are read from ``voicefixer.checkpoint_dir``, or
+else from the voicefixer package's cache (``~/.cache/voicefixer``), which
+``notsofar models pull voicefixer`` fills (:mod:`notsofar.restore.pull`).
 """
 
 from __future__ import annotations
@@ -405,19 +407,32 @@ class VoiceFixerModel(nn.Module):
 
 
 def checkpoint_paths(cfg: VoiceFixerConfig) -> tuple[Path, Path]:
-    """The two checkpoint files; a one-line error says which are missing and where from."""
-    hint = (
-        f"the voicefixer backend needs {cfg.analysis_checkpoint} (analysis module, {ANALYSIS_URL})"
-        f" and {cfg.vocoder_checkpoint} (vocoder, {VOCODER_URL}) in one folder;"
-        " nothing is downloaded"
-    )
-    if not cfg.checkpoint_dir:
-        raise NotsofarError(f"{hint}: set --set voicefixer.checkpoint_dir=/path/to/folder")
-    d = Path(cfg.checkpoint_dir).expanduser()
-    paths = (d / cfg.analysis_checkpoint, d / cfg.vocoder_checkpoint)
+    """The two checkpoint files; a one-line error says which are missing and how to get them.
+
+    With ``checkpoint_dir`` unset, the voicefixer package's own cache is used
+    (``~/.cache/voicefixer/analysis_module/checkpoints/vf.ckpt`` and
+    ``~/.cache/voicefixer/synthesis_module/44100/model.ckpt-1490000_trimed.pt``), which is where
+    ``notsofar models pull voicefixer`` puts them.
+    """
+    from notsofar.restore.pull import cached_paths
+
+    if cfg.checkpoint_dir:
+        d = Path(cfg.checkpoint_dir).expanduser()
+        paths = (d / cfg.analysis_checkpoint, d / cfg.vocoder_checkpoint)
+        where: Path = d
+    else:
+        cached = cached_paths()
+        paths = (cached["analysis"], cached["vocoder"])
+        where = paths[0].parents[2]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
-        raise NotsofarError(f"missing {', '.join(missing)}: {hint}", path=d)
+        raise NotsofarError(
+            f"missing {', '.join(missing)}: the voicefixer backend needs {paths[0].name} "
+            f"(analysis module, {ANALYSIS_URL}) and {paths[1].name} (vocoder, {VOCODER_URL}); "
+            "run `notsofar models pull voicefixer` or set voicefixer.checkpoint_dir to a "
+            "folder holding both",
+            path=where,
+        )
     return paths
 
 
