@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -254,3 +255,8 @@ class Transcript:
 
     def to_json(self) -> str:
         return json.dumps(self.to_seglst_dicts(), indent=2, ensure_ascii=False) + "\n"
+
+
+def html_name(session_id: str) -> str:
+    """A file name for a session id (``multichannel/MTG_1_plaza_0`` → ``multichannel_MTG_1_plaza_0.html``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", session_id).strip("_") + ".html"

@@ -41,20 +41,6 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def check_ct2_dir(path: Path) -> None:
-    """A one-line error unless ``path`` is a CTranslate2 Whisper model directory."""
-    if not path.exists():
-        raise NotsofarError("ASR model directory not found", path=path)
-    if not path.is_dir() or not (path / "model.bin").is_file():
-        raise NotsofarError(
-            "not a CTranslate2 Whisper model directory (no model.bin); convert with "
-            "ct2-transformers-converter",
-            path=path,
-        )
-    if not (path / "config.json").is_file():
-        raise NotsofarError("CTranslate2 model directory has no config.json", path=path)
-
-
 class ModelCache:
     """Loads each model on first use and keeps it for the rest of the run.
 
@@ -100,7 +86,7 @@ class ModelCache:
     def whisper(self, model: str | None, compute_type: str = "auto") -> Any:
         """A faster-whisper :class:`WhisperModel` from a local CTranslate2 directory, or a model
         name or hub id (:func:`notsofar.recognize.hub.resolve`: cached, else downloaded)."""
-        from notsofar.recognize.hub import resolve
+        from notsofar.recognize.hub import check_ct2_dir, resolve
 
         path = resolve(model) if model else default_whisper_dir()
         if compute_type == "auto":

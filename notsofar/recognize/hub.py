@@ -69,8 +69,6 @@ def _offline_error(name: str, repo: str) -> NotsofarError:
 def resolve(name: str, download: bool = True) -> Path:
     """A local CTranslate2 Whisper directory for ``asr.model``: the directory itself, or the
     cached (if need be downloaded) snapshot of a model name or hub id."""
-    from notsofar.pipeline.models import check_ct2_dir
-
     path = Path(name).expanduser()
     repo = None if path.exists() else repo_id(name)
     if repo is None:
@@ -104,3 +102,17 @@ def resolve(name: str, download: bool = True) -> Path:
     path = Path(snapshot)
     check_ct2_dir(path)
     return path
+
+
+def check_ct2_dir(path: Path) -> None:
+    """A one-line error unless ``path`` is a CTranslate2 Whisper model directory."""
+    if not path.exists():
+        raise NotsofarError("ASR model directory not found", path=path)
+    if not path.is_dir() or not (path / "model.bin").is_file():
+        raise NotsofarError(
+            "not a CTranslate2 Whisper model directory (no model.bin); convert with "
+            "ct2-transformers-converter",
+            path=path,
+        )
+    if not (path / "config.json").is_file():
+        raise NotsofarError("CTranslate2 model directory has no config.json", path=path)

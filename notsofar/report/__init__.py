@@ -76,7 +76,7 @@ def write_report(path: str | Path, transcript: Transcript, **kwargs: object) -> 
 
 def report_name(session_id: str) -> str:
     """The report file for a session (``multichannel/MTG_1`` → ``multichannel_MTG_1.report.html``)."""
-    from notsofar.score.html import html_name
+    from notsofar.data import html_name
 
     return html_name(session_id).removesuffix(".html") + ".report.html"
 

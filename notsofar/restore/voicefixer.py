@@ -414,7 +414,7 @@ def checkpoint_paths(cfg: VoiceFixerConfig) -> tuple[Path, Path]:
     ``~/.cache/voicefixer/synthesis_module/44100/model.ckpt-1490000_trimed.pt``), which is where
     ``notsofar models pull voicefixer`` puts them.
     """
-    from notsofar.restore.pull import cached_paths
+    from notsofar.restore.weights import cached_paths
 
     if cfg.checkpoint_dir:
         d = Path(cfg.checkpoint_dir).expanduser()

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from notsofar.data import Transcript
+from notsofar.data import (
+    Transcript,
+    html_name,  # noqa: F401 (used here and re-exported)
+)
 from notsofar.errors import NotsofarError
 from notsofar.io.atomic import atomic_path
 from notsofar.normalize import get_normalizer
 from notsofar.score.config import ScoreConfig
-
-
-def html_name(session_id: str) -> str:
-    """A file name for a session id (``multichannel/MTG_1_plaza_0`` → ``multichannel_MTG_1_plaza_0.html``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", session_id).strip("_") + ".html"
-
 
 #: d3 v7 (ISC licence, ``static/d3.LICENSE``), vendored from the npm package ``d3@7.9.2``'s
 #: ``dist/d3.min.js``: meeteval's page inlines d3 from its user cache and downloads it from a
