@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.cli.common import (
+    ConfigOption,
+    Executor,
+    ExecutorOption,
+    QuietOption,
+    SchedulerOption,
+    SetOption,
+    ThreadsPerWorkerOption,
+    WorkersOption,
+    console,
+    handle_errors,
+)
 
 
 @handle_errors
@@ -21,6 +32,10 @@ def transcribe_cmd(
     sets: SetOption = None,
     force: Annotated[bool, typer.Option("--force", help="Redo sessions already done.")] = False,
     quiet: QuietOption = False,
+    workers: WorkersOption = 1,
+    threads_per_worker: ThreadsPerWorkerOption = None,
+    executor: ExecutorOption = Executor.local,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Diarize and recognize: writes <name>.seglst.json/.rttm/.srt/.vtt/.txt/.words.json."""
     from notsofar.cli.common import load_stage_config
@@ -30,7 +45,22 @@ def transcribe_cmd(
     cfg = load_stage_config(TranscribeConfig, config, sets)
     sessions = find_sessions(inputs)
     con = console(quiet)
-    report = run_batch(sessions, cfg, out_dir, con, force=force)
+    if workers > 1 or executor is Executor.dask or scheduler:
+        from notsofar.pipeline.batch import run_batch_parallel
+
+        report = run_batch_parallel(
+            sessions,
+            cfg,
+            out_dir,
+            con,
+            force=force,
+            workers=workers,
+            executor="dask" if scheduler else executor.value,
+            scheduler=scheduler,
+            threads=threads_per_worker,
+        )
+    else:
+        report = run_batch(sessions, cfg, out_dir, con, force=force, threads=threads_per_worker)
     con.print(summary_table(report))
     for o in report.failed:
         typer.echo(f"notsofar: error: {o.error}", err=True)

@@ -1,0 +1,136 @@
+"""`transcribe --workers N` and `--executor dask`: the same outputs as a sequential run.
+
+A small set in the NOTSOFAR-1 layout (three single-channel devices of three meetings, real
+fixture audio: one reader, two espeak voices twice) goes through the real CLI and the real
+default models, sequentially once (the reference), then on a process pool, on a Dask
+LocalCluster, and on a pool one of whose workers is killed mid-session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+CMD = [sys.executable, "-m", "notsofar.cli.main", "transcribe"]
+MEETINGS = {
+    "MTG_1": "clean_speech.wav",
+    "MTG_2": "two_speakers.wav",
+    "MTG_3": "mc_two_speakers.flac",
+}
+
+
+def make_dataset(root: Path) -> Path:
+    """One single-channel device (``rockfall_1``) per meeting, channel 0 of each fixture."""
+    for meeting, name in MEETINGS.items():
+        x, sr = sf.read(FIXTURES / name, dtype="float32")
+        mdir = root / "dev_set" / "MTG" / meeting
+        (mdir / "sc_rockfall_1").mkdir(parents=True)
+        sf.write(mdir / "sc_rockfall_1" / "ch0.wav", x if x.ndim == 1 else x[:, 0], sr)
+        device = {"device_name": "rockfall_1", "is_mc": False, "is_close_talk": False}
+        device["wav_file_names"] = "sc_rockfall_1/ch0.wav"
+        (mdir / "devices.json").write_text(json.dumps([device]))
+        (mdir / "gt_transcription.json").write_text("[]")
+    return root / "dev_set"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CMD, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def outputs(out: Path) -> dict[str, str]:
+    """Every output file's text, the timing fields of ``.done.json`` left out."""
+    files = {}
+    for p in sorted(out.rglob("*")):
+        if not p.is_file():
+            continue
+        text = p.read_text()
+        if p.name.endswith(".done.json"):
+            text = json.dumps({k: v for k, v in json.loads(text).items() if k != "elapsed_s"})
+        files[p.relative_to(out).as_posix()] = text
+    return files
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("notsofar"))
+
+
+@pytest.fixture(scope="module")
+def sequential(dataset, tmp_path_factory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("sequential")
+    proc = run(str(dataset), "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    files = outputs(out)
+    assert len([f for f in files if f.endswith(".done.json")]) == len(MEETINGS)
+    assert files["singlechannel/MTG_1_rockfall_1.txt"].strip(), "clean speech gave no words"
+    return files
+
+
+def test_process_pool_equals_sequential_run(dataset, sequential, tmp_path):
+    proc = run(str(dataset), "-o", str(tmp_path), "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert outputs(tmp_path) == sequential
+    # the same summary table as a sequential run, sessions in input order
+    rows = [line for line in proc.stderr.splitlines() if "MTG_" in line and " done " in line]
+    assert [r.split("MTG_")[1][0] for r in rows] == ["1", "2", "3"]
+
+
+def test_dask_local_cluster_transcribes_the_set_end_to_end(dataset, sequential, tmp_path):
+    proc = run(str(dataset), "-o", str(tmp_path), "--executor", "dask", "--workers", "2", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert outputs(tmp_path) == sequential
+    rerun = run(str(dataset), "-o", str(tmp_path), "--executor", "dask", "--workers", "2")
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stderr.count("(done)") == len(MEETINGS), "finished sessions are skipped"
+
+
+def pool_workers(pid: int) -> list[psutil.Process]:
+    children = psutil.Process(pid).children(recursive=True)
+    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+
+
+def test_killed_worker_leaves_nothing_half_written_and_rerun_matches(
+    dataset, sequential, tmp_path
+):
+    proc = subprocess.Popen(
+        [*CMD, str(dataset), "-o", str(tmp_path), "--workers", "2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 300
+        # the first (5 s) session is done: the other worker is inside the 15 s one
+        while not list(tmp_path.rglob("*.done.json")):
+            assert proc.poll() is None, f"batch ended before a worker was killed: {proc.stderr}"
+            assert time.time() < deadline, "no session ever finished"
+            time.sleep(0.05)
+        done_at_kill = {p.name for p in tmp_path.rglob("*.done.json")}
+        victims = pool_workers(proc.pid)
+        assert len(victims) == 2
+        os.kill(victims[0].pid, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert len(done_at_kill) < len(MEETINGS), "killed too late to interrupt a session"
+    # the sessions of the dead worker ran again in a fresh pool: the run itself completes
+    assert proc.returncode == 0, stderr
+    rerun = run(str(dataset), "-o", str(tmp_path), "--workers", "2")
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stderr.count("(done)") == len(MEETINGS)
+    leftovers = [p.name for p in tmp_path.rglob(".*")]
+    assert outputs(tmp_path) == sequential, leftovers
