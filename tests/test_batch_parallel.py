@@ -100,9 +100,7 @@ def pool_workers(pid: int) -> list[psutil.Process]:
     return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
 
 
-def test_killed_worker_leaves_nothing_half_written_and_rerun_matches(
-    dataset, sequential, tmp_path
-):
+def test_killed_worker_leaves_nothing_half_written_and_rerun_matches(dataset, sequential, tmp_path):
     proc = subprocess.Popen(
         [*CMD, str(dataset), "-o", str(tmp_path), "--workers", "2"],
         cwd=ROOT,
