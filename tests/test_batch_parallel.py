@@ -87,12 +87,20 @@ def test_process_pool_equals_sequential_run(dataset, sequential, tmp_path):
 
 
 def test_dask_local_cluster_transcribes_the_set_end_to_end(dataset, sequential, tmp_path):
-    proc = run(str(dataset), "-o", str(tmp_path), "--executor", "dask", "--workers", "2", "-q")
+    out = tmp_path / "out"
+    proc = run(str(dataset), "-o", str(out), "--executor", "dask", "--workers", "2", "-q")
     assert proc.returncode == 0, proc.stderr
-    assert outputs(tmp_path) == sequential
-    rerun = run(str(dataset), "-o", str(tmp_path), "--executor", "dask", "--workers", "2")
-    assert rerun.returncode == 0, rerun.stderr
+    assert outputs(out) == sequential
+    # a re-run skips what is done; a bad input fails alone, with the sequential exit code
+    corrupt = tmp_path / "in" / "corrupt.wav"
+    corrupt.parent.mkdir()
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")
+    rerun = run(str(dataset), str(corrupt), "-o", str(out), "--executor", "dask", "--workers", "2")
+    assert rerun.returncode == 1, rerun.stderr
     assert rerun.stderr.count("(done)") == len(MEETINGS), "finished sessions are skipped"
+    errors = [line for line in rerun.stderr.splitlines() if line.startswith("notsofar: error:")]
+    assert len(errors) == 1 and str(corrupt) in errors[0], rerun.stderr
+    assert "1 of 4 session(s) failed" in rerun.stderr and "Traceback" not in rerun.stderr
 
 
 def pool_workers(pid: int) -> list[psutil.Process]:
@@ -132,3 +140,23 @@ def test_killed_worker_leaves_nothing_half_written_and_rerun_matches(dataset, se
     assert rerun.stderr.count("(done)") == len(MEETINGS)
     leftovers = [p.name for p in tmp_path.rglob(".*")]
     assert outputs(tmp_path) == sequential, leftovers
+
+
+def test_restore_pool_equals_sequential(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    x, sr = sf.read(FIXTURES / "two_speakers.wav", dtype="float32")
+    for k in range(3):  # three different files: a shifted copy each
+        sf.write(src / f"f{k}.wav", x[k * sr :], sr)
+    cmd = [sys.executable, "-m", "notsofar.cli.main", "restore", str(src), "-q"]
+    seq = subprocess.run([*cmd, "-o", str(tmp_path / "seq")], capture_output=True, text=True)
+    assert seq.returncode == 0, seq.stderr
+    pool = subprocess.run(
+        [*cmd, "-o", str(tmp_path / "pool"), "--workers", "2"], capture_output=True, text=True
+    )
+    assert pool.returncode == 0, pool.stderr
+    for k in range(3):
+        a, b = (tmp_path / d / f"f{k}.wav" for d in ("seq", "pool"))
+        assert a.read_bytes() == b.read_bytes(), a.name
+    report = json.loads((tmp_path / "pool" / "restore.report.json").read_text())
+    assert list(report) == [str(src / f"f{k}.wav") for k in range(3)]  # input order

@@ -278,6 +278,10 @@ def test_cli_and_python_api_in_step() -> None:
         "analyze": "analyze_only",
         "sr": "cfg.sample_rate",
         "backend": "cfg.backend",
+        "workers": "workers",
+        "threads_per_worker": "threads",
+        "executor": "executor",
+        "scheduler": "scheduler",
     }
     presentation = {"json_path", "config", "set_", "quiet"}  # how results are shown / cfg built
     assert cli == set(mapping) | presentation
