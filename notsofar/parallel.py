@@ -15,6 +15,7 @@ reschedules it by itself), up to :data:`MAX_ATTEMPTS` times.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -111,6 +112,9 @@ def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # shutdown and Ctrl-C log warnings and tracebacks of dask internals; the
+                # batch reports each failed session itself
+                silence_logs=logging.CRITICAL,
             )
             client = Client(cluster)
     except OSError as e:
@@ -211,16 +215,20 @@ def _run_pool(
             initargs=(started, devices),
         ) as pool:
             futures = {pool.submit(_pool_task, fn, i, tasks[i]): i for i in pending}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    result = fut.result()
-                except BrokenProcessPool:
-                    broken.append(i)
-                except Exception as e:
-                    done(i, None, error_text(e))
-                else:
-                    done(i, result, None)
+            try:
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        broken.append(i)
+                    except Exception as e:
+                        done(i, None, error_text(e))
+                    else:
+                        done(i, result, None)
+            except BaseException:  # Ctrl-C: stop now, not after the queued sessions
+                _stop(pool)
+                raise
         ran = set()
         with contextlib.suppress(queue.Empty, OSError, ValueError):
             while True:
@@ -233,6 +241,14 @@ def _run_pool(
                 done(i, None, "worker process died on every try (killed, or out of memory)")
             else:
                 pending.append(i)
+
+
+def _stop(pool: Any) -> None:
+    """Cancel what is queued and end the workers (their sessions wrote only temporary files)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
 
 
 def _run_dask(
