@@ -192,7 +192,6 @@ def _run_pool(
     fn: Callable[..., Any], tasks: Sequence[tuple], done: Done, workers: int, gpu: bool
 ) -> None:
     import multiprocessing as mp
-    import queue
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
@@ -201,7 +200,7 @@ def _run_pool(
     attempts = dict.fromkeys(range(len(tasks)), 0)
     pending = list(range(len(tasks)))
     while pending:
-        started = ctx.Queue()
+        started = ctx.SimpleQueue()  # put() writes at once: a worker may die right after it
         devices = None
         if gpus:
             devices = ctx.Queue()
@@ -230,13 +229,16 @@ def _run_pool(
                 _stop(pool)
                 raise
         ran = set()
-        with contextlib.suppress(queue.Empty, OSError, ValueError):
-            while True:
-                ran.add(started.get(timeout=0.2))
+        with contextlib.suppress(OSError, ValueError, EOFError):
+            while not started.empty():
+                ran.add(started.get())
+        started.close()
         pending = []
         # a worker died: the tasks that were running count an attempt, the queued ones not
+        # (all of them if none is known to have run, so that this loop always ends)
+        running = ran.intersection(broken) or set(broken)
         for i in broken:
-            attempts[i] += i in ran
+            attempts[i] += i in running
             if attempts[i] >= MAX_ATTEMPTS:
                 done(i, None, "worker process died on every try (killed, or out of memory)")
             else:

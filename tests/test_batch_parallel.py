@@ -160,3 +160,30 @@ def test_restore_pool_equals_sequential(tmp_path):
         assert a.read_bytes() == b.read_bytes(), a.name
     report = json.loads((tmp_path / "pool" / "restore.report.json").read_text())
     assert list(report) == [str(src / f"f{k}.wav") for k in range(3)]  # input order
+
+
+def die_once(marker: str, value: int) -> int:
+    """A task whose worker process dies the first time it runs (no exception: the process
+    ends, as under the OOM killer)."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(1)
+    return value * 2
+
+
+def always_die() -> None:
+    os._exit(1)
+
+
+def test_pool_reruns_the_task_of_a_dead_worker_and_fails_one_that_always_dies(tmp_path):
+    from notsofar.parallel import MAX_ATTEMPTS, run_tasks
+
+    got: dict[int, tuple] = {}
+    tasks = [(str(tmp_path / "m0"), 1), (str(tmp_path / "m1"), 2), (str(tmp_path / "m2"), 3)]
+    run_tasks(die_once, tasks, lambda i, r, e: got.setdefault(i, (r, e)), workers=2)
+    assert got == {0: (2, None), 1: (4, None), 2: (6, None)}
+
+    got.clear()
+    run_tasks(always_die, [()], lambda i, r, e: got.setdefault(i, (r, e)), workers=2)
+    assert got[0][0] is None and "died on every try" in got[0][1]
+    assert MAX_ATTEMPTS == 3
