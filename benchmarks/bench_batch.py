@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark `notsofar transcribe` batches: sequential vs process pool vs Dask LocalCluster.
 
-    flock /tmp/notsofar-cpu.lock python benchmarks/bench_batch.py          # all, ~25 min on 2 cores
+    flock /tmp/notsofar-cpu.lock python benchmarks/bench_batch.py          # all: ~25 min on 2 idle cores
     python benchmarks/bench_batch.py --long-minutes 0                      # throughput only
 
 The set: 8 sessions of 2-3 minutes in the NOTSOFAR-1 layout (one single-channel device per
