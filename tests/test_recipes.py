@@ -89,7 +89,7 @@ def test_notsofar1_recipe_transcribes_and_scores_both_tracks(tmp_path):
     assert tcpwer["multichannel"] <= 0.4 and tcpwer["singlechannel"] <= 0.9, tcpwer
     # a re-run resumes: nothing is transcribed again, the scores are rewritten
     before = hyp_mc.stat().st_mtime_ns
-    p = run_recipe("--data", str(data), "--exp", str(exp), "--stage", "1")
+    p = run_recipe("--data", str(data), "--exp", str(exp), "--stage", "1", "--workers", "2")
     assert p.returncode == 0, p.stderr[-3000:]
     assert hyp_mc.stat().st_mtime_ns == before
 

@@ -279,6 +279,10 @@ def test_cli_and_python_api_in_step() -> None:
         "sr": "cfg.sample_rate",
         "backend": "cfg.backend",
         "resume_any_config": "resume_any_config",
+        "workers": "workers",
+        "threads_per_worker": "threads",
+        "executor": "executor",
+        "scheduler": "scheduler",
     }
     presentation = {"json_path", "config", "set_", "quiet"}  # how results are shown / cfg built
     assert cli == set(mapping) | presentation

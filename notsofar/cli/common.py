@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -73,3 +74,41 @@ def write_resolved_config(cfg: Any, out_dir: Path, name: str) -> Path:
     from notsofar.config import write_resolved_config as write
 
     return write(cfg, out_dir, name)
+
+
+class Executor(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        "-j",
+        min=1,
+        help="Worker processes, one session each at a time; each loads its models once.",
+    ),
+]
+ThreadsPerWorkerOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads-per-worker",
+        min=1,
+        help="Threads of each worker (torch, BLAS, CTranslate2). Default: usable cores / workers.",
+    ),
+]
+ExecutorOption = Annotated[
+    Executor,
+    typer.Option(
+        "--executor", help="local: a process pool here; dask: a Dask cluster (see --scheduler)."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786); outputs must be on shared storage. "
+        "Default with --executor dask: a local cluster of --workers processes.",
+    ),
+]

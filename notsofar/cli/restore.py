@@ -10,7 +10,18 @@ from typing import Annotated
 
 import typer
 
-from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.cli.common import (
+    ConfigOption,
+    Executor,
+    ExecutorOption,
+    QuietOption,
+    SchedulerOption,
+    SetOption,
+    ThreadsPerWorkerOption,
+    WorkersOption,
+    console,
+    handle_errors,
+)
 from notsofar.cli.options import JsonOption
 from notsofar.errors import EXIT_OK, EXIT_PARTIAL, NotsofarError
 
@@ -65,6 +76,10 @@ def restore_command(
     ] = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
+    workers: WorkersOption = 1,
+    threads_per_worker: ThreadsPerWorkerOption = None,
+    executor: ExecutorOption = Executor.local,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Restore speech offline: declip, dereverberate, denoise, extend bandwidth, normalize."""
     from notsofar.cli.common import load_stage_config, write_resolved_config
@@ -85,17 +100,34 @@ def restore_command(
         raise NotsofarError("nothing to do: give -o OUTPUT, --analyze or --eval")
     con = console(quiet)
     analyze_only = output is None and eval_ref is None
-    with con.status("restoring", spinner="dots") as status:
-        results = batch.restore_paths(
+    if workers > 1 or executor is Executor.dask or scheduler:
+        results = _restore_parallel(
+            con,
             input,
             output,
             cfg,
-            overwrite=overwrite,
-            analyze_only=analyze_only,
-            reference=eval_ref,
-            on_result=lambda r: status.update(f"{r.status}: {Path(r.input).name}"),
-            resume_any_config=resume_any_config,
+            overwrite,
+            analyze_only,
+            eval_ref,
+            resume_any_config,
+            workers,
+            "dask" if scheduler else executor.value,
+            scheduler,
+            threads_per_worker,
         )
+    else:
+        with con.status("restoring", spinner="dots") as status:
+            results = batch.restore_paths(
+                input,
+                output,
+                cfg,
+                overwrite=overwrite,
+                analyze_only=analyze_only,
+                reference=eval_ref,
+                on_result=lambda r: status.update(f"{r.status}: {Path(r.input).name}"),
+                resume_any_config=resume_any_config,
+                threads=threads_per_worker,
+            )
     if output is not None:
         out_dir = output if output.is_dir() else output.parent
         write_resolved_config(cfg, out_dir, "restore")
@@ -124,6 +156,37 @@ def restore_command(
     if failed:
         raise typer.Exit(EXIT_PARTIAL)
     raise typer.Exit(EXIT_OK)
+
+
+def _restore_parallel(con, input, output, cfg, overwrite, analyze_only, eval_ref, *run) -> list:
+    """``restore_paths`` on workers, under one bar for the whole batch (files, audio hours)."""
+    from notsofar.audio import info
+    from notsofar.parallel import BatchProgress
+    from notsofar.restore import batch
+
+    by_input = {}
+    for path in batch.find_inputs(input):
+        try:
+            by_input[str(path)] = info(path).duration_s
+        except NotsofarError:
+            by_input[str(path)] = 0.0  # the worker reports the unreadable file
+    durations = list(by_input.values())
+    resume_any_config, workers, executor, scheduler, threads = run
+    with BatchProgress(con, durations, noun="files") as bar:
+        return batch.restore_paths(
+            input,
+            output,
+            cfg,
+            overwrite=overwrite,
+            analyze_only=analyze_only,
+            reference=eval_ref,
+            on_result=lambda r: bar.advance(by_input.get(r.input, 0.0)),
+            resume_any_config=resume_any_config,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            threads=threads,
+        )
 
 
 def _report(results: list) -> dict:

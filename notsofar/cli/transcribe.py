@@ -7,7 +7,18 @@ from typing import Annotated, Any
 
 import typer
 
-from notsofar.cli.common import ConfigOption, QuietOption, SetOption, console, handle_errors
+from notsofar.cli.common import (
+    ConfigOption,
+    Executor,
+    ExecutorOption,
+    QuietOption,
+    SchedulerOption,
+    SetOption,
+    ThreadsPerWorkerOption,
+    WorkersOption,
+    console,
+    handle_errors,
+)
 from notsofar.cli.options import ChannelOption, DeviceOption, JsonOption
 from notsofar.cli.report import HtmlAudio, HtmlAudioOption
 
@@ -37,6 +48,10 @@ def transcribe_cmd(
     ] = False,
     html_audio: HtmlAudioOption = HtmlAudio.embed,
     quiet: QuietOption = False,
+    workers: WorkersOption = 1,
+    threads_per_worker: ThreadsPerWorkerOption = None,
+    executor: ExecutorOption = Executor.local,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Diarize and recognize: writes <name>.seglst.json/.rttm/.srt/.vtt/.txt/.words.json."""
     from notsofar.cli.options import transcribe_config
@@ -46,9 +61,31 @@ def transcribe_cmd(
     cfg = transcribe_config(config, sets, device=device, channel=channel)
     sessions = find_sessions(inputs)
     con = console(quiet)
-    report = run_batch(
-        sessions, cfg, out_dir, con, force=force, resume_any_config=resume_any_config
-    )
+    if workers > 1 or executor is Executor.dask or scheduler:
+        from notsofar.pipeline.batch import run_batch_parallel
+
+        report = run_batch_parallel(
+            sessions,
+            cfg,
+            out_dir,
+            con,
+            force=force,
+            resume_any_config=resume_any_config,
+            workers=workers,
+            executor="dask" if scheduler else executor.value,
+            scheduler=scheduler,
+            threads=threads_per_worker,
+        )
+    else:
+        report = run_batch(
+            sessions,
+            cfg,
+            out_dir,
+            con,
+            force=force,
+            resume_any_config=resume_any_config,
+            threads=threads_per_worker,
+        )
     if html:
         _reports(report, out_dir, html_audio.value, force)
     emit(summary_json(report), summary_table(report), json_, quiet)

@@ -302,6 +302,59 @@ def transcribe_session(
         return transcribe_source(original, cfg, models, on_progress, asr_source=restored)
 
 
+def run_session(
+    session: Session,
+    cfg: TranscribeConfig,
+    models: Any,
+    out_dir: Path,
+    notice: Callable[[str], None],
+    on_progress: Callable[[float], None] | None = None,
+) -> Outcome:
+    """Transcribe one session and write its outputs, then its ``.done.json`` marker.
+
+    Errors become a failed :class:`Outcome` (a bug on one recording must not stop a batch).
+    """
+    from notsofar.config import write_resolved_config
+    from notsofar.io.atomic import write_text
+
+    start = time.perf_counter()
+    try:
+        result = transcribe_session(session, cfg, models, out_dir, notice, on_progress)
+        (out_dir / session.name).parent.mkdir(parents=True, exist_ok=True)
+        write_outputs(result, out_dir, session.name, cfg)
+        write_resolved_config(resolved_config(cfg, models, result), out_dir, session.name)
+        outcome = Outcome(
+            session,
+            "done",
+            result.duration_s,
+            time.perf_counter() - start,
+            len(result.speakers),
+            result.transcript.num_words,
+        )
+        write_text(
+            out_dir / f"{session.name}{DONE}",
+            json.dumps(
+                {
+                    "session_id": session.session_id,
+                    "audio": [str(p) for p in session.paths],
+                    "config_hash": config_hash(cfg),
+                    "duration_s": round(outcome.duration_s, 3),
+                    "elapsed_s": round(outcome.elapsed_s, 3),
+                    "speakers": outcome.speakers,
+                    "words": outcome.words,
+                }
+            )
+            + "\n",
+        )
+    except NotsofarError as e:
+        outcome = Outcome(session, "failed", error=str(e))
+    except MemoryError:
+        outcome = Outcome(session, "failed", error="out of memory")
+    except Exception as e:  # a bug on one recording must not stop a long batch
+        outcome = Outcome(session, "failed", error=f"internal error: {e!r}"[:300])
+    return outcome
+
+
 def run_batch(
     sessions: list[Session],
     cfg: TranscribeConfig,
@@ -309,23 +362,27 @@ def run_batch(
     console: Any,
     force: bool = False,
     resume_any_config: bool = False,
+    threads: int | None = None,
 ) -> BatchReport:
     """Transcribe every session into ``out_dir``, skipping finished ones, listing failures.
 
     A session finished with another result-affecting config (:func:`config_hash`) is redone,
-    with a notice, unless ``resume_any_config``.
+    with a notice, unless ``resume_any_config``. ``threads``: limit torch, BLAS and
+    CTranslate2 to this many threads (None: their defaults).
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from notsofar.config import write_resolved_config
-    from notsofar.io.atomic import write_text
     from notsofar.pipeline.models import ModelCache
     from notsofar.recognize.hub import resolve
 
     if cfg.asr.model:  # a wrong model (or one offline) is a usage error before any session runs
         resolve(cfg.asr.model)
     check_writable(out_dir)
-    models = ModelCache(cfg.device, cfg.asr.cpu_threads)
+    if threads:
+        from notsofar.parallel import limit_threads
+
+        limit_threads(threads)
+    models = ModelCache(cfg.device, cfg.asr.cpu_threads or threads or 0)
     chash = config_hash(cfg)
     report = BatchReport()
     progress = Progress(
@@ -351,51 +408,20 @@ def run_batch(
             remove_stale_temps(out_dir, session.name, cfg)
             console.print(f"transcribing {session.name}")
             task = progress.add_task(session.name, total=1.0)
-            start = time.perf_counter()
             try:
                 from notsofar.audio import info
 
                 progress.update(task, total=max(info(session.paths[0]).duration_s, 1e-3))
-                result = transcribe_session(
-                    session,
-                    cfg,
-                    models,
-                    out_dir,
-                    console.print,
-                    lambda t, task=task: progress.update(task, completed=t),
-                )
-                (out_dir / session.name).parent.mkdir(parents=True, exist_ok=True)
-                write_outputs(result, out_dir, session.name, cfg)
-                write_resolved_config(resolved_config(cfg, models, result), out_dir, session.name)
-                outcome = Outcome(
-                    session,
-                    "done",
-                    result.duration_s,
-                    time.perf_counter() - start,
-                    len(result.speakers),
-                    result.transcript.num_words,
-                )
-                write_text(
-                    out_dir / f"{session.name}{DONE}",
-                    json.dumps(
-                        {
-                            "session_id": session.session_id,
-                            "audio": [str(p) for p in session.paths],
-                            "config_hash": chash,
-                            "duration_s": round(outcome.duration_s, 3),
-                            "elapsed_s": round(outcome.elapsed_s, 3),
-                            "speakers": outcome.speakers,
-                            "words": outcome.words,
-                        }
-                    )
-                    + "\n",
-                )
-            except NotsofarError as e:
-                outcome = Outcome(session, "failed", error=str(e))
-            except MemoryError:
-                outcome = Outcome(session, "failed", error="out of memory")
-            except Exception as e:  # a bug on one recording must not stop a long batch
-                outcome = Outcome(session, "failed", error=f"internal error: {e!r}"[:300])
+            except Exception:  # noqa: BLE001 (run_session reports the unreadable file)
+                pass
+            outcome = run_session(
+                session,
+                cfg,
+                models,
+                out_dir,
+                console.print,
+                lambda t, task=task: progress.update(task, completed=t),
+            )
             progress.remove_task(task)
             report.outcomes.append(outcome)
             if outcome.status == "failed":
@@ -458,6 +484,121 @@ def summary_json(report: BatchReport) -> list[dict[str, Any]]:
             item["error"] = o.error
         out.append(item)
     return out
+
+
+_worker_models: dict[tuple[str, int], Any] = {}
+
+
+def _session_task(
+    session: Session, cfg: TranscribeConfig, out_dir: Path, threads: int | None
+) -> tuple[Outcome, list[str]]:
+    """One session in a worker process: its models are loaded on the worker's first session
+    and kept for the next ones."""
+    from notsofar.parallel import default_threads, limit_threads
+    from notsofar.pipeline.models import ModelCache
+
+    if threads is None:  # a Dask worker started elsewhere: its cores shared by its threads
+        threads = default_threads(_dask_worker_threads())
+    limit_threads(threads)
+    key = (cfg.device, cfg.asr.cpu_threads or threads)
+    if key not in _worker_models:
+        _worker_models.clear()
+        _worker_models[key] = ModelCache(*key)
+    notices: list[str] = []
+    outcome = run_session(session, cfg, _worker_models[key], out_dir, notices.append)
+    return outcome, notices
+
+
+def _dask_worker_threads() -> int:
+    try:
+        from dask.distributed import get_worker
+
+        return get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        return 1
+
+
+def run_batch_parallel(
+    sessions: list[Session],
+    cfg: TranscribeConfig,
+    out_dir: Path,
+    console: Any,
+    force: bool = False,
+    resume_any_config: bool = False,
+    workers: int = 2,
+    executor: str = "local",
+    scheduler: str | None = None,
+    threads: int | None = None,
+) -> BatchReport:
+    """:func:`run_batch` on ``workers`` processes (``executor="local"``) or a Dask cluster.
+
+    One task per session; each worker loads the models once. ``threads`` per worker defaults to
+    the usable cores shared out (locally) or to each Dask worker's cores over its threads.
+    The report lists sessions in input order, as a sequential run does.
+    """
+    from notsofar.audio import info
+    from notsofar.parallel import BatchProgress, default_threads, run_tasks
+    from notsofar.pipeline.models import resolve_device
+    from notsofar.recognize.hub import resolve
+
+    if cfg.asr.model:  # a wrong model (or one offline) is a usage error before any session runs
+        resolve(cfg.asr.model)
+    check_writable(out_dir)
+    gpu = cfg.device == "cuda"
+    if scheduler is None:  # remote workers check their own devices
+        gpu = resolve_device(cfg.device) == "cuda" and executor == "local"
+        if threads is None:
+            threads = default_threads(workers)
+    outcomes: dict[int, Outcome] = {}
+    todo: list[int] = []
+    chash = config_hash(cfg)
+    for i, session in enumerate(sessions):
+        made_with = None if force else done_config(out_dir, session.name, cfg)
+        if made_with is not None and (resume_any_config or made_with == chash):
+            console.print(f"skip {session.name} (done)")
+            outcomes[i] = Outcome(session, "skipped")
+            continue
+        if made_with is not None:
+            console.print(
+                f"redo {session.name}: done with another config "
+                f"({made_with or 'unrecorded'} != {chash}; --resume-any-config keeps it)"
+            )
+        remove_stale_temps(out_dir, session.name, cfg)
+        todo.append(i)
+    durations = []
+    for i in todo:
+        try:
+            durations.append(info(sessions[i].paths[0]).duration_s)
+        except Exception:  # noqa: BLE001 (the worker reports the unreadable file)
+            durations.append(0.0)
+    with BatchProgress(console, durations) as bar:
+
+        def done(k: int, value: Any, error: str | None) -> None:
+            session = sessions[todo[k]]
+            if value is None:
+                outcome = Outcome(session, "failed", error=error or "")
+            else:
+                outcome, notices = value
+                for line in notices:
+                    console.print(line)
+            outcomes[todo[k]] = outcome
+            if outcome.status == "failed":
+                console.print(f"failed {session.name}: {outcome.error}")
+            else:
+                console.print(f"transcribed {session.name}")
+            bar.advance(durations[k])
+
+        run_tasks(
+            _session_task,
+            [(sessions[i], cfg, out_dir, threads) for i in todo],
+            done,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            gpu=gpu,
+            name="transcribe",
+        )
+    return BatchReport([outcomes[i] for i in range(len(sessions))])
 
 
 def summary_table(report: BatchReport) -> Any:

@@ -283,11 +283,18 @@ def restore_paths(
     reference: str | Path | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     resume_any_config: bool = False,
+    workers: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    threads: int | None = None,
 ) -> list[FileResult]:
     """Restore one file or every audio file of a folder (same parameters as ``notsofar restore``).
 
     ``reference`` is only allowed with a single input file. ``on_result`` is called after each
-    file (progress reporting).
+    file (progress reporting; in completion order when parallel). ``workers`` > 1 or
+    ``executor="dask"`` (``scheduler``: a Dask scheduler address) restore one file per task on
+    worker processes of ``threads`` threads each (default: the usable cores shared out); the
+    results are still returned in input order.
     """
     from notsofar.restore import check_backend
 
@@ -300,6 +307,20 @@ def restore_paths(
     outs = output_paths(inputs, root, None if output is None else Path(output))
     if output is not None and not analyze_only:
         check_output(outs[0] if root.is_file() else Path(output), root.is_file())
+    if (workers > 1 or executor != "local") and reference is None:
+        return _restore_parallel(
+            inputs,
+            outs,
+            cfg,
+            overwrite,
+            analyze_only,
+            on_result,
+            resume_any_config,
+            workers,
+            executor,
+            scheduler,
+            threads,
+        )
     results = []
     for src, dst in zip(inputs, outs, strict=True):
         r = restore_file(
@@ -315,6 +336,64 @@ def restore_paths(
         if on_result is not None:
             on_result(r)
     return results
+
+
+def _restore_task(
+    src: Path,
+    dst: Path | None,
+    cfg: RestoreConfig,
+    overwrite: bool,
+    analyze_only: bool,
+    resume_any_config: bool,
+    threads: int | None,
+) -> FileResult:
+    """One file in a worker process (a model backend is loaded once per worker and kept)."""
+    from notsofar.parallel import default_threads, limit_threads
+
+    limit_threads(threads or default_threads(1))
+    return restore_file(
+        src,
+        dst,
+        cfg,
+        overwrite=overwrite,
+        analyze_only=analyze_only,
+        resume_any_config=resume_any_config,
+    )
+
+
+def _restore_parallel(
+    inputs: list[Path],
+    outs: list[Path | None],
+    cfg: RestoreConfig,
+    overwrite: bool,
+    analyze_only: bool,
+    on_result: Callable[[FileResult], None] | None,
+    resume_any_config: bool,
+    workers: int,
+    executor: str,
+    scheduler: str | None,
+    threads: int | None,
+) -> list[FileResult]:
+    from notsofar.parallel import default_threads, run_tasks
+
+    if threads is None and scheduler is None:
+        threads = default_threads(workers)
+    results: dict[int, FileResult] = {}
+
+    def done(i: int, result: FileResult | None, error: str | None) -> None:
+        if result is None:
+            dst = None if outs[i] is None else str(outs[i])
+            result = FileResult(str(inputs[i]), dst, "failed", error=f"{inputs[i]}: {error}")
+        results[i] = result
+        if on_result is not None:
+            on_result(result)
+
+    tasks = [
+        (src, dst, cfg, overwrite, analyze_only, resume_any_config, threads)
+        for src, dst in zip(inputs, outs, strict=True)
+    ]
+    run_tasks(_restore_task, tasks, done, workers, executor, scheduler, gpu=False, name="restore")
+    return [results[i] for i in range(len(inputs))]
 
 
 def summarize(results: Iterable[FileResult]) -> dict[str, int]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from notsofar.errors import NotsofarError
+from notsofar.parallel import dask_client, drain, error_text
 from notsofar.simulate.config import SimulateConfig
 from notsofar.simulate.sources import SpeechCorpus
 
@@ -32,20 +31,6 @@ def _preload() -> None:
     from notsofar.simulate import convolve, css_format, engine, noise, sources  # noqa: F401
 
 
-def _error_text(e: BaseException) -> str:
-    return str(e) if isinstance(e, NotsofarError) else f"{type(e).__name__}: {e}"
-
-
-def _drain(futures: dict[Any, int], as_completed: Callable[..., Any], done: Done) -> None:
-    """Report each shard as its future finishes (concurrent.futures or dask): a worker's
-    failure fails its shard only, the run goes on."""
-    for fut in as_completed(futures):
-        try:
-            done(futures[fut], fut.result(), None)
-        except Exception as e:
-            done(futures[fut], None, _error_text(e))
-
-
 def run_local(
     cfg: SimulateConfig,
     out_dir: Path,
@@ -61,7 +46,7 @@ def run_local(
             try:
                 summary = _one(cfg, out_dir, corpus, index, size)
             except Exception as e:  # as in the pool: a failing shard fails alone, the run goes on
-                done(index, None, _error_text(e))
+                done(index, None, error_text(e))
             else:
                 done(index, summary, None)
         return
@@ -70,7 +55,7 @@ def run_local(
     _preload()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_one, cfg, out_dir, corpus, i, n): i for i, n in jobs}
-        _drain(futures, as_completed, done)
+        drain(futures, as_completed, done)
 
 
 def run_dask(
@@ -86,35 +71,15 @@ def run_dask(
 
     The output folder must be visible to every worker (shared storage) under the same path.
     """
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise NotsofarError("--executor dask needs dask[distributed] installed") from None
-    cluster = None
-    try:
-        if scheduler:
-            client = Client(scheduler, timeout="30s")
-        else:
-            cluster = LocalCluster(
-                n_workers=max(1, workers),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-            client = Client(cluster)
-    except OSError as e:
-        raise NotsofarError(f"cannot reach the dask scheduler {scheduler}: {e}") from None
-    try:
+    from dask.distributed import as_completed
+
+    with dask_client(workers, scheduler) as client:
         shared = client.scatter(corpus, broadcast=True)
         futures = {
             client.submit(_one, cfg, out_dir, shared, i, n, pure=False, key=f"shard-{i}"): i
             for i, n in jobs
         }
-        _drain(futures, as_completed, done)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        drain(futures, as_completed, done)
 
 
 #: Executors by ``--executor`` name.

@@ -4,6 +4,8 @@
 #   bash recipes/notsofar1/run.sh --data /data/notsofar/dev_set --exp exp/notsofar1
 #   bash recipes/notsofar1/run.sh --stage 2 --stop-stage 2      # score only
 #   bash recipes/notsofar1/run.sh --set asr.model=/models/faster-whisper-large-v3 --set device=cuda
+#   bash recipes/notsofar1/run.sh --workers 4                    # 4 sessions at a time here
+#   bash recipes/notsofar1/run.sh --scheduler tcp://head:8786    # on a Dask cluster (shared disk)
 #
 # Stages: 0 check the data, 1 transcribe, 2 score. Calls `notsofar` only (icefall-style stages).
 set -euo pipefail
@@ -14,6 +16,7 @@ data=data/notsofar/dev_set
 exp=exp/notsofar1
 config=configs/transcribe/default.yaml
 sets=()
+parallel=()
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -23,6 +26,9 @@ while [ $# -gt 0 ]; do
     --exp) exp=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
     --set) sets+=(--set "$2"); shift 2 ;;
+    --workers) parallel+=(--workers "$2"); shift 2 ;;
+    --threads-per-worker) parallel+=(--threads-per-worker "$2"); shift 2 ;;
+    --scheduler) parallel+=(--executor dask --scheduler "$2"); shift 2 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +48,7 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   # multichannel/* sessions take the multi-channel path (7-mic geometry), singlechannel/* the
   # single-channel one; finished sessions are skipped, so a killed run resumes here.
-  notsofar transcribe "$data" -o "$exp/hyp" --config "$config" "${sets[@]}"
+  notsofar transcribe "$data" -o "$exp/hyp" --config "$config" "${sets[@]}" "${parallel[@]}"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
