@@ -284,7 +284,8 @@ def test_cli_and_python_api_in_step() -> None:
         "executor": "executor",
         "scheduler": "scheduler",
     }
-    presentation = {"json_path", "config", "set_", "quiet"}  # how results are shown / cfg built
+    # how results are shown / how cfg is built (--device sets voicefixer.device)
+    presentation = {"json_path", "json_", "config", "set_", "quiet", "device"}
     assert cli == set(mapping) | presentation
     for target in mapping.values():
         if target.startswith("cfg."):
