@@ -126,6 +126,7 @@ def write_section(text: str) -> None:
     path = REPO / "BENCHMARKS.md"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
     pattern = re.compile(r"^## Scoring\n.*?(?=^## |\Z)", re.S | re.M)
+    text = text.rstrip("\n") + "\n\n"  # a blank line before the next section
     new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip() + "\n\n" + text
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(new)
@@ -247,9 +248,9 @@ def main() -> None:
   wall **{ratio:.2f}x**, CPU **{cpu_ratio:.2f}x** (target <= 1.1x: wall {verdict}, CPU {cpu_verdict});
   float times: wall {ratio_float:.2f}x, CPU {cpu_ratio_float:.2f}x. The machine is shared with other
   jobs, so wall times swing run to run; CPU time (user + sys of the process) is the steadier measure.
-- Normalizing costs {mcpu["notsofar_norm"] - mcpu["notsofar"]:+.2f} s CPU with the official normalizer and
-  {mcpu["notsofar_words"] - mcpu["notsofar"]:+.2f} s with the earlier rules (single runs, over `--normalizer none`;
-  this set's words are plain lowercase, so most of it is memoized per word).
+- CPU with a normalizer (single runs): official NOTSOFAR-1 {mcpu["notsofar_norm"]:.2f} s, earlier rules
+  {mcpu["notsofar_words"]:.2f} s; without one {mcpu["notsofar"]:.2f} s median ({min(cpu["notsofar"]):.2f}-{max(cpu["notsofar"]):.2f} s across runs).
+  This set's words are plain lowercase, so normalizing is mostly memoized per-word lookups.
 - Numbers identical to meeteval (errors, length, ins/del/sub, overall and per session):
   **{"yes" if identical else "NO"}** (float times: {"yes" if identical_float else "NO"}) —
   tcpWER {100 * mine["micro"]:.2f}% ({mine["errors"]}/{mine["length"]}).

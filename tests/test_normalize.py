@@ -15,11 +15,15 @@ from notsofar.normalize import SCHEMES, _official, _once, normalize
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "fixtures" / "notsofar1_text_norm_sample.tsv"
-# All 600 pairs live outside the repository (../shared in CI); NOTSOFAR_NORM_VECTORS overrides.
+# All 600 pairs live outside the repository: ../shared in CI, /work/shared beside a worktree;
+# NOTSOFAR_NORM_VECTORS overrides both.
+_CANDIDATES = [
+    REPO.parent / "shared" / "notsofar1_text_norm_vectors.tsv",
+    Path("/work/shared/notsofar1_text_norm_vectors.tsv"),
+]
 VECTORS = Path(
-    os.environ.get(
-        "NOTSOFAR_NORM_VECTORS", REPO.parent / "shared" / "notsofar1_text_norm_vectors.tsv"
-    )
+    os.environ.get("NOTSOFAR_NORM_VECTORS")
+    or next((p for p in _CANDIDATES if p.is_file()), _CANDIDATES[0])
 )
 
 
