@@ -142,6 +142,7 @@ def test_killed_worker_leaves_nothing_half_written_and_rerun_matches(dataset, se
     assert outputs(tmp_path) == sequential, leftovers
 
 
+@pytest.mark.slow  # the pool machinery is the one tested above; this checks restore's plumbing
 def test_restore_pool_equals_sequential(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
