@@ -23,9 +23,12 @@ old=$(mktemp); new=$(mktemp); trap 'rm -f "$old" "$new"' EXIT
 [ -f "$LOCK" ] && grep -E '^[A-Za-z0-9_.-]+==' "$LOCK" | sed 's/ .*//' | sort > "$old" || true
 extra=()
 [ "${1:-}" = "--upgrade" ] && extra+=(--upgrade)
+# pip-compile builds some sdists for their metadata, and their setuptools warnings are noise:
+# its stderr is shown only when it fails
+log=$(mktemp); trap 'rm -f "$old" "$new" "$log"' EXIT
 "$ENV/bin/pip-compile" -q --extra dev --generate-hashes --strip-extras --allow-unsafe \
   --no-emit-index-url --no-emit-find-links --no-header "${extra[@]}" -o "$LOCK" pyproject.toml \
-  2> >(grep -v -E 'is ignored: it is neither|^$' >&2)
+  2> "$log" || { grep -v -E 'is ignored: it is neither' "$log" >&2; exit 1; }
 "$PY" scripts/lockcheck.py --stamp "$LOCK"
 grep -E '^[A-Za-z0-9_.-]+==' "$LOCK" | sed 's/ .*//' | sort > "$new"
 if cmp -s "$old" "$new"; then

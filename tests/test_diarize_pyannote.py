@@ -6,6 +6,7 @@ Real models on real audio: the segmentation checkpoint and CAM++ ship inside the
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -165,3 +166,42 @@ def test_real_voices_two_readers_with_overlap():
     a, b = ref[3][1], ref[2][2]
     inside = [s for s in hyp if s.start_time < b and s.end_time > a]
     assert len({s.speaker for s in inside}) == 2
+
+
+SHARED = Path(os.environ.get("NOTSOFAR_SHARED", ROOT.parent / "shared")) / "realspeech"
+
+
+@pytest.mark.skipif(
+    not (SHARED / "librispeech" / "readers").is_dir(),
+    reason="external data: ../shared/realspeech not present (the committed fixture test runs)",
+)
+def test_real_voices_three_readers_from_shared():
+    """Three real LibriVox readers (F, M, M) taking 12 turns, a far-field-like level mix: the
+    default diarizer finds three speakers and their turns."""
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    rng = np.random.default_rng(7)
+    files = {
+        r: sorted((SHARED / "librispeech" / "readers" / r).glob("*.flac"))
+        for r in ("19", "26", "27")
+    }
+    out, ref, t = [], Annotation(), 0.3
+    for turn in range(12):
+        reader = ("19", "26", "27")[turn % 3]
+        path = files[reader][int(rng.integers(len(files[reader])))]
+        x, sr = sf.read(path, dtype="float32")
+        x = x[: 6 * sr] * float(rng.uniform(0.4, 1.0))
+        gap = float(rng.uniform(0.3, 1.0))
+        out.append(np.zeros(int(gap * sr), np.float32))
+        out.append(x)
+        t += gap
+        ref[Segment(t, t + len(x) / sr), turn] = reader
+        t += len(x) / sr
+    audio = np.concatenate([np.zeros(int(0.3 * SAMPLE_RATE), np.float32), *out])
+    hyp = diarize(audio, SAMPLE_RATE, PY, models=ModelCache("cpu"), session_id="shared")
+    assert len(hyp.speakers) == 3
+    hypothesis = Annotation()
+    for i, s in enumerate(hyp):
+        hypothesis[Segment(s.start_time, s.end_time), i] = s.speaker
+    assert DiarizationErrorRate(collar=0.5)(ref, hypothesis) < 0.15
