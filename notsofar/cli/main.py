@@ -45,11 +45,6 @@ GROUPS: list[tuple[str, str]] = [
 for _name, _module in GROUPS:
     app.add_typer(importlib.import_module(f"notsofar.cli.{_module}").app, name=_name)
 
-#: ``notsofar models ...``: optional model weights.
-models_app = typer.Typer(help="Optional model weights.", no_args_is_help=True)
-models_app.command("pull")(importlib.import_module("notsofar.cli.models_pull").pull)
-app.add_typer(models_app, name="models")
-
 
 def _version(value: bool) -> None:
     if value:

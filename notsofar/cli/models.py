@@ -53,6 +53,7 @@ def list_command(json_: JsonOption = False) -> None:
 #: (subcommand, module under notsofar.cli, function). ``list`` is also what ``models`` alone runs.
 COMMANDS: list[tuple[str, str, str]] = [
     ("list", "models", "list_command"),
+    ("pull", "models_pull", "pull"),
 ]
 
 for _name, _module, _func in COMMANDS:  # this module is already in sys.modules
