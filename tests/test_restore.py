@@ -278,12 +278,17 @@ def test_cli_and_python_api_in_step() -> None:
         "analyze": "analyze_only",
         "sr": "cfg.sample_rate",
         "backend": "cfg.backend",
+        "device": "cfg.voicefixer.device",
     }
-    presentation = {"json_path", "config", "set_", "quiet"}  # how results are shown / cfg built
+    # how results are shown / cfg built
+    presentation = {"json_path", "json_", "config", "set_", "quiet"}
     assert cli == set(mapping) | presentation
     for target in mapping.values():
         if target.startswith("cfg."):
-            assert hasattr(RestoreConfig(), target[4:])
+            node = RestoreConfig()
+            for key in target[4:].split("."):
+                assert hasattr(node, key), target
+                node = getattr(node, key)
         else:
             assert target in api
     assert api - set(mapping.values()) == {"cfg", "on_result"}
