@@ -299,6 +299,20 @@ def run(args: argparse.Namespace) -> list[dict]:
                 cpu = time.process_time() - c0
                 row["sys"][name] = {**score(y, utt), "rtf": cpu / dur}
             rows.append(row)
+            if args.save_json:  # after every item: an interrupted run keeps what it measured
+                import json
+
+                args.save_json.write_text(
+                    json.dumps(
+                        {
+                            "rows": rows,
+                            "wall_s": float("nan"),
+                            "split": args.split,
+                            "per_type": args.per_type,
+                            "argv": sys.argv[1:],
+                        }
+                    )
+                )
             print(
                 f"{kind:11s} {utt.uid:22s} {params:34s} "
                 + " ".join(
