@@ -205,3 +205,29 @@ def test_real_voices_three_readers_from_shared():
     for i, s in enumerate(hyp):
         hypothesis[Segment(s.start_time, s.end_time), i] = s.speaker
     assert DiarizationErrorRate(collar=0.5)(ref, hypothesis) < 0.15
+
+
+def test_transcribe_real_voice_example_meeting(tmp_path):
+    """`notsofar transcribe` with the default config on the shipped real-voice example (two real
+    readers in a room, the README's main job): the right number of speakers, and scores near
+    what was measured once (tcpWER 0.27, DER 0.16), with a margin a merge or a split breaks."""
+    import subprocess
+
+    from notsofar import io
+    from notsofar.score import score
+    from notsofar.score.config import ScoreConfig
+
+    example = ROOT / "examples" / "real_meeting"
+    proc = subprocess.run(
+        [sys.executable, "-m", "notsofar.cli.main", "transcribe", str(example / "meeting.flac")]
+        + ["-o", str(tmp_path), "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ref = io.read(example / "meeting.ref.seglst.json")
+    hyp = io.read(tmp_path / "meeting.seglst.json")
+    assert len(io.read(tmp_path / "meeting.rttm").speakers) == 2
+    report = score(ref, hyp, ScoreConfig(metrics=("tcpwer", "der")))
+    assert report.metric("tcpwer").micro <= 0.40
+    assert report.metric("der").micro <= 0.25
