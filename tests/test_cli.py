@@ -120,6 +120,10 @@ def test_cli_and_api_take_the_same_parameters():
     from notsofar.recognize import recognize
 
     plumbing = {"out_dir", "quiet", "json_", "force", "config", "sets"}
+    # how a batch of recordings runs and what extra pages it writes: the one-recording API has
+    # no batch (pipeline.batch.run_batch / run_batch_parallel take these)
+    plumbing |= {"resume_any_config", "workers", "threads_per_worker", "executor", "scheduler"}
+    plumbing |= {"html", "html_audio"}
     as_api = {"inputs": "audio"}
     only_api = {"sample_rate", "models", "session_id", "cfg"}
     for cmd, api in (
