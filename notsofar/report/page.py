@@ -17,6 +17,8 @@ from typing import Any
 
 from notsofar.data import Transcript
 from notsofar.errors import NotsofarError
+from notsofar.io.subtitles import CUE_GAP_S, CUE_MAX_S
+from notsofar.io.text import MERGE_GAP_S as TXT_GAP_S
 from notsofar.report.audio import AUDIO_MIME, CHUNK_BYTES, bytes_to_text, encode_audio
 from notsofar.report.model import overlap_regions, speaker_stats, union
 
@@ -59,6 +61,8 @@ def page_data(
         ),
         "overlaps": [[round(float(a), 3), round(float(b), 3)] for a, b in overlap_regions(by)],
         "errors": errors,
+        # the downloads merge a speaker's consecutive segments as notsofar's writers do
+        "merge": {"txt_gap": TXT_GAP_S, "cue_gap": CUE_GAP_S, "cue_max": CUE_MAX_S},
     }
 
 

@@ -246,11 +246,24 @@
   };
   const cue = (s) => tokens(s).join(" ");
   const name = (s) => names.get(s.speaker) ?? s.speaker;
+  // consecutive segments of one speaker merged (notsofar.io._text.merge_turns)
+  function merged(maxGap, maxDur) {
+    const out = [];
+    for (const s of segs) {
+      const p = out[out.length - 1];
+      if (p && p.session_id === s.session_id && p.speaker === s.speaker && s.start_time - p.end_time <= maxGap
+          && (maxDur == null || s.end_time - p.start_time <= maxDur)) {
+        out[out.length - 1] = { ...p, end_time: Math.max(p.end_time, s.end_time), words: p.words + " " + s.words };
+      } else out.push(s);
+    }
+    return out;
+  }
   function exportText(fmt) {
     if (fmt === "seglst") return JSON.stringify(D.segments.map((s) => ({ ...s, speaker: name(s) })), null, 2) + "\n";
-    if (fmt === "srt") return segs.map((s, i) => `${i + 1}\n${srtTime(s.start_time, ",")} --> ${srtTime(s.end_time, ",")}\n[${name(s)}] ${cue(s.words)}\n`).join("\n");
-    if (fmt === "vtt") return ["WEBVTT\n"].concat(segs.map((s) => `${srtTime(s.start_time, ".")} --> ${srtTime(s.end_time, ".")}\n<v ${name(s)}>${cue(s.words)}\n`)).join("\n");
-    if (fmt === "txt") return segs.map((s) => `[${txtTime(s.start_time)} - ${txtTime(s.end_time)}] ${name(s)}: ${cue(s.words)}\n`).join("");
+    const M = D.merge;
+    if (fmt === "srt") return merged(M.cue_gap, M.cue_max).map((s, i) => `${i + 1}\n${srtTime(s.start_time, ",")} --> ${srtTime(s.end_time, ",")}\n[${name(s)}] ${cue(s.words)}\n`).join("\n");
+    if (fmt === "vtt") return ["WEBVTT\n"].concat(merged(M.cue_gap, M.cue_max).map((s) => `${srtTime(s.start_time, ".")} --> ${srtTime(s.end_time, ".")}\n<v ${name(s)}>${cue(s.words)}\n`)).join("\n");
+    if (fmt === "txt") return merged(M.txt_gap, null).map((s) => `[${txtTime(s.start_time)} - ${txtTime(s.end_time)}] ${name(s)}: ${cue(s.words)}\n`).join("");
     throw new Error("unknown format " + fmt);
   }
   const SUFFIX = { seglst: ".seglst.json", srt: ".srt", vtt: ".vtt", txt: ".txt" };
