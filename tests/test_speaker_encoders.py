@@ -162,8 +162,8 @@ def test_yin_agrees_with_librosa_pyin_on_far_field_speech():
 
 def test_pitch_is_appended_as_a_weighted_angle(meeting_windows):
     audio, regions, models = meeting_windows
-    off = DiarizeConfig(pitch_weight=0.0)
-    on = DiarizeConfig(pitch_weight=0.2, pitch_scale=1.5)
+    off = DiarizeConfig(backend="fusion", pitch_weight=0.0)
+    on = DiarizeConfig(backend="fusion", pitch_weight=0.2, pitch_scale=1.5)
     spans, plain = embed_chunk(audio, 0.0, regions[:6], off, models)
     spans2, with_pitch = embed_chunk(audio, 0.0, regions[:6], on, models)
     np.testing.assert_array_equal(spans, spans2)
