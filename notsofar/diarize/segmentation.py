@@ -158,8 +158,8 @@ def stitch(
     each frame the mean of the windows that cover it (frames past ``length_s`` ignored).
 
     >>> seg = Segmentation(None, 1.0, 0.5, 0.5, np.eye(1))
-    >>> stitch(seg, np.array([0.0, 0.5]), np.ones((2, 2, 1)), 1.5)[:, 0].tolist()
-    [1.0, 1.0, 1.0]
+    >>> stitch(seg, np.array([0.0, 0.5]), np.ones((2, 2, 1)), 1.5)[:, 0].tolist()  # 4th: no window
+    [1.0, 1.0, 1.0, 0.0]
     """
     n, nf, d = values.shape
     total = int(np.floor(length_s / seg.frame_step_s)) + 1
