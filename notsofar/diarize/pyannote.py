@@ -88,7 +88,6 @@ class Accumulator:
         self.cfg = cfg
         self.models = models
         self.starts: list[np.ndarray] = []  # absolute window starts (s)
-        self.ends: list[np.ndarray] = []  # where each window's audio ends (chunk end)
         self.activity: list[np.ndarray] = []  # [n, F, K] uint8
         self.embeddings: list[np.ndarray] = []  # [n, K, 192]
         self.usable: list[np.ndarray] = []  # [n, K] bool: embedding good enough to cluster
@@ -136,7 +135,6 @@ class Accumulator:
         if some.any():
             emb[some] = pooled_embeddings(net, feats, masks[some])
         self.starts.append(start_s + starts)
-        self.ends.append(np.full(n, start_s + length_s))
         self.activity.append(act)
         self.embeddings.append(emb)
         self.usable.append(usable)
@@ -155,7 +153,7 @@ class Accumulator:
         emb = np.concatenate(self.embeddings)
         usable = np.concatenate(self.usable)
         active = act.sum(axis=1) > 0  # [n, K]
-        if usable.sum() < 2 * cfg.min_cluster_size and getattr(self, "speech_s", None):
+        if usable.sum() < 2 * cfg.min_cluster_size:
             # a short recording: too few embeddings of a full second each; cluster every local
             # speaker with half a second of speech rather than find one speaker only
             usable = usable | (np.concatenate(self.speech_s) >= SHORT_EMBEDDING_S)
