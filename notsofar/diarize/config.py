@@ -102,11 +102,12 @@ class DiarizeConfig:
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
     batch_size: int = 64
-    #: torch threads for the speaker encoders (0: torch's default, one per core). With the
-    #: CAM++ fusion, two threads took the encoders' wall time on a 5-minute meeting from 8.3 s
-    #: to 5.3 s on an idle 2-core machine (CPU 9.0 -> 10.2 s); on a machine shared with other
-    #: jobs one thread (``threads: 1``) wastes less CPU in OpenMP waits.
-    threads: int = 0
+    #: torch threads for the speaker models (0: torch's default, one per core). One thread: CAM++
+    #: over 60 s of speech took 1.3-2.2 s wall with one thread and 5.5-7.1 s with two on this
+    #: 2-core machine while another job ran (2026-12-06); earlier, on an idle machine, two threads
+    #: took the fusion encoders from 8.3 to 5.3 s on 5 minutes. Most machines running notsofar
+    #: run something else too, so the default is one; `threads: 0` lets torch use every core.
+    threads: int = 1
 
     def validate(self) -> None:
         if self.backend not in BACKENDS:

@@ -100,8 +100,15 @@ class Accumulator:
         cfg = self.cfg
         if len(audio) < int(0.1 * SAMPLE_RATE):
             return
+        import torch
+
         seg = self.models.segmentation()
-        starts, act = segment(seg, audio, cfg.seg_step_s)
+        before = torch.get_num_threads()
+        torch.set_num_threads(max(1, cfg.threads) if cfg.threads else before)
+        try:
+            starts, act = segment(seg, audio, cfg.seg_step_s)
+        finally:
+            torch.set_num_threads(before)
         n, nf, k = act.shape
         length_s = len(audio) / SAMPLE_RATE
         # frames past the end of the chunk (zero padding) say nothing
