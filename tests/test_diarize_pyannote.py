@@ -208,3 +208,39 @@ def test_transcribe_real_voice_example_meeting(tmp_path):
     report = score(ref, hyp, ScoreConfig(metrics=("tcpwer", "der")))
     assert report.metric("tcpwer").micro <= 0.40
     assert report.metric("der").micro <= 0.25
+
+
+def test_background_diarization_gives_the_sequential_result(monkeypatch):
+    """`transcribe` diarizes each chunk in a background thread while Whisper reads it
+    (``parallel_stages``): same words, same turns as one stage after the other (chunks of 15 s
+    so the loop hands several chunks over), and a failure in the thread reaches the caller."""
+    import dataclasses
+
+    from notsofar.diarize import pyannote
+    from notsofar.errors import NotsofarError
+    from notsofar.pipeline import TranscribeConfig, transcribe_source
+    from notsofar.pipeline.source import ArraySource
+
+    audio, _ = _real_meeting()
+    models = ModelCache("cpu")
+    base = TranscribeConfig()
+    base = dataclasses.replace(
+        base,
+        diarize=dataclasses.replace(base.diarize, chunk_s=15.0),
+        asr=dataclasses.replace(base.asr, chunk_s=15.0),
+    )
+    runs = {}
+    for parallel in (False, True):
+        cfg = dataclasses.replace(base, parallel_stages=parallel)
+        runs[parallel] = transcribe_source(ArraySource(audio, "real"), cfg, models)
+    assert runs[True].transcript == runs[False].transcript
+    assert runs[True].diarization == runs[False].diarization
+    assert len(runs[True].diarization.speakers) == 2
+
+    # fault injection (no real failure mode of the encoders is reachable on demand)
+    def broken(self, *a, **k):
+        raise NotsofarError("encoder failed")
+
+    monkeypatch.setattr(pyannote.Accumulator, "add", broken)
+    with pytest.raises(NotsofarError, match="encoder failed"):
+        transcribe_source(ArraySource(audio, "real"), base, models)

@@ -93,6 +93,15 @@ class Accumulator:
         self.usable: list[np.ndarray] = []  # [n, K] bool: embedding good enough to cluster
         self.speech_s: list[np.ndarray] = []  # [n, K] seconds of speech behind each embedding
 
+    def prepare(self) -> None:
+        """Load the models (torch and the clustering's scipy modules too) ahead of the first
+        chunk: ``transcribe`` runs this in the background while Whisper loads."""
+        import scipy.cluster.hierarchy  # noqa: F401
+        import scipy.optimize  # noqa: F401
+
+        self.models.segmentation()
+        self.models.campplus()
+
     def add(self, audio: np.ndarray, start_s: float, regions: list[tuple[float, float]]) -> None:
         from notsofar.diarize.segmentation import segment
         from notsofar.features import kaldi_fbank

@@ -36,6 +36,9 @@ class TranscribeConfig:
     #: with restore.enabled: false = VAD and speaker embeddings read the original audio and only
     #: Whisper the restored one; true = every stage reads the restored audio
     restore_diarization: bool = False
+    #: diarize each chunk in a background thread while Whisper recognizes it (the speaker models
+    #: also load while Whisper loads): wall time near max(ASR, diarization) instead of the sum
+    parallel_stages: bool = True
     #: the multi-channel front end's settings (used only with ``array`` on multi-channel input)
     enhance: EnhanceConfig = field(default_factory=EnhanceConfig)
 

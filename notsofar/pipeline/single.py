@@ -8,6 +8,7 @@ falls back to this path, does not import the module that dispatches to it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,35 @@ def transcribe_source(
         asr_source: a time-aligned version of ``source`` for Whisper only (e.g. restored audio);
             VAD and speaker embeddings still read ``source``. None: Whisper reads ``source``.
     """
-    from notsofar.diarize import accumulator, plan_chunks
+    from notsofar.diarize import accumulator
+
+    emb = accumulator(cfg.diarize, models)
+    # the speaker models load (torch import included) while Whisper loads and VAD runs, and each
+    # chunk's diarization runs while Whisper reads it: one background thread, at most one chunk
+    # ahead, so memory stays one chunk's audio and the order of chunks is kept
+    pool = ThreadPoolExecutor(1, thread_name_prefix="diarize") if cfg.parallel_stages else None
+    pending: Future | None = None
+    if pool is not None and hasattr(emb, "prepare"):
+        pending = pool.submit(emb.prepare)
+    try:
+        return _stream(source, cfg, models, emb, pool, pending, on_progress, asr_source)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stream(
+    source: AudioSource,
+    cfg: TranscribeConfig,
+    models: Any,
+    emb: Any,
+    pool: ThreadPoolExecutor | None,
+    pending: Future | None,
+    on_progress: Callable[[float], None] | None,
+    asr_source: AudioSource | None,
+) -> Result:
+    """The chunk loop of :func:`transcribe_source`; ``emb.add`` runs on ``pool`` if given."""
+    from notsofar.diarize import plan_chunks
     from notsofar.recognize import CHUNK_PAD_S, recognize_span
     from notsofar.recognize import backend as asr_backend
     from notsofar.recognize.attribute import attribute
@@ -75,18 +104,24 @@ def transcribe_source(
 
     regions = source_regions(source, cfg.diarize.vad, vad_progress)
     recognize_chunk = asr_backend(cfg.asr).recognize_chunk
-    emb = accumulator(cfg.diarize, models)
     groups = []
     for a, b, chunk_regions in plan_chunks(regions, min(cfg.diarize.chunk_s, cfg.asr.chunk_s)):
         pa, pb = max(0.0, a - CHUNK_PAD_S), min(duration, b + CHUNK_PAD_S)
         audio = source.read(pa, pb - pa)
-        emb.add(audio, pa, chunk_regions)
+        if pool is None:
+            emb.add(audio, pa, chunk_regions)
+        else:
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(emb.add, audio, pa, chunk_regions)
         asr_audio = audio if asr_source is None else asr_source.read(pa, pb - pa)
         groups.extend(
             recognize_span(recognize_chunk, asr_audio, pa, chunk_regions, cfg.asr, models)
         )
         if on_progress:
             on_progress(duration * VAD_SHARE + (1 - VAD_SHARE) * min(b, duration))
+    if pending is not None:
+        pending.result()
     diarization = emb.finish(regions, cfg.diarize, source.name)
     transcript = attribute(groups, diarization, source.name, cfg.asr.max_gap_s)
     if on_progress:
