@@ -93,15 +93,11 @@ class DiarizeConfig:
     #: (its windows are 10 s long), the least speech a local speaker needs in a window for its
     #: embedding to be clustered, the centroid-linkage cut (Euclidean distance between
     #: L2-normalised CAM++ embeddings: 1 - cosine = d^2 / 2), the smallest cluster that counts
-    #: as a speaker (in windows: scale it with 1 / ``seg_step_s``), and gaps of one speaker
-    #: shorter than ``min_gap_s`` are bridged. Chosen on the real-voice tuning meetings and the
-    #: AMI excerpts (2026-12-06): a 3 s step with (0.6, 4) matched a 2 s step with (0.65, 6)
-    #: (tune pooled DER 0.244 vs 0.251, AMI 0.359 vs 0.375) for two thirds of the segmentation
-    #: cost; a 4 s step lost (tune 0.26-0.30)
-    seg_step_s: float = 3.0
+    #: as a speaker, and gaps of one speaker shorter than ``min_gap_s`` are bridged
+    seg_step_s: float = 2.0
     min_embedding_s: float = 1.0
-    ahc_threshold: float = 0.6
-    min_cluster_size: int = 4
+    ahc_threshold: float = 0.65
+    min_cluster_size: int = 6
     min_gap_s: float = 0.0
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
