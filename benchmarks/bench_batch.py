@@ -10,10 +10,13 @@ meeting), each built from real read speech (``/work/shared/realspeech``: LibriSp
 configuration runs the real CLI as a subprocess on the whole set into a fresh folder (model
 loading included, as a user sees it):
 
-* ``sequential``: today's default (one process; torch 2 threads, CTranslate2 its default);
+* ``sequential``: the default (one process; diarization 1 torch thread in a background thread
+  beside Whisper, CTranslate2 its default);
 * ``sequential-2t``: the same with ``--threads-per-worker 2`` (every pool 2 threads);
 * ``pool-2x1``: ``--workers 2`` (1 thread each, the default on 2 cores);
-* ``dask-2x1``: ``--executor dask --workers 2`` (a LocalCluster of 2 single-threaded workers).
+* ``dask-2x1``: ``--executor dask --workers 2`` (a LocalCluster of 2 single-threaded workers);
+* ``pool-2x1-serial``: ``--workers 2`` with ``parallel_stages=false`` (diarization and Whisper
+  one after the other inside each worker).
 
 Reported: audio hours per wall hour, and the peak RSS of each worker process and of the whole
 process tree (sampled every 0.1 s with psutil). The memory run transcribes two sessions of
@@ -46,6 +49,8 @@ CONFIGS = {
     "sequential-2t": ["--threads-per-worker", "2"],
     "pool-2x1": ["--workers", "2"],
     "dask-2x1": ["--executor", "dask", "--workers", "2"],
+    # each worker's diarization in its own thread beside Whisper (the default) or not
+    "pool-2x1-serial": ["--workers", "2", "--set", "parallel_stages=false"],
 }
 
 

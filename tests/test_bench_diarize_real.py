@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -13,15 +12,10 @@ from notsofar.data import Segment, Transcript
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import load_benchmark  # noqa: E402
 
-
-bdr = _load("bench_diarize_real")
+bdr = load_benchmark("bench_diarize_real")
 
 
 def _rec(name: str, turns: list[tuple[str, float, float]], end: float, words: str = "") -> object:

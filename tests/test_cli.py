@@ -6,7 +6,6 @@ The CLI runs as a subprocess, as a user runs it.
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,15 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str | Path, cwd: Path = ROOT, env: dict | None = None, timeout: int = 300):
-    return subprocess.run(
-        [sys.executable, "-m", "notsofar.cli.main", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-    )
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import cli  # noqa: E402
 
 
 def commands() -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,14 +24,8 @@ MC = FIXTURES / "mc_two_speakers.flac"
 SEATS = {"spk_m7_us": 1.9, "spk_f2_us": 295.7}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "notsofar.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import cli as run_cli  # noqa: E402
 
 
 def words_of(text: str) -> list[str]:

@@ -7,7 +7,6 @@ voices; the checks look at the audio it wrote against the reference it wrote.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -20,15 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "realspeech"
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import load_benchmark  # noqa: E402
 
-
-mrm = _load("make_real_meetings")
+mrm = load_benchmark("make_real_meetings")
 
 
 def test_fixture_is_small_real_speech_with_transcripts() -> None:

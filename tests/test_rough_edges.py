@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,15 +24,8 @@ CLEAN = FIXTURES / "clean_speech.wav"
 TWO = FIXTURES / "two_speakers.wav"
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "notsofar.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import cli  # noqa: E402
 
 # ---- file names with spaces -----------------------------------------------------------------
 

@@ -23,17 +23,12 @@ from notsofar.score.config import TcpwerConfig
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
+from helpers import cli  # noqa: E402
 from test_io import UTTS, make_notsofar_meeting  # noqa: E402
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "notsofar.cli.main", "score", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cli("score", *args, cwd=cwd, timeout=120)
 
 
 def stm(path: Path, *lines: str) -> Path:

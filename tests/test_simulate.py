@@ -23,6 +23,9 @@ from notsofar.config import load_config
 from notsofar.errors import NotsofarError
 from notsofar.simulate.config import SimulateConfig
 
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import cli  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OFFICIAL = ROOT.parent / "shared" / "notsofar1_css_train_sample"
 ARRAY = BUILTIN["notsofar_mc"]
@@ -47,13 +50,7 @@ def small_cfg(*extra: str) -> SimulateConfig:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "notsofar.cli.main", "simulate", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return cli("simulate", *args, timeout=300)
 
 
 @pytest.mark.parametrize("name", ["css", "meeting"])

@@ -191,25 +191,22 @@ class Accumulator:
         session_id: str,
     ) -> Transcript:
         """Stitch windows onto one frame grid: per frame, the ``count`` most active speakers."""
+        from notsofar.diarize.segmentation import stitch
+
         step = seg.frame_step_s
         n, nf, k = act.shape
-        offsets = np.round(starts / step).astype(int)
-        total = int(offsets.max()) + nf + 1
-        score = np.zeros((total, num_speakers), dtype=np.float32)
-        count = np.zeros(total, dtype=np.float32)
-        cover = np.zeros(total, dtype=np.float32)
+        # per window: each global speaker's activity, and (last column) how many voices it hears
+        values = np.zeros((n, nf, num_speakers + 1), dtype=np.float32)
         for w in range(n):
-            sl = slice(offsets[w], offsets[w] + nf)
-            local = np.zeros((nf, num_speakers), dtype=np.float32)
             for s in range(k):
                 if labels[w, s] >= 0:
-                    local[:, labels[w, s]] = np.maximum(local[:, labels[w, s]], act[w, :, s])
-            score[sl] += local
-            count[sl] += act[w].sum(axis=1)
-            cover[sl] += 1.0
-        covered = cover > 0
-        score[covered] /= cover[covered, None]
-        count[covered] /= cover[covered]
+                    np.maximum(
+                        values[w, :, labels[w, s]], act[w, :, s], out=values[w, :, labels[w, s]]
+                    )
+        values[:, :, -1] = act.sum(axis=2)
+        last = int(np.round(starts / step).max()) + nf
+        grid = stitch(seg, starts, values, (last + 0.5) * step)
+        score, count = grid[:, :-1], grid[:, -1]
         count = np.minimum(np.rint(count), min(2, num_speakers)).astype(int)
         order = np.argsort(-score, axis=1)
         binary = np.zeros_like(score, dtype=bool)
