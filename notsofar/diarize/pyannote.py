@@ -21,13 +21,20 @@ Memory holds one chunk's audio and features, and per window only its hard activi
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from notsofar.audio import SAMPLE_RATE
 from notsofar.data import Segment, Transcript
 from notsofar.diarize.config import DiarizeConfig
+
+if TYPE_CHECKING:
+    from notsofar.diarize.onnxrt import Campplus
+    from notsofar.diarize.segmentation import Segmentation
 
 #: CAM++ output frames: the fbank's 10 ms hop, halved by its first TDNN layer's stride 2
 CAMPP_STEP_S = 0.02
@@ -38,46 +45,50 @@ CONTEXT_FRAMES = 100
 SHORT_EMBEDDING_S = 0.5
 
 
-def campplus_frames(net: Any, fbank: np.ndarray, threads: int = 0) -> np.ndarray:
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``threads`` inside the block (0: left alone); nothing
+    happens when torch is not loaded (the ONNX Runtime path)."""
+    if not threads or "torch" not in sys.modules:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def campplus_frames(net: Campplus, fbank: np.ndarray) -> np.ndarray:
     """CAM++'s frame-level output ``[channels, ceil(T / 2)]`` for a ``[T, 80]`` fbank, run in
     blocks of ``BLOCK_FRAMES`` frames with ``CONTEXT_FRAMES`` of context on each side, each
     block mean-normalised over itself and its context."""
-    import torch
-
-    body = net.xvector[:-2]  # everything before statistics pooling and the dense layer
     out = []
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads) if threads else before)
-    try:
-        with torch.no_grad():
-            for a in range(0, len(fbank), BLOCK_FRAMES):
-                lo = max(0, a - CONTEXT_FRAMES)
-                hi = min(len(fbank), a + BLOCK_FRAMES + CONTEXT_FRAMES)
-                piece = fbank[lo:hi] - fbank[lo:hi].mean(axis=0, keepdims=True)
-                x = torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32))[None]
-                y = body(net.head(x.permute(0, 2, 1)))[0].numpy()
-                # output frame j covers input frames 2j, 2j+1
-                j0 = (a - lo) // 2
-                j1 = j0 + (min(a + BLOCK_FRAMES, len(fbank)) - a + 1) // 2
-                out.append(y[:, j0:j1])
-    finally:
-        torch.set_num_threads(before)
+    for a in range(0, len(fbank), BLOCK_FRAMES):
+        lo = max(0, a - CONTEXT_FRAMES)
+        hi = min(len(fbank), a + BLOCK_FRAMES + CONTEXT_FRAMES)
+        piece = fbank[lo:hi] - fbank[lo:hi].mean(axis=0, keepdims=True)
+        y = net.frames(piece)
+        # output frame j covers input frames 2j, 2j+1
+        j0 = (a - lo) // 2
+        j1 = j0 + (min(a + BLOCK_FRAMES, len(fbank)) - a + 1) // 2
+        out.append(y[:, j0:j1])
     return np.concatenate(out, axis=1) if out else np.zeros((0, 0), np.float32)
 
 
-def pooled_embeddings(net: Any, frames: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def pooled_embeddings(net: Campplus, frames: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """CAM++ embeddings ``[n, 192]`` (L2-normalised) from frame features ``[C, T]`` pooled
     over each row of ``masks [n, T]`` (mean and unbiased standard deviation, as CAM++'s own
     statistics pooling)."""
-    import torch
-
     m = masks.astype(np.float32)
     n = np.maximum(m.sum(axis=1, keepdims=True), 2.0)
     mean = m @ frames.T / n
     var = (m @ (frames.T**2) - n * mean**2) / (n - 1)
     stats = np.concatenate([mean, np.sqrt(np.maximum(var, 1e-4))], axis=1).astype(np.float32)
-    with torch.no_grad():
-        emb = net.xvector.dense(torch.from_numpy(stats)).numpy()
+    emb = net.embed(stats)
     return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
 
 
@@ -93,14 +104,17 @@ class Accumulator:
         self.usable: list[np.ndarray] = []  # [n, K] bool: embedding good enough to cluster
         self.speech_s: list[np.ndarray] = []  # [n, K] seconds of speech behind each embedding
 
+    def networks(self) -> tuple[Segmentation, Campplus]:
+        """segmentation-3.0 and CAM++ on the configured runtime (loaded once per run)."""
+        return self.models.diarizer_networks(self.cfg.runtime, self.cfg.threads)
+
     def prepare(self) -> None:
-        """Load the models (torch and the clustering's scipy modules too) ahead of the first
-        chunk: ``transcribe`` runs this in the background while Whisper loads."""
+        """Load the models (and the clustering's scipy modules) ahead of the first chunk:
+        ``transcribe`` runs this in the background while Whisper loads."""
         import scipy.cluster.hierarchy  # noqa: F401
         import scipy.optimize  # noqa: F401
 
-        self.models.segmentation()
-        self.models.campplus()
+        self.networks()
 
     def add(self, audio: np.ndarray, start_s: float, regions: list[tuple[float, float]]) -> None:
         from notsofar.diarize.segmentation import segment
@@ -109,23 +123,17 @@ class Accumulator:
         cfg = self.cfg
         if len(audio) < int(0.1 * SAMPLE_RATE):
             return
-        import torch
-
-        seg = self.models.segmentation()
-        before = torch.get_num_threads()
-        torch.set_num_threads(max(1, cfg.threads) if cfg.threads else before)
-        try:
+        seg, net = self.networks()
+        with torch_threads(cfg.threads):
             starts, act = segment(seg, audio, cfg.seg_step_s)
-        finally:
-            torch.set_num_threads(before)
         n, nf, k = act.shape
         length_s = len(audio) / SAMPLE_RATE
         # frames past the end of the chunk (zero padding) say nothing
         centers = seg.frame_duration_s / 2 + seg.frame_step_s * np.arange(nf)
         act[(starts[:, None] + centers[None, :]) > length_s] = 0
 
-        net = self.models.campplus()
-        feats = campplus_frames(net, kaldi_fbank(audio), cfg.threads)
+        with torch_threads(cfg.threads):
+            feats = campplus_frames(net, kaldi_fbank(audio))
         t = (np.arange(feats.shape[1]) + 0.5) * CAMPP_STEP_S
         alone = act.sum(axis=2, keepdims=True) == 1
         masks = np.zeros((n, k, feats.shape[1]), dtype=bool)
@@ -147,9 +155,10 @@ class Accumulator:
         # so that the window's assignment can place it
         usable = counts >= cfg.min_embedding_s
         some = counts >= 3 * CAMPP_STEP_S
-        emb = np.zeros((n, k, net.xvector.dense.linear.out_channels), dtype=np.float32)
+        emb = np.zeros((n, k, net.dim), dtype=np.float32)
         if some.any():
-            emb[some] = pooled_embeddings(net, feats, masks[some])
+            with torch_threads(cfg.threads):
+                emb[some] = pooled_embeddings(net, feats, masks[some])
         self.starts.append(start_s + starts)
         self.activity.append(act)
         self.embeddings.append(emb)
@@ -163,7 +172,7 @@ class Accumulator:
 
         if not self.starts:
             return Transcript()
-        seg = self.models.segmentation()
+        seg, _ = self.networks()
         starts = np.concatenate(self.starts)
         act = np.concatenate(self.activity)
         emb = np.concatenate(self.embeddings)

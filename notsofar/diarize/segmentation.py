@@ -39,13 +39,23 @@ class Segmentation:
     frame_duration_s: float
     #: powerset class -> multi-label speakers ``[classes, local_speakers]``
     mapping: np.ndarray
+    #: output frames of one ``duration_s`` window
+    window_frames: int
 
     @property
     def local_speakers(self) -> int:
         return int(self.mapping.shape[1])
 
-    def num_frames(self, num_samples: int) -> int:
-        return int(self.net.num_frames(num_samples))
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Powerset log-posteriors ``[b, frames, classes]`` of windows ``x [b, 1, samples]``
+        (``net`` is the torch network or an ONNX Runtime copy, :mod:`notsofar.diarize.onnxrt`)."""
+        if not hasattr(self.net, "parameters"):
+            return self.net(x)
+        import torch
+
+        device = next(self.net.parameters()).device
+        with torch.inference_mode():
+            return self.net(torch.from_numpy(x).to(device)).cpu().numpy()
 
 
 def powerset_mapping(num_classes: int, max_set_size: int) -> np.ndarray:
@@ -92,12 +102,14 @@ def load_segmentation(device: str = "cpu") -> Segmentation:
         num_channels=cfg["num_channels"],
     )
     net.load_state_dict(payload["state_dict"], strict=True)
+    duration_s = float(payload["inference"]["duration"])
     return Segmentation(
         net=net.eval().to(device),
-        duration_s=float(payload["inference"]["duration"]),
+        duration_s=duration_s,
         frame_step_s=float(cfg["frame_step"]),
         frame_duration_s=float(cfg["frame_duration"]),
         mapping=powerset_mapping(cfg["num_regular_classes"], cfg["powerset_max_classes"]),
+        window_frames=int(net.num_frames(int(round(duration_s * SAMPLE_RATE)))),
     )
 
 
@@ -130,23 +142,17 @@ def segment(
         ``(starts [n] seconds from the start of audio, activity [n, frames, local_speakers]``
         as uint8, the argmax powerset class turned into speakers).
     """
-    import torch
-
     starts = window_starts(len(audio) / SAMPLE_RATE, seg.duration_s, step_s)
     win = int(round(seg.duration_s * SAMPLE_RATE))
     x = np.zeros((len(starts), win), dtype=np.float32)
     for i, s in enumerate(starts):
         piece = audio[int(round(s * SAMPLE_RATE)) :][:win]
         x[i, : len(piece)] = piece
-    frames = seg.num_frames(win)
-    out = np.zeros((len(starts), frames, seg.local_speakers), dtype=np.uint8)
+    out = np.zeros((len(starts), seg.window_frames, seg.local_speakers), dtype=np.uint8)
     mapping = seg.mapping.astype(np.uint8)
-    device = next(seg.net.parameters()).device
-    with torch.inference_mode():
-        for i in range(0, len(starts), batch_size):
-            batch = torch.from_numpy(x[i : i + batch_size, None, :]).to(device)
-            classes = seg.net(batch).argmax(-1).cpu().numpy()
-            out[i : i + batch_size] = mapping[classes]
+    for i in range(0, len(starts), batch_size):
+        classes = seg.logits(x[i : i + batch_size, None, :]).argmax(-1)
+        out[i : i + batch_size] = mapping[classes]
     return starts, out
 
 
@@ -157,7 +163,7 @@ def stitch(
     ``length_s`` seconds (frame ``i`` centred on ``frame_duration_s / 2 + i * frame_step_s``),
     each frame the mean of the windows that cover it (frames past ``length_s`` ignored).
 
-    >>> seg = Segmentation(None, 1.0, 0.5, 0.5, np.eye(1))
+    >>> seg = Segmentation(None, 1.0, 0.5, 0.5, np.eye(1), 2)
     >>> stitch(seg, np.array([0.0, 0.5]), np.ones((2, 2, 1)), 1.5)[:, 0].tolist()  # 4th: no window
     [1.0, 1.0, 1.0, 0.0]
     """

@@ -55,6 +55,7 @@ class ModelCache:
         self._encoder: Any = None
         self._campplus: Any = None
         self._segmentation: Any = None
+        self._diarizer: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._whisper: dict[tuple[str, str], Any] = {}
 
     def encoder(self) -> Any:
@@ -82,6 +83,31 @@ class ModelCache:
 
             self._segmentation = load_segmentation(self.device)
         return self._segmentation
+
+    def diarizer_networks(self, runtime: str = "auto", threads: int = 0) -> tuple[Any, Any]:
+        """segmentation-3.0 and CAM++ for the ``pyannote`` diarizer: ``(Segmentation,
+        Campplus)`` (:mod:`notsofar.diarize.onnxrt`). ``runtime`` ``auto`` is ONNX Runtime on
+        CPU (no torch import; exported once into the cache) and torch on CUDA."""
+        if runtime == "auto":
+            runtime = "onnx" if self.device == "cpu" else "torch"
+        key = (runtime, threads)
+        if key not in self._diarizer:
+            from notsofar.diarize import onnxrt
+
+            def torch_pair() -> tuple[Any, Any]:
+                return self.segmentation(), onnxrt.campplus_torch(self.campplus())
+
+            if runtime == "onnx":
+                self._diarizer[key] = onnxrt.load_with_fallback(
+                    lambda: (
+                        onnxrt.load_segmentation_onnx(threads),
+                        onnxrt.load_campplus_onnx(threads),
+                    ),
+                    torch_pair,
+                )
+            else:
+                self._diarizer[key] = torch_pair()
+        return self._diarizer[key]
 
     def whisper(self, model: str | None, compute_type: str = "auto") -> Any:
         """A faster-whisper :class:`WhisperModel` from a local CTranslate2 directory, or a model
