@@ -83,8 +83,8 @@ def session(path: Path, threads: int) -> Any:
     opts.intra_op_num_threads = max(0, threads)
     opts.inter_op_num_threads = 1
     # no arena: it keeps the largest activations ever seen (32 segmentation windows, a CAM++
-    # block) for the rest of the run; peak RSS of a 5-minute transcribe went 1.67 -> 1.11 GB without it (torch: 1.29 GB),
-    # same wall time
+    # block) for the rest of the run; peak RSS of a 5-minute transcribe went 1.67 -> 1.11 GB
+    # without it (torch: 1.29 GB), same wall time
     opts.enable_cpu_mem_arena = False
     opts.log_severity_level = 3  # no warnings about unused initialisers etc. on stderr
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
