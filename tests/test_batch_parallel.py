@@ -191,3 +191,21 @@ def test_pool_reruns_the_task_of_a_dead_worker_and_fails_one_that_always_dies(tm
     run_tasks(always_die, [()], lambda i, r, e: got.setdefault(i, (r, e)), workers=2)
     assert got[0][0] is None and "died on every try" in got[0][1]
     assert MAX_ATTEMPTS == 3
+
+
+def _trim_env() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_cluster_workers_keep_glibc_adaptive_malloc(monkeypatch):
+    """Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 (its default config), which made a
+    5-min transcribe take twice as long (a fresh mmap and page faults for every large array);
+    our LocalCluster starts them without it, and a worker that has it says so."""
+    from notsofar.parallel import dask_client, malloc_trim_notice
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with dask_client(workers=1) as client:
+        assert set(client.run(_trim_env).values()) == {None}
+    assert malloc_trim_notice() is None
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert "MALLOC_TRIM_THRESHOLD_" in malloc_trim_notice()

@@ -494,9 +494,10 @@ def _session_task(
 ) -> tuple[Outcome, list[str]]:
     """One session in a worker process: its models are loaded on the worker's first session
     and kept for the next ones."""
-    from notsofar.parallel import default_threads, limit_threads
+    from notsofar.parallel import default_threads, limit_threads, malloc_trim_notice
     from notsofar.pipeline.models import ModelCache
 
+    notices: list[str] = []
     if threads is None:  # a Dask worker started elsewhere: its cores shared by its threads
         threads = default_threads(_dask_worker_threads())
     limit_threads(threads)
@@ -504,7 +505,9 @@ def _session_task(
     if key not in _worker_models:
         _worker_models.clear()
         _worker_models[key] = ModelCache(*key)
-    notices: list[str] = []
+        notice = malloc_trim_notice()  # once per worker: on its first session
+        if notice:
+            notices.append(notice)
     outcome = run_session(session, cfg, _worker_models[key], out_dir, notices.append)
     return outcome, notices
 
