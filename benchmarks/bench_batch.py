@@ -216,7 +216,8 @@ def section(rows, long, args, hours, started, loads, same) -> str:
         f"{psutil.cpu_count()} cores, load average {loads[0]:.2f} before / {loads[1]:.2f} after.",
         f"- Data: 8 sessions of 2-3 min ({hours * 60:.1f} min in all), NOTSOFAR-1 layout, real "
         "read speech (LibriSpeech readers 19/26/27 taking turns; `/work/shared/realspeech`); "
-        "default config (tiny.en, resemblyzer); the CLI as a subprocess, model loading included.",
+        "default config (tiny.en; diarizer segmentation-3.0 + CAM++ on ONNX Runtime); the CLI "
+        "as a subprocess, model loading included.",
         "",
         "| configuration | wall (s) | audio h / wall h | vs sequential | peak RSS main (MiB) "
         "| peak RSS per worker (MiB) | peak RSS all processes (MiB) |",
