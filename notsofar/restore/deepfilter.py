@@ -154,7 +154,8 @@ def chain_plan(d: Any, cfg: RestoreConfig) -> list[str]:
         steps.append("declip")
     if reverb and ch.wpe:
         steps.append("dereverb")
-    if "noise" in found or (reverb and ch.deepfilter_on_reverb):
+    noisy = "noise" in found and d.snr_db < ch.max_snr_db
+    if noisy or (reverb and ch.deepfilter_on_reverb):
         steps.append("deepfilter")
     if reverb and ch.late_reverb:
         steps.append("late_reverb")
