@@ -100,6 +100,7 @@ def test_transcribe_cleans_stale_temps_redoes_changed_configs_and_says_what_ran(
         and (Path(ran["asr"]["model"]) / "model.bin").is_file()
     )
     assert ran["asr"]["cpu_threads"] > 0 and ran["asr"]["compute_type"] == "int8"
+    assert ran["diarize"]["runtime"] == "onnx"  # auto, resolved to what the CPU run used
     done = json.loads((out / "m1.done.json").read_text())
     assert done["config_hash"] and done["audio"] == [str(src)]
 

@@ -460,9 +460,11 @@ def resolved_config(cfg: TranscribeConfig, models: Any, result: Result) -> Trans
     )
     diarize = cfg.diarize
     if not diarize.threads:
-        import torch
+        import os
 
-        diarize = dataclasses.replace(diarize, threads=torch.get_num_threads())
+        diarize = dataclasses.replace(diarize, threads=os.cpu_count() or 1)
+    if diarize.runtime == "auto" and getattr(models, "diarizer_runtime", None):
+        diarize = dataclasses.replace(diarize, runtime=models.diarizer_runtime)
     return dataclasses.replace(
         cfg, array=result.array or "none", device=models.device, asr=asr, diarize=diarize
     )

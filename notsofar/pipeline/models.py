@@ -56,6 +56,8 @@ class ModelCache:
         self._campplus: Any = None
         self._segmentation: Any = None
         self._diarizer: dict[tuple[str, int], tuple[Any, Any]] = {}
+        #: ``onnx`` or ``torch``: the runtime the diarizer's networks were loaded on, once loaded
+        self.diarizer_runtime: str | None = None
         self._whisper: dict[tuple[str, str], Any] = {}
 
     def encoder(self) -> Any:
@@ -107,6 +109,10 @@ class ModelCache:
                 )
             else:
                 self._diarizer[key] = torch_pair()
+        # what ran (a failed export falls back to torch): the resolved config reports it
+        self.diarizer_runtime = (
+            "torch" if hasattr(self._diarizer[key][0].net, "parameters") else "onnx"
+        )
         return self._diarizer[key]
 
     def whisper(self, model: str | None, compute_type: str = "auto") -> Any:
