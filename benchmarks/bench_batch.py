@@ -142,6 +142,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "bench_out" / "batch")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--long-minutes", type=float, default=60.0)
+    ap.add_argument(
+        "--repeats", type=int, default=1, help="runs per configuration, alternating order; median"
+    )
     ap.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
     args = ap.parse_args()
     if not (args.speech / "speech.tsv").is_file():
@@ -153,25 +156,34 @@ def main() -> None:
     started = datetime.datetime.now(datetime.UTC)
     print(f"started {started:%Y-%m-%d %H:%M:%S} UTC, load average {os.getloadavg()}", flush=True)
     load0 = os.getloadavg()[0]
-    rows = {}
+    runs: dict[str, list[dict]] = {}
     outputs = {}
-    for name in filter(None, args.configs.split(",")):
-        out = args.work / "out" / name
-        shutil.rmtree(out, ignore_errors=True)
-        r = run_measured([str(data), "-o", str(out), *CONFIGS[name]])
-        if r["rc"] != 0:
-            sys.exit(f"bench_batch: {name} failed (exit {r['rc']}): {r['stderr']}")
-        r["throughput"] = hours / (r["wall_s"] / 3600)
-        rows[name] = r
-        outputs[name] = sorted(
-            (p.relative_to(out).as_posix(), p.read_text()) for p in out.rglob("*.seglst.json")
-        )
-        w = ", ".join(f"{m:.0f}" for m in r["worker_mib"]) or "-"
-        print(
-            f"{name:14s} wall {r['wall_s']:7.1f} s  {r['throughput']:6.1f} audio h / wall h  "
-            f"main {r['main_mib']:.0f} MiB, workers [{w}] MiB, tree {r['tree_mib']:.0f} MiB",
-            flush=True,
-        )
+    names = list(filter(None, args.configs.split(",")))
+    for rep in range(max(1, args.repeats)):
+        for name in names if rep % 2 == 0 else names[::-1]:  # drifts hit every configuration
+            out = args.work / "out" / name
+            shutil.rmtree(out, ignore_errors=True)
+            r = run_measured([str(data), "-o", str(out), *CONFIGS[name]])
+            if r["rc"] != 0:
+                sys.exit(f"bench_batch: {name} failed (exit {r['rc']}): {r['stderr']}")
+            r["throughput"] = hours / (r["wall_s"] / 3600)
+            runs.setdefault(name, []).append(r)
+            outputs[(name, rep)] = sorted(
+                (p.relative_to(out).as_posix(), p.read_text()) for p in out.rglob("*.seglst.json")
+            )
+            w = ", ".join(f"{m:.0f}" for m in r["worker_mib"]) or "-"
+            print(
+                f"{name:14s} wall {r['wall_s']:7.1f} s  {r['throughput']:6.1f} audio h / wall h"
+                f"  main {r['main_mib']:.0f} MiB, workers [{w}] MiB, tree {r['tree_mib']:.0f} MiB",
+                flush=True,
+            )
+    rows = {}
+    for name in names:  # the run with the median wall time stands for its configuration
+        ordered = sorted(runs[name], key=lambda r: r["wall_s"])
+        rows[name] = {
+            **ordered[(len(ordered) - 1) // 2],
+            "walls": [r["wall_s"] for r in runs[name]],
+        }
     same = len({json.dumps(o) for o in outputs.values()}) <= 1
     if outputs:
         print(f"identical .seglst.json across configurations: {same}")
@@ -211,13 +223,20 @@ def section(rows, long, args, hours, started, loads, same) -> str:
         SECTION,
         "",
         f"- Command: `flock /tmp/notsofar-cpu.lock python benchmarks/bench_batch.py"
+        f"{' --configs ' + args.configs if args.configs != ','.join(CONFIGS) else ''}"
+        f"{' --repeats ' + str(args.repeats) if args.repeats > 1 else ''}"
         f"{' --long-minutes ' + format(args.long_minutes, 'g') if args.long_minutes != 60 else ''}`"
         f"; {started:%Y-%m-%d %H:%M} UTC; {platform.processor() or platform.machine()}, "
         f"{psutil.cpu_count()} cores, load average {loads[0]:.2f} before / {loads[1]:.2f} after.",
         f"- Data: 8 sessions of 2-3 min ({hours * 60:.1f} min in all), NOTSOFAR-1 layout, real "
         "read speech (LibriSpeech readers 19/26/27 taking turns; `/work/shared/realspeech`); "
         "default config (tiny.en; diarizer segmentation-3.0 + CAM++ on ONNX Runtime); the CLI "
-        "as a subprocess, model loading included.",
+        "as a subprocess, model loading included"
+        + (
+            f"; {args.repeats} runs per configuration in alternating order, the median shown."
+            if args.repeats > 1
+            else "."
+        ),
         "",
         "| configuration | wall (s) | audio h / wall h | vs sequential | peak RSS main (MiB) "
         "| peak RSS per worker (MiB) | peak RSS all processes (MiB) |",
@@ -231,6 +250,11 @@ def section(rows, long, args, hours, started, loads, same) -> str:
             f"| {ratio} | {r['main_mib']:.0f} | {w} | {r['tree_mib']:.0f} |"
         )
     lines.append("")
+    if args.repeats > 1:
+        walls = "; ".join(
+            f"{n} " + " / ".join(f"{w:.1f}" for w in r["walls"]) for n, r in rows.items()
+        )
+        lines.append(f"- Every run's wall time (s), in run order: {walls}.")
     if rows:
         yes = "yes" if same else "NO"
         lines.append(f"- Same `.seglst.json` outputs in every configuration: {yes}.")
