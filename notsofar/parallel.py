@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -67,9 +68,11 @@ def limit_threads(threads: int) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(threads)
-        import torch
-
-        torch.set_num_threads(threads)
+        # torch only when something loaded it already: importing it here cost every worker
+        # ~1.3 s and ~200 MB that the default (ONNX Runtime) diarizer never uses; a later
+        # import reads OMP_NUM_THREADS, set above
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
         _threads_set = threads
 
 
