@@ -104,8 +104,6 @@ TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 def malloc_trim_notice() -> str | None:
     """A one-line notice when this (Dask worker) process runs with MALLOC_TRIM_THRESHOLD_ set."""
-    import os
-
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
         return None
     return (

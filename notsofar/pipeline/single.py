@@ -62,7 +62,7 @@ def transcribe_source(
     from notsofar.diarize import accumulator
 
     emb = accumulator(cfg.diarize, models)
-    # the speaker models load (torch import included) while Whisper loads and VAD runs, and each
+    # the speaker models load while Whisper loads and VAD runs, and each
     # chunk's diarization runs while Whisper reads it: one background thread, at most one chunk
     # ahead, so memory stays one chunk's audio and the order of chunks is kept
     pool = ThreadPoolExecutor(1, thread_name_prefix="diarize") if cfg.parallel_stages else None
