@@ -50,18 +50,24 @@ def plain_metavars(params: list[Any]) -> None:
             param.metavar = _metavar(param)
 
 
-class Command(TyperCommand):
-    """A Typer command whose help and usage line show plain metavars."""
+class _PlainHelp:
+    """Plain metavars on a click command's parameters and on its help option."""
+
+    params: list
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         plain_metavars(self.params)
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             plain_metavars([option])
         return option
+
+
+class Command(_PlainHelp, TyperCommand):
+    """A Typer command whose help and usage line show plain metavars."""
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -73,15 +79,5 @@ class Command(TyperCommand):
         return pieces
 
 
-class Group(TyperGroup):
+class Group(_PlainHelp, TyperGroup):
     """A Typer group (``notsofar``, ``notsofar models``) with the same plain help."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        plain_metavars(self.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            plain_metavars([option])
-        return option

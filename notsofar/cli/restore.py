@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -100,34 +102,22 @@ def restore_command(
         raise NotsofarError("nothing to do: give -o OUTPUT, --analyze or --eval")
     con = console(quiet)
     analyze_only = output is None and eval_ref is None
-    if workers > 1 or executor is Executor.dask or scheduler:
-        results = _restore_parallel(
-            con,
+    parallel = bool(workers > 1 or executor is Executor.dask or scheduler)
+    with _progress(con, input, parallel) as on_result:
+        results = batch.restore_paths(
             input,
             output,
             cfg,
-            overwrite,
-            analyze_only,
-            eval_ref,
-            resume_any_config,
-            workers,
-            "dask" if scheduler else executor.value,
-            scheduler,
-            threads_per_worker,
+            overwrite=overwrite,
+            analyze_only=analyze_only,
+            reference=eval_ref,
+            on_result=on_result,
+            resume_any_config=resume_any_config,
+            workers=workers,
+            executor="dask" if scheduler else executor.value,
+            scheduler=scheduler,
+            threads=threads_per_worker,
         )
-    else:
-        with con.status("restoring", spinner="dots") as status:
-            results = batch.restore_paths(
-                input,
-                output,
-                cfg,
-                overwrite=overwrite,
-                analyze_only=analyze_only,
-                reference=eval_ref,
-                on_result=lambda r: status.update(f"{r.status}: {Path(r.input).name}"),
-                resume_any_config=resume_any_config,
-                threads=threads_per_worker,
-            )
     if output is not None:
         out_dir = output if output.is_dir() else output.parent
         write_resolved_config(cfg, out_dir, "restore")
@@ -158,8 +148,14 @@ def restore_command(
     raise typer.Exit(EXIT_OK)
 
 
-def _restore_parallel(con, input, output, cfg, overwrite, analyze_only, eval_ref, *run) -> list:
-    """``restore_paths`` on workers, under one bar for the whole batch (files, audio hours)."""
+@contextlib.contextmanager
+def _progress(con: Any, input: Path, parallel: bool) -> Iterator[Callable[[Any], None]]:
+    """The ``on_result`` callback of ``restore_paths``: a spinner naming each file, or for
+    parallel runs one bar for the whole batch (files, audio hours)."""
+    if not parallel:
+        with con.status("restoring", spinner="dots") as status:
+            yield lambda r: status.update(f"{r.status}: {Path(r.input).name}")
+        return
     from notsofar.audio import info
     from notsofar.parallel import BatchProgress
     from notsofar.restore import batch
@@ -170,23 +166,8 @@ def _restore_parallel(con, input, output, cfg, overwrite, analyze_only, eval_ref
             by_input[str(path)] = info(path).duration_s
         except NotsofarError:
             by_input[str(path)] = 0.0  # the worker reports the unreadable file
-    durations = list(by_input.values())
-    resume_any_config, workers, executor, scheduler, threads = run
-    with BatchProgress(con, durations, noun="files") as bar:
-        return batch.restore_paths(
-            input,
-            output,
-            cfg,
-            overwrite=overwrite,
-            analyze_only=analyze_only,
-            reference=eval_ref,
-            on_result=lambda r: bar.advance(by_input.get(r.input, 0.0)),
-            resume_any_config=resume_any_config,
-            workers=workers,
-            executor=executor,
-            scheduler=scheduler,
-            threads=threads,
-        )
+    with BatchProgress(con, list(by_input.values()), noun="files") as bar:
+        yield lambda r: bar.advance(by_input.get(r.input, 0.0))
 
 
 def _report(results: list) -> dict:
