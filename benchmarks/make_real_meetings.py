@@ -88,7 +88,8 @@ class MeetingSpec:
 
 
 def _specs(split: str) -> list[MeetingSpec]:
-    """The meetings of a split: 4-5 with words, 10 diarization-only; seeds differ per split."""
+    """The meetings of a split: 4-5 with words, 10 diarization-only (tune: 30); seeds differ
+    per split."""
     base = 7100 if split == "tune" else 7300
     p = "rt" if split == "tune" else "rb"
     if split == "tune":
@@ -123,6 +124,16 @@ def _specs(split: str) -> list[MeetingSpec]:
         out.append(
             MeetingSpec(f"{p}v{i + 1:02d}_{k}spk", "voices", k, m, cond, base + 50 + i, None, ov)
         )
+    if split == "tune":
+        # 20 more for choosing settings: 14 meetings could not separate neighbouring settings
+        # (exact counts moved 4-8/14 between them), most of all on 5-6 speakers
+        for i in range(20):
+            k = 2 + i % 5
+            m = (1.5, 2.0, 2.5, 3.0)[i % 4]
+            cond = "far" if (i // 5) % 2 == 0 else "near"
+            ov = (0.3, 0.4, 0.5)[i % 3]
+            name = f"{p}v{i + 11:02d}_{k}spk"
+            out.append(MeetingSpec(name, "voices", k, m, cond, base + 150 + i, None, ov))
     return out
 
 

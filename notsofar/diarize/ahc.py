@@ -82,10 +82,39 @@ def cluster_labels(
     small = ids[counts < min_size]
     if len(small):
         cents = _normalize(np.stack([x[labels == i].mean(0) for i in large]))
+        room = (hi - len(large)) if want is None else 0
+        keep = _distinct_small(x, labels, small, counts[counts < min_size], cents, cfg, room)
         for s in small:
+            if s in keep:
+                continue
             c = _normalize(x[labels == s].mean(0))
             labels[labels == s] = large[int(np.argmax(cents @ c))]
     return np.unique(labels, return_inverse=True)[1]
+
+
+def _distinct_small(
+    x: np.ndarray,
+    labels: np.ndarray,
+    small: np.ndarray,
+    sizes: np.ndarray,
+    cents: np.ndarray,
+    cfg: DiarizeConfig,
+    room: int,
+) -> set[int]:
+    """The small clusters that stay speakers of their own: at least ``small_cluster_min_size``
+    embeddings whose centroid is farther than ``small_cluster_distance`` (cosine) from every
+    large cluster's (a voice heard in one short turn, not a stray piece of a known voice);
+    the farthest first, at most ``room`` of them."""
+    if cfg.small_cluster_distance <= 0 or room <= 0:
+        return set()
+    far = []
+    for s, size in zip(small, sizes, strict=True):
+        if size < cfg.small_cluster_min_size:
+            continue
+        d = 1.0 - float(np.max(cents @ _normalize(x[labels == s].mean(0))))
+        if d > cfg.small_cluster_distance:
+            far.append((d, int(s)))
+    return {s for _, s in sorted(far, reverse=True)[:room]}
 
 
 def cluster(x: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:

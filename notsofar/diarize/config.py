@@ -96,8 +96,21 @@ class DiarizeConfig:
     #: as a speaker, and gaps of one speaker shorter than ``min_gap_s`` are bridged
     seg_step_s: float = 2.0
     min_embedding_s: float = 1.0
-    ahc_threshold: float = 0.65
-    min_cluster_size: int = 6
+    ahc_threshold: float = 0.625
+    min_cluster_size: int = 8
+    #: a cluster under ``min_cluster_size`` stays a speaker of its own when it holds at least
+    #: ``small_cluster_min_size`` embeddings and its centroid is farther than this cosine
+    #: distance from every large cluster's (0 disables: every small cluster joins its nearest)
+    small_cluster_distance: float = 0.35
+    small_cluster_min_size: int = 2
+    #: resegmentation of one-voice stretches by CAM++ embeddings of ``reseg_window_s`` spans
+    #: every ``reseg_hop_s`` (:meth:`notsofar.diarize.pyannote.Accumulator._resegment`): a
+    #: Viterbi pass with ``reseg_prior`` for the windows' own label and ``reseg_penalty`` per
+    #: speaker change (0 disables)
+    reseg_window_s: float = 1.5
+    reseg_hop_s: float = 0.25
+    reseg_prior: float = 0.05
+    reseg_penalty: float = 0.2
     min_gap_s: float = 0.0
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
@@ -156,6 +169,15 @@ class DiarizeConfig:
         if self.min_cluster_size < 1:
             raise NotsofarError(
                 f"diarize.min_cluster_size must be >= 1, got {self.min_cluster_size}"
+            )
+        if not 0.0 <= self.small_cluster_distance < 2.0:
+            raise NotsofarError(
+                f"diarize.small_cluster_distance must be in [0, 2), got "
+                f"{self.small_cluster_distance}"
+            )
+        if self.small_cluster_min_size < 1:
+            raise NotsofarError(
+                f"diarize.small_cluster_min_size must be >= 1, got {self.small_cluster_min_size}"
             )
         if self.chunk_s < 10:
             raise NotsofarError(f"diarize.chunk_s must be >= 10 seconds, got {self.chunk_s}")

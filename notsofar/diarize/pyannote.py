@@ -14,6 +14,11 @@
    speakers (Hungarian assignment), and the windows are stitched back on one frame grid: at
    every frame the ``count`` most active speakers, where ``count`` is the number of speakers the
    segmentation hears there (so overlapped speech gives two turns at once).
+4. Resegmentation: CAM++ embeddings of short spans (``reseg_window_s`` every ``reseg_hop_s``,
+   pooled from the same frame features over frames of one voice) relabel the stretches where
+   one speaker talks, by a Viterbi pass against the speakers' centroids: a change of speaker
+   that the 10 s windows missed (one local speaker covering two people who follow each other)
+   is found. Chosen on the real-voice tuning meetings: confusion 10.2 -> 6.7 % of speech.
 
 Memory holds one chunk's audio and features, and per window only its hard activity
 (``[589, 3]`` bytes) and three 192-d embeddings: about 3 MB per hour at a 2 s step.
@@ -92,6 +97,67 @@ def pooled_embeddings(net: Campplus, frames: np.ndarray, masks: np.ndarray) -> n
     return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
 
 
+def short_embeddings(
+    net: Campplus, frames: np.ndarray, alone: np.ndarray, window_s: float, hop_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CAM++ embeddings of ``window_s`` spans every ``hop_s`` over a chunk's frame features
+    ``[C, T]``, pooled over the frames where one voice talks alone (``alone [T]``): centre times
+    (s, chunk-relative), embeddings ``[m, 192]`` (float16, L2-normalised) and how much speech
+    (s) each holds. Cumulative sums make each span's statistics O(C), whatever its length."""
+    c, t = frames.shape
+    centers = np.arange(hop_s / 2, t * CAMPP_STEP_S, hop_s)
+    half = int(round(window_s / 2 / CAMPP_STEP_S))
+    mid = np.round(centers / CAMPP_STEP_S).astype(int)
+    lo, hi = np.clip(mid - half, 0, t), np.clip(mid + half, 0, t)
+    m = alone.astype(np.float64)
+    x = frames.T.astype(np.float64) * m[:, None]
+    zero = np.zeros((1, c))
+    s1 = np.concatenate([zero, np.cumsum(x, axis=0)])
+    s2 = np.concatenate([zero, np.cumsum(x * frames.T, axis=0)])
+    n = np.concatenate([[0.0], np.cumsum(m)])
+    count = n[hi] - n[lo]
+    keep = count * CAMPP_STEP_S >= min(0.5, window_s / 2)
+    emb = np.zeros((len(centers), net.dim), np.float16)
+    if keep.any():
+        k = np.nonzero(keep)[0]
+        nn = np.maximum(count[k], 2.0)[:, None]
+        mean = (s1[hi[k]] - s1[lo[k]]) / nn
+        var = ((s2[hi[k]] - s2[lo[k]]) - nn * mean**2) / (nn - 1)
+        stats = np.concatenate([mean, np.sqrt(np.maximum(var, 1e-4))], axis=1)
+        e = net.embed(stats.astype(np.float32))
+        emb[k] = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-9)
+    return centers, emb, np.where(keep, count * CAMPP_STEP_S, 0.0)
+
+
+def viterbi_relabel(
+    sims: np.ndarray, current: np.ndarray, prior: float, penalty: float
+) -> np.ndarray:
+    """The speaker sequence maximising ``sum(sims[i, k_i] + prior * [k_i == current[i]])
+    - penalty * (number of changes)`` over consecutive short spans of one voice.
+
+    >>> s = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.9], [0.1, 0.8], [0.15, 0.9]])
+    >>> viterbi_relabel(s, np.zeros(5, int), 0.1, 0.3).tolist()
+    [0, 0, 1, 1, 1]
+    >>> viterbi_relabel(s, np.zeros(5, int), 0.2, 2.0).tolist()
+    [0, 0, 0, 0, 0]
+    """
+    m, k = sims.shape
+    score = sims + prior * (np.arange(k)[None, :] == current[:, None])
+    back = np.zeros((m, k), dtype=int)
+    acc = score[0].copy()
+    for i in range(1, m):
+        stay = acc
+        best = int(np.argmax(acc))
+        switch = acc[best] - penalty
+        back[i] = np.where(stay >= switch, np.arange(k), best)
+        acc = np.maximum(stay, switch) + score[i]
+    out = np.zeros(m, dtype=int)
+    out[-1] = int(np.argmax(acc))
+    for i in range(m - 1, 0, -1):
+        out[i - 1] = back[i, out[i]]
+    return out
+
+
 class Accumulator:
     """Windows' local activity and embeddings gathered chunk by chunk, clustered at the end."""
 
@@ -103,6 +169,9 @@ class Accumulator:
         self.embeddings: list[np.ndarray] = []  # [n, K, 192]
         self.usable: list[np.ndarray] = []  # [n, K] bool: embedding good enough to cluster
         self.speech_s: list[np.ndarray] = []  # [n, K] seconds of speech behind each embedding
+        # resegmentation: short spans' absolute centre times and embeddings (float16)
+        self.short_t: list[np.ndarray] = []
+        self.short_emb: list[np.ndarray] = []
 
     def networks(self) -> tuple[Segmentation, Campplus]:
         """segmentation-3.0 and CAM++ on the configured runtime (loaded once per run)."""
@@ -159,6 +228,26 @@ class Accumulator:
         if some.any():
             with torch_threads(cfg.threads):
                 emb[some] = pooled_embeddings(net, feats, masks[some])
+        if cfg.reseg_penalty > 0:
+            # one voice alone, by the windows' mean count of voices on CAM++'s frame grid
+            voices = np.zeros(feats.shape[1])
+            cover = np.zeros(feats.shape[1])
+            for w in range(n):
+                inside = np.nonzero((t >= starts[w]) & (t < starts[w] + seg.duration_s))[0]
+                idx = np.clip(
+                    np.round((t[inside] - starts[w] - centers[0]) / seg.frame_step_s).astype(int),
+                    0,
+                    nf - 1,
+                )
+                voices[inside] += act[w, idx].sum(axis=1)
+                cover[inside] += 1
+            alone_t = np.rint(voices / np.maximum(cover, 1)) == 1
+            with torch_threads(cfg.threads):
+                tc, se, speech = short_embeddings(
+                    net, feats, alone_t, cfg.reseg_window_s, cfg.reseg_hop_s
+                )
+            self.short_t.append(start_s + tc[speech > 0])
+            self.short_emb.append(se[speech > 0])
         self.starts.append(start_s + starts)
         self.activity.append(act)
         self.embeddings.append(emb)
@@ -188,7 +277,7 @@ class Accumulator:
             return self._reconstruct(starts, act, labels, 1, seg, session_id)
         centroids = cluster(emb[usable], cfg)
         labels = assign(emb, active, centroids)
-        return self._reconstruct(starts, act, labels, len(centroids), seg, session_id)
+        return self._reconstruct(starts, act, labels, len(centroids), seg, session_id, centroids)
 
     def _reconstruct(
         self,
@@ -198,8 +287,10 @@ class Accumulator:
         num_speakers: int,
         seg: Any,
         session_id: str,
+        centroids: np.ndarray | None = None,
     ) -> Transcript:
-        """Stitch windows onto one frame grid: per frame, the ``count`` most active speakers."""
+        """Stitch windows onto one frame grid: per frame, the ``count`` most active speakers;
+        then, with ``reseg_penalty`` > 0 and ``centroids``, :meth:`_resegment`."""
         from notsofar.diarize.segmentation import stitch
 
         step = seg.frame_step_s
@@ -222,7 +313,43 @@ class Accumulator:
         for c in range(1, int(count.max(initial=0)) + 1):
             rows = np.nonzero(count >= c)[0]
             binary[rows, order[rows, c - 1]] = True
+        if centroids is not None and self.cfg.reseg_penalty > 0 and num_speakers > 1:
+            self._resegment(binary, centroids, step, seg.frame_duration_s / 2)
         return _to_turns(binary, step, seg.frame_duration_s, self.cfg, session_id)
+
+    def _resegment(
+        self, binary: np.ndarray, centroids: np.ndarray, step: float, offset: float
+    ) -> None:
+        """Relabel stretches of one voice by short-span embeddings (in place): a speaker change
+        that the 10 s windows missed (segmentation-3.0 sometimes keeps two people who follow
+        each other as one local speaker) is found where ``reseg_window_s`` spans match another
+        speaker's centroid, with a Viterbi pass (``reseg_prior`` for the windows' own label,
+        ``reseg_penalty`` per change) over each run of consecutive spans."""
+        if not self.short_t:
+            return
+        cfg = self.cfg
+        tc = np.concatenate(self.short_t)
+        emb = np.concatenate(self.short_emb).astype(np.float32)
+        frame = np.round((tc - offset) / step).astype(int)
+        inside = (frame >= 0) & (frame < len(binary))
+        tc, emb, frame = tc[inside], emb[inside], frame[inside]
+        single = binary[frame].sum(axis=1) == 1
+        tc, emb, frame = tc[single], emb[single], frame[single]
+        if len(tc) == 0:
+            return
+        current = np.argmax(binary[frame], axis=1)
+        sims = emb @ centroids.T.astype(np.float32)
+        # runs of spans one hop apart
+        breaks = np.nonzero(np.diff(tc) > 1.5 * cfg.reseg_hop_s)[0] + 1
+        half = int(round(cfg.reseg_hop_s / 2 / step))
+        for run in np.split(np.arange(len(tc)), breaks):
+            new = viterbi_relabel(sims[run], current[run], cfg.reseg_prior, cfg.reseg_penalty)
+            for i in run[new != current[run]]:
+                lo, hi = max(0, frame[i] - half), min(len(binary), frame[i] + half + 1)
+                rows = np.arange(lo, hi)
+                rows = rows[binary[rows].sum(axis=1) == 1]
+                binary[rows] = False
+                binary[rows, new[np.searchsorted(run, i)]] = True
 
 
 def _to_turns(
