@@ -92,6 +92,12 @@ def pooled_embeddings(net: Campplus, frames: np.ndarray, masks: np.ndarray) -> n
     n = np.maximum(m.sum(axis=1, keepdims=True), 2.0)
     mean = m @ frames.T / n
     var = (m @ (frames.T**2) - n * mean**2) / (n - 1)
+    return _embed_moments(net, mean, var)
+
+
+def _embed_moments(net: Campplus, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """CAM++'s embedding layer on pooled statistics (mean, standard deviation from ``var``
+    floored at 1e-4), L2-normalised."""
     stats = np.concatenate([mean, np.sqrt(np.maximum(var, 1e-4))], axis=1).astype(np.float32)
     emb = net.embed(stats)
     return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
@@ -123,9 +129,7 @@ def short_embeddings(
         nn = np.maximum(count[k], 2.0)[:, None]
         mean = (s1[hi[k]] - s1[lo[k]]) / nn
         var = ((s2[hi[k]] - s2[lo[k]]) - nn * mean**2) / (nn - 1)
-        stats = np.concatenate([mean, np.sqrt(np.maximum(var, 1e-4))], axis=1)
-        e = net.embed(stats.astype(np.float32))
-        emb[k] = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-9)
+        emb[k] = _embed_moments(net, mean, var)
     return centers, emb, np.where(keep, count * CAMPP_STEP_S, 0.0)
 
 
@@ -206,6 +210,9 @@ class Accumulator:
         t = (np.arange(feats.shape[1]) + 0.5) * CAMPP_STEP_S
         alone = act.sum(axis=2, keepdims=True) == 1
         masks = np.zeros((n, k, feats.shape[1]), dtype=bool)
+        # the windows' summed count of voices, and how many windows cover, per CAM++ frame
+        voices = np.zeros(feats.shape[1])
+        cover = np.zeros(feats.shape[1])
         for w in range(n):
             inside = (t >= starts[w]) & (t < starts[w] + seg.duration_s)
             idx = np.clip(
@@ -213,6 +220,8 @@ class Accumulator:
                 0,
                 nf - 1,
             )
+            voices[inside] += act[w, idx].sum(axis=1)
+            cover[inside] += 1
             clean = act[w] * alone[w]
             for s in range(k):
                 m = clean[idx, s].astype(bool)
@@ -229,18 +238,7 @@ class Accumulator:
             with torch_threads(cfg.threads):
                 emb[some] = pooled_embeddings(net, feats, masks[some])
         if cfg.reseg_penalty > 0:
-            # one voice alone, by the windows' mean count of voices on CAM++'s frame grid
-            voices = np.zeros(feats.shape[1])
-            cover = np.zeros(feats.shape[1])
-            for w in range(n):
-                inside = np.nonzero((t >= starts[w]) & (t < starts[w] + seg.duration_s))[0]
-                idx = np.clip(
-                    np.round((t[inside] - starts[w] - centers[0]) / seg.frame_step_s).astype(int),
-                    0,
-                    nf - 1,
-                )
-                voices[inside] += act[w, idx].sum(axis=1)
-                cover[inside] += 1
+            # one voice alone, by the windows' mean count of voices
             alone_t = np.rint(voices / np.maximum(cover, 1)) == 1
             with torch_threads(cfg.threads):
                 tc, se, speech = short_embeddings(
@@ -344,12 +342,12 @@ class Accumulator:
         half = int(round(cfg.reseg_hop_s / 2 / step))
         for run in np.split(np.arange(len(tc)), breaks):
             new = viterbi_relabel(sims[run], current[run], cfg.reseg_prior, cfg.reseg_penalty)
-            for i in run[new != current[run]]:
+            for i, spk in zip(run[new != current[run]], new[new != current[run]], strict=True):
                 lo, hi = max(0, frame[i] - half), min(len(binary), frame[i] + half + 1)
                 rows = np.arange(lo, hi)
                 rows = rows[binary[rows].sum(axis=1) == 1]
                 binary[rows] = False
-                binary[rows, new[np.searchsorted(run, i)]] = True
+                binary[rows, spk] = True
 
 
 def _to_turns(
