@@ -312,3 +312,35 @@ def test_resegmentation_finds_a_speaker_change_the_windows_missed():
     assert binary[second, 1].mean() > 0.8
     assert binary[first, 0].mean() > 0.9
     assert (binary.sum(axis=1) == before.sum(axis=1)).all()  # relabelled, never added or lost
+
+
+def test_speakers_with_too_little_speech_join_the_others():
+    """The shipped real-voice example (LS19 reads four long turns, ARCTIC aew answers three
+    times, ~3.7 s each), clustered with a cut so low that aew's three answers become three
+    speakers: dropping the speaker with least speech one at a time (``min_speaker_s``) joins the
+    pieces into one aew instead of losing them all to LS19; ``min_speakers`` still wins."""
+    import dataclasses
+
+    from notsofar.diarize.pyannote import Accumulator
+
+    audio, sr = sf.read(ROOT / "examples" / "real_meeting" / "meeting.flac", dtype="float32")
+    regions = [(0.0, len(audio) / sr)]
+    split = dataclasses.replace(
+        PY, ahc_threshold=0.4, min_cluster_size=1, small_cluster_distance=0.0, min_speaker_s=0.0
+    )
+    acc = Accumulator(split, ModelCache("cpu"))
+    acc.add(audio, 0.0, regions)
+
+    def speech(cfg):
+        acc.cfg = cfg
+        out: dict[str, float] = {}
+        for s in acc.finish(regions, cfg, "m"):
+            out[s.speaker] = out.get(s.speaker, 0.0) + s.end_time - s.start_time
+        return sorted(out.values())
+
+    pieces = speech(split)
+    assert len(pieces) == 4 and max(pieces[:3]) < 4.0  # the premise: aew split three ways
+    joined = speech(dataclasses.replace(split, min_speaker_s=4.0, min_speaker_share=0.2))
+    assert len(joined) == 2 and joined[0] > 9.0  # aew whole (3 x 3.7 s), LS19 kept
+    floor = dataclasses.replace(split, min_speaker_s=4.0, min_speaker_share=0.2, min_speakers=4)
+    assert len(speech(floor)) == 4

@@ -271,26 +271,37 @@ class Accumulator:
             usable = usable | (np.concatenate(self.speech_s) >= SHORT_EMBEDDING_S)
         if not usable.any():
             # speech too short for any embedding: one speaker wherever anyone talks
-            labels = np.where(active, 0, -2)
-            return self._reconstruct(starts, act, labels, 1, seg, session_id)
+            binary = self._reconstruct(starts, act, np.where(active, 0, -2), seg)
+            return _to_turns(binary, seg.frame_step_s, seg.frame_duration_s, cfg, session_id)
         centroids = cluster(emb[usable], cfg)
-        labels = assign(emb, active, centroids)
-        return self._reconstruct(starts, act, labels, len(centroids), seg, session_id, centroids)
+        binary = self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
+        # speakers with too little speech go one at a time, least first: pieces of one person
+        # split over several small clusters join up instead of vanishing together
+        floor = 1 if cfg.num_speakers is None else cfg.num_speakers
+        floor = max(floor, cfg.min_speakers)
+        while len(centroids) > floor:
+            speech = binary.sum(axis=0) * seg.frame_step_s
+            least = int(np.argmin(speech))
+            if speech[least] >= min(cfg.min_speaker_s, cfg.min_speaker_share * speech.sum()):
+                break
+            centroids = np.delete(centroids, least, axis=0)
+            binary = self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
+        return _to_turns(binary, seg.frame_step_s, seg.frame_duration_s, cfg, session_id)
 
     def _reconstruct(
         self,
         starts: np.ndarray,
         act: np.ndarray,
         labels: np.ndarray,
-        num_speakers: int,
         seg: Any,
-        session_id: str,
         centroids: np.ndarray | None = None,
-    ) -> Transcript:
-        """Stitch windows onto one frame grid: per frame, the ``count`` most active speakers;
-        then, with ``reseg_penalty`` > 0 and ``centroids``, :meth:`_resegment`."""
+    ) -> np.ndarray:
+        """Stitch windows onto one frame grid ``[frames, speakers]`` (bool): per frame, the
+        ``count`` most active speakers; then, with ``reseg_penalty`` > 0 and ``centroids``,
+        :meth:`_resegment`."""
         from notsofar.diarize.segmentation import stitch
 
+        num_speakers = 1 if centroids is None else len(centroids)
         step = seg.frame_step_s
         n, nf, k = act.shape
         # per window: each global speaker's activity, and (last column) how many voices it hears
@@ -313,7 +324,7 @@ class Accumulator:
             binary[rows, order[rows, c - 1]] = True
         if centroids is not None and self.cfg.reseg_penalty > 0 and num_speakers > 1:
             self._resegment(binary, centroids, step, seg.frame_duration_s / 2)
-        return _to_turns(binary, step, seg.frame_duration_s, self.cfg, session_id)
+        return binary
 
     def _resegment(
         self, binary: np.ndarray, centroids: np.ndarray, step: float, offset: float
