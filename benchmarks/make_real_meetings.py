@@ -88,8 +88,8 @@ class MeetingSpec:
 
 
 def _specs(split: str) -> list[MeetingSpec]:
-    """The meetings of a split: 4-5 with words, 10 diarization-only (tune: 30); seeds differ
-    per split."""
+    """The meetings of a split: bench 5 with words and 10 diarization-only, tune 12 and 30;
+    seeds differ per split."""
     base = 7100 if split == "tune" else 7300
     p = "rt" if split == "tune" else "rb"
     if split == "tune":
@@ -125,6 +125,15 @@ def _specs(split: str) -> list[MeetingSpec]:
             MeetingSpec(f"{p}v{i + 1:02d}_{k}spk", "voices", k, m, cond, base + 50 + i, None, ov)
         )
     if split == "tune":
+        # 8 more with words, for choosing ASR settings on real voices (4 could not separate
+        # them): the same three transcribed tuning speakers, other utterances and rooms
+        combos = [("LS19", "LS61"), ("ARCTIC_aew", "LS61"), ("LS61", "LS19", "ARCTIC_aew")]
+        for i in range(8):
+            spk = combos[i % 3]
+            cond = "far" if i % 2 == 0 else "near"
+            m = (1.5, 2.0, 2.5)[i % 3]
+            name = f"{p}w{i + 5:02d}_{len(spk)}spk"
+            out.append(MeetingSpec(name, "words", len(spk), m, cond, base + 120 + i, spk))
         # 20 more for choosing settings: 14 meetings could not separate neighbouring settings
         # (exact counts moved 4-8/14 between them), most of all on 5-6 speakers
         for i in range(20):

@@ -130,7 +130,7 @@ def test_refill_decodes_speech_that_whisper_skipped_again():
 
     regions = [(0.5, len(audio) / sr - 0.5)]
     models = ModelCache("cpu")
-    off = recognize_span(skipping, audio, 0.0, regions, RecognizeConfig(), models)
+    off = recognize_span(skipping, audio, 0.0, regions, RecognizeConfig(refill_gap_s=0.0), models)
     assert not any(10.5 <= w.start_time < 19.5 for g in off for w in g)
     calls.clear()
     on = recognize_span(skipping, audio, 0.0, regions, RecognizeConfig(refill_gap_s=3.0), models)
@@ -160,7 +160,7 @@ def test_refill_sees_through_a_word_stretched_over_the_skip():
     regions = [(0.5, len(audio) / sr - 0.5)]
     models = ModelCache("cpu")
     hidden = recognize_span(
-        skipping, audio, 0.0, regions, RecognizeConfig(refill_gap_s=3.0), models
+        skipping, audio, 0.0, regions, RecognizeConfig(refill_gap_s=3.0, refill_word_s=0.0), models
     )
     assert not any(8.0 <= c < 20.0 for c in calls[1:])  # the stretched word hides the gap
     assert not any(10.5 <= w.start_time < 19.5 for g in hidden for w in g)

@@ -38,16 +38,16 @@ class RecognizeConfig:
     #: speech is recognized in spans of at most this length (cut in silence), so memory stays flat
     chunk_s: float = 120.0
     #: a stretch of speech (VAD / diarization) at least this long with no recognized word is
-    #: decoded again on its own (0: off); see :func:`notsofar.recognize.recognize_span`. Off by
-    #: default: at 3 s the 16 tuning meetings went 49.5 -> 48.8 % tcpWER, inside the run-to-run
-    #: spread of Whisper's sampled temperature fallback (single meetings move ~3 points)
-    refill_gap_s: float = 0.0
+    #: decoded again on its own (0: off); see :func:`notsofar.recognize.recognize_span`.
+    #: Long-form Whisper sometimes jumps over a whole turn (a real-voice bench meeting lost a
+    #: 14 s turn, 38 words). On the 12 real-voice tuning meetings with words (two runs each:
+    #: the temperature fallback samples) tcpWER went 46.9 / 47.1 % off -> 45.9 / 45.3 % at 3 s
+    #: (2 s: 45.4 / 45.4 %); on the espeak tuning meetings it was neutral (49.5 -> 48.8 %)
+    refill_gap_s: float = 3.0
     #: for the refill, a word is taken to cover at most this long (0: its whole span): when
     #: Whisper jumps over speech it often stretches a word's timestamps across the jump (bm01:
-    #: "next" 8.6 s, "release" 7.0 s), which hides the stretch from ``refill_gap_s``. With
-    #: ``refill_gap_s: 3``, ``refill_word_s: 2`` the 16 first tuning meetings went 49.1 -> 49.0 %
-    #: tcpWER for 6 % more CPU (23:05-23:30 UTC): no gain, so both stay off
-    refill_word_s: float = 0.0
+    #: "next" 8.6 s, "release" 7.0 s), which hides the stretch from ``refill_gap_s``
+    refill_word_s: float = 2.0
     #: a pause longer than this between two words of one speaker starts a new segment
     max_gap_s: float = 1.0
     #: CTranslate2 CPU threads (0: its default)
