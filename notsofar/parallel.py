@@ -100,6 +100,17 @@ def drain(futures: dict[Any, int], as_completed: Callable[..., Any], done: Done)
 #: the Dask setting that makes worker processes start with MALLOC_TRIM_THRESHOLD_ (set it to
 #: null in the workers' Dask config, as :func:`dask_client` does for its LocalCluster)
 TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+#: Dask also starts workers with OMP/MKL/OPENBLAS_NUM_THREADS=1; a process-pool worker has no
+#: such limit. With them set, the pool took 76.1 / 73.9 s on the 8-session batch where it takes
+#: 61.5-73.8 s without, the same as Dask's 72.8-74.9 s (bench_batch.py, 2026-12-06 11:09-11:19
+#: UTC): that was the gap between the two. Our LocalCluster unsets them like the trim setting.
+THREAD_KEYS = tuple(
+    f"distributed.nanny.pre-spawn-environ.{k}"
+    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+)
+#: Dask's per-worker statistical profiler (off in our LocalCluster: it samples every worker
+#: thread's stack every 10 ms; no measurable change on its own)
+PROFILE_KEY = "distributed.worker.profile.enabled"
 
 
 def malloc_trim_notice() -> str | None:
@@ -131,7 +142,9 @@ def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]
             # adaptive mmap threshold: every array over 128 KB is a fresh mmap, page-faulted in
             # and unmapped again. A 5-min transcribe took 47-50 s that way against 23-27 s
             # (sys time 21 s vs 3 s); our tasks hold no Dask-managed data to trim.
-            with dask.config.set({TRIM_KEY: None}):
+            # The thread limits Dask sets likewise (THREAD_KEYS); and no profiler.
+            unset = {key: None for key in (TRIM_KEY, *THREAD_KEYS)}
+            with dask.config.set({**unset, PROFILE_KEY: False}):
                 cluster = LocalCluster(
                     n_workers=max(1, workers),
                     threads_per_worker=1,

@@ -197,6 +197,12 @@ def _trim_env() -> str | None:
     return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
+def _thread_env() -> tuple[str | None, ...]:
+    return tuple(
+        os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    )
+
+
 def test_local_cluster_workers_keep_glibc_adaptive_malloc(monkeypatch):
     """Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536 (its default config), which made a
     5-min transcribe take twice as long (a fresh mmap and page faults for every large array);
@@ -204,8 +210,13 @@ def test_local_cluster_workers_keep_glibc_adaptive_malloc(monkeypatch):
     from notsofar.parallel import dask_client, malloc_trim_notice
 
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(k, raising=False)
     with dask_client(workers=1) as client:
         assert set(client.run(_trim_env).values()) == {None}
+        # nor Dask's one-thread limits, which a process-pool worker does not have either (they
+        # made the pool as slow as Dask on the batch benchmark)
+        assert set(client.run(_thread_env).values()) == {(None, None, None)}
     assert malloc_trim_notice() is None
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     assert "MALLOC_TRIM_THRESHOLD_" in malloc_trim_notice()
