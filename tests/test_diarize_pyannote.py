@@ -344,3 +344,41 @@ def test_speakers_with_too_little_speech_join_the_others():
     assert len(joined) == 2 and joined[0] > 9.0  # aew whole (3 x 3.7 s), LS19 kept
     floor = dataclasses.replace(split, min_speaker_s=4.0, min_speaker_share=0.2, min_speakers=4)
     assert len(speech(floor)) == 4
+
+
+def test_two_similar_voices_merged_by_the_windows_are_split():
+    """Two real male readers (LS26, LS27) taking twelve clean turns: their window embeddings
+    fall into one cluster at the default cut (the premise, checked with the split off), and the
+    split test on the speaker's 1.5 s spans (``split_distance``) finds the two voices and
+    their turns. ``max_speakers`` still caps it."""
+    import dataclasses
+
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    from notsofar.diarize.pyannote import Accumulator
+
+    order = ["26-496-0006", "27-124992-0064", "26-496-0026", "27-124992-0073"] * 3
+    parts, ref, t = [np.zeros(SAMPLE_RATE // 2, np.float32)], Annotation(), 0.5
+    for i, name in enumerate(order):
+        x, sr = sf.read(REAL / f"{name}.flac", dtype="float32")
+        parts += [x, np.zeros(int(0.4 * sr), np.float32)]
+        ref[Segment(t, t + len(x) / sr), i] = "LS" + name[:2]
+        t += len(x) / sr + 0.4
+    audio = np.concatenate(parts)
+    regions = [(0.0, len(audio) / SAMPLE_RATE)]
+    acc = Accumulator(PY, ModelCache("cpu"))
+    acc.add(audio, 0.0, regions)
+
+    def run(**changes):
+        cfg = dataclasses.replace(PY, **changes)
+        acc.cfg = cfg
+        hyp = Annotation()
+        for i, s in enumerate(acc.finish(regions, cfg, "m")):
+            hyp[Segment(s.start_time, s.end_time), i] = s.speaker
+        return len(hyp.labels()), DiarizationErrorRate(collar=0.5)(ref, hyp)
+
+    assert run(split_distance=0.0)[0] == 1  # the premise: merged without the split
+    found, der = run()
+    assert found == 2 and der < 0.1
+    assert run(max_speakers=1)[0] == 1

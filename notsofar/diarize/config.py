@@ -112,6 +112,15 @@ class DiarizeConfig:
     reseg_prior: float = 0.05
     reseg_penalty: float = 0.2
     min_gap_s: float = 0.0
+    #: a speaker whose one-voice ``reseg_window_s`` spans fall into two groups (Ward) whose
+    #: centroids lie farther apart than ``split_distance`` (Euclidean, L2-normalised; 0
+    #: disables), the smaller holding at least ``split_min_share`` of the spans and
+    #: ``split_min_s`` seconds (span hops), is two speakers: two similar voices merged through
+    #: windows that hold both. On the real-voice tuning meetings the merged speakers split
+    #: 0.76-0.99 apart with a balanced smaller half (0.3-0.46), single voices mostly under 0.75
+    split_distance: float = 0.75
+    split_min_share: float = 0.25
+    split_min_s: float = 5.0
     #: a speaker with less speech in the final turns than ``min_speaker_s`` and than
     #: ``min_speaker_share`` of all speakers' speech is dropped and their windows reassigned to
     #: the others: a stray piece of a known voice split off, not a person (on the real-voice
@@ -186,6 +195,11 @@ class DiarizeConfig:
         if self.small_cluster_min_size < 1:
             raise NotsofarError(
                 f"diarize.small_cluster_min_size must be >= 1, got {self.small_cluster_min_size}"
+            )
+        if self.split_distance < 0 or not 0.0 < self.split_min_share <= 0.5:
+            raise NotsofarError(
+                f"diarize: need split_distance >= 0 and 0 < split_min_share <= 0.5, got "
+                f"{self.split_distance} and {self.split_min_share}"
             )
         if self.min_speaker_s < 0 or not 0.0 <= self.min_speaker_share < 1.0:
             raise NotsofarError(

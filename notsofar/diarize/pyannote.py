@@ -273,8 +273,19 @@ class Accumulator:
             # speech too short for any embedding: one speaker wherever anyone talks
             binary = self._reconstruct(starts, act, np.where(active, 0, -2), seg)
             return _to_turns(binary, seg.frame_step_s, seg.frame_duration_s, cfg, session_id)
+
+        def frames(centroids: np.ndarray) -> np.ndarray:
+            return self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
+
         centroids = cluster(emb[usable], cfg)
-        binary = self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
+        binary = frames(centroids)
+        if cfg.split_distance > 0 and cfg.num_speakers is None:
+            split = self._split_merged(
+                binary, centroids, seg.frame_step_s, seg.frame_duration_s / 2
+            )
+            if len(split) > len(centroids):
+                centroids = split
+                binary = frames(centroids)
         # speakers with too little speech go one at a time, least first: pieces of one person
         # split over several small clusters join up instead of vanishing together
         floor = 1 if cfg.num_speakers is None else cfg.num_speakers
@@ -285,7 +296,7 @@ class Accumulator:
             if speech[least] >= min(cfg.min_speaker_s, cfg.min_speaker_share * speech.sum()):
                 break
             centroids = np.delete(centroids, least, axis=0)
-            binary = self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
+            binary = frames(centroids)
         return _to_turns(binary, seg.frame_step_s, seg.frame_duration_s, cfg, session_id)
 
     def _reconstruct(
@@ -326,6 +337,51 @@ class Accumulator:
             self._resegment(binary, centroids, step, seg.frame_duration_s / 2)
         return binary
 
+    def _one_voice_spans(
+        self, binary: np.ndarray, step: float, offset: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The short spans (centre times, embeddings, frame rows) that fall on frames where
+        exactly one speaker talks, and that speaker's index."""
+        tc = np.concatenate(self.short_t)
+        emb = np.concatenate(self.short_emb).astype(np.float32)
+        frame = np.round((tc - offset) / step).astype(int)
+        inside = (frame >= 0) & (frame < len(binary))
+        tc, emb, frame = tc[inside], emb[inside], frame[inside]
+        single = binary[frame].sum(axis=1) == 1
+        tc, emb, frame = tc[single], emb[single], frame[single]
+        return tc, emb, frame, np.argmax(binary[frame], axis=1)
+
+    def _split_merged(
+        self, binary: np.ndarray, centroids: np.ndarray, step: float, offset: float
+    ) -> np.ndarray:
+        """Centroids with each merged speaker split in two (see ``split_distance``): Ward's
+        two groups of the speaker's one-voice spans become two speakers when far enough apart
+        and both big enough."""
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        cfg = self.cfg
+        if not self.short_t:
+            return centroids
+        _, emb, _, who = self._one_voice_spans(binary, step, offset)
+        out = list(centroids)
+        for k in range(len(centroids)):
+            x = emb[who == k].astype(np.float64)
+            if len(x) < 20 or len(out) >= cfg.max_speakers:
+                continue
+            # evenly spread over the recording: Ward is quadratic in the spans
+            pick = x[np.linspace(0, len(x) - 1, min(len(x), 400)).astype(int)]
+            halves = fcluster(linkage(pick, "ward"), 2, "maxclust") == 1
+            a, b = (_unit(pick[h].mean(0)) for h in (halves, ~halves))
+            share = min(halves.mean(), 1.0 - halves.mean())
+            if (
+                np.linalg.norm(a - b) > cfg.split_distance
+                and share >= cfg.split_min_share
+                and share * len(x) * cfg.reseg_hop_s >= cfg.split_min_s
+            ):
+                out[k] = a
+                out.append(b)
+        return np.stack(out)
+
     def _resegment(
         self, binary: np.ndarray, centroids: np.ndarray, step: float, offset: float
     ) -> None:
@@ -337,16 +393,9 @@ class Accumulator:
         if not self.short_t:
             return
         cfg = self.cfg
-        tc = np.concatenate(self.short_t)
-        emb = np.concatenate(self.short_emb).astype(np.float32)
-        frame = np.round((tc - offset) / step).astype(int)
-        inside = (frame >= 0) & (frame < len(binary))
-        tc, emb, frame = tc[inside], emb[inside], frame[inside]
-        single = binary[frame].sum(axis=1) == 1
-        tc, emb, frame = tc[single], emb[single], frame[single]
+        tc, emb, frame, current = self._one_voice_spans(binary, step, offset)
         if len(tc) == 0:
             return
-        current = np.argmax(binary[frame], axis=1)
         sims = emb @ centroids.T.astype(np.float32)
         # runs of spans one hop apart
         breaks = np.nonzero(np.diff(tc) > 1.5 * cfg.reseg_hop_s)[0] + 1
@@ -359,6 +408,10 @@ class Accumulator:
                 rows = rows[binary[rows].sum(axis=1) == 1]
                 binary[rows] = False
                 binary[rows, spk] = True
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / max(float(np.linalg.norm(x)), 1e-9)
 
 
 def _to_turns(
