@@ -197,10 +197,11 @@ def _trim_env() -> str | None:
     return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def _thread_env() -> tuple[str | None, ...]:
-    return tuple(
-        os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-    )
+    return tuple(os.environ.get(k) for k in THREAD_VARS)
 
 
 def test_local_cluster_workers_keep_glibc_adaptive_malloc(monkeypatch):
@@ -210,7 +211,7 @@ def test_local_cluster_workers_keep_glibc_adaptive_malloc(monkeypatch):
     from notsofar.parallel import dask_client, malloc_trim_notice
 
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for k in THREAD_VARS:
         monkeypatch.delenv(k, raising=False)
     with dask_client(workers=1) as client:
         assert set(client.run(_trim_env).values()) == {None}

@@ -359,6 +359,8 @@ class Accumulator:
         and both big enough."""
         from scipy.cluster.hierarchy import fcluster, linkage
 
+        from notsofar.diarize.ahc import _normalize
+
         cfg = self.cfg
         if not self.short_t:
             return centroids
@@ -371,7 +373,7 @@ class Accumulator:
             # evenly spread over the recording: Ward is quadratic in the spans
             pick = x[np.linspace(0, len(x) - 1, min(len(x), 400)).astype(int)]
             halves = fcluster(linkage(pick, "ward"), 2, "maxclust") == 1
-            a, b = (_unit(pick[h].mean(0)) for h in (halves, ~halves))
+            a, b = (_normalize(pick[h].mean(0)) for h in (halves, ~halves))
             share = min(halves.mean(), 1.0 - halves.mean())
             if (
                 np.linalg.norm(a - b) > cfg.split_distance
@@ -408,10 +410,6 @@ class Accumulator:
                 rows = rows[binary[rows].sum(axis=1) == 1]
                 binary[rows] = False
                 binary[rows, spk] = True
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / max(float(np.linalg.norm(x)), 1e-9)
 
 
 def _to_turns(
