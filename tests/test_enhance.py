@@ -98,9 +98,11 @@ def test_spatial_diarize_splits_and_merges_by_direction():
 
     audio = read_multichannel(FIXTURES / "mc_two_speakers.flac")
     ref = read(FIXTURES / "mc_two_speakers.ref.rttm")
-    cfg = SpatialConfig(split_min_s=1.0)
+    cfg = SpatialConfig(split=True, split_min_s=1.0)
     # one cluster holding both seats -> split in two, matching the reference speakers
     merged = ref.map(lambda s: Segment(s.session_id, "X", s.start_time, s.end_time, ""))
+    kept, _ = spatial_diarize(audio, SR, merged, GEOM, SpatialConfig(split_min_s=1.0), STFT)
+    assert kept.speakers == ["X"]  # the split is off by default
     out, dirs = spatial_diarize(audio, SR, merged, GEOM, cfg, STFT)
     assert len(out.speakers) == 2
     by_ref = {s.speaker: o.speaker for s, o in zip(ref.sorted(), out.sorted(), strict=True)}

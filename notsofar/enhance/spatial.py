@@ -3,8 +3,8 @@
 People in a meeting sit still; two similar voices at different seats come from different
 directions. :func:`spatial_diarize` measures an SRP-PHAT direction for every analysis window of
 every diarization segment, then, per speaker cluster of the embedding diarizer, looks for more
-than one dominant direction: a cluster drawn from two seats is split, and (optionally) two
-clusters from the same seat are merged.
+than one dominant direction: two clusters from the same seat are merged, and (``split: true``)
+a cluster drawn from two seats is split.
 """
 
 from __future__ import annotations
@@ -160,7 +160,12 @@ def spatial_diarize(
         clean = np.array([not w.overlapped for w in ws])
         use = clean if clean.any() else np.ones_like(clean)
         modes = direction_modes(
-            az[use], dur[use], cfg.split_min_separation_deg, cfg.split_min_share, cfg.split_min_s
+            az[use],
+            dur[use],
+            cfg.split_min_separation_deg,
+            cfg.split_min_share,
+            cfg.split_min_s,
+            max_modes=4 if cfg.split else 1,
         )
         names = [spk] + [f"{spk}~{k + 1}" for k in range(1, len(modes))]
         for name, m in zip(names, modes, strict=True):
