@@ -129,6 +129,12 @@ class DiarizeConfig:
     #: ``min_speakers`` still win (0 disables)
     min_speaker_s: float = 3.0
     min_speaker_share: float = 0.02
+    #: frames inside the VAD's speech regions where segmentation-3.0 hears nobody go to the
+    #: speaker talking nearest in time in the same region: on far-field, noisy real-voice
+    #: tuning meetings segmentation-3.0 heard nobody in a quarter to three quarters of some
+    #: meetings' speech that Silero VAD found (missed speech 14.8 % of all speech; DER mean
+    #: 19.8 -> 17.3 %, AMI pooled 36.2 -> 35.7 %)
+    fill_speech: bool = True
     #: speech is embedded in spans of at most this length, so memory stays flat
     chunk_s: float = 120.0
     batch_size: int = 64

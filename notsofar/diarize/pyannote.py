@@ -272,7 +272,7 @@ class Accumulator:
         if not usable.any():
             # speech too short for any embedding: one speaker wherever anyone talks
             binary = self._reconstruct(starts, act, np.where(active, 0, -2), seg)
-            return _to_turns(binary, seg.frame_step_s, seg.frame_duration_s, cfg, session_id)
+            return self._turns(binary, regions, seg, session_id)
 
         def frames(centroids: np.ndarray) -> np.ndarray:
             return self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
@@ -297,7 +297,19 @@ class Accumulator:
                 break
             centroids = np.delete(centroids, least, axis=0)
             binary = frames(centroids)
-        return _to_turns(binary, seg.frame_step_s, seg.frame_duration_s, cfg, session_id)
+        return self._turns(binary, regions, seg, session_id)
+
+    def _turns(
+        self, binary: np.ndarray, regions: list[tuple[float, float]], seg: Any, session_id: str
+    ) -> Transcript:
+        """The frame grid as turns, with ``fill_speech`` applied first."""
+        step, offset = seg.frame_step_s, seg.frame_duration_s / 2
+        if self.cfg.fill_speech:
+            # a speaker without a turn long enough to keep does not lend its label to the gaps
+            turns = _speaker_turns(binary, step, offset, self.cfg)
+            binary[:, [not runs for runs in turns]] = False
+            fill_speech(binary, regions, step, offset)
+        return _to_turns(binary, step, seg.frame_duration_s, self.cfg, session_id)
 
     def _reconstruct(
         self,
@@ -412,13 +424,39 @@ class Accumulator:
                 binary[rows, spk] = True
 
 
-def _to_turns(
-    binary: np.ndarray, step: float, frame_duration: float, cfg: DiarizeConfig, session_id: str
-) -> Transcript:
-    """Per-speaker runs of active frames -> turns; gaps under ``min_gap_s`` are filled and
-    turns under ``min_segment_s`` dropped."""
-    segments = []
-    offset = frame_duration / 2
+def fill_speech(
+    binary: np.ndarray, regions: list[tuple[float, float]], step: float, offset: float
+) -> None:
+    """Give every silent frame of ``binary [frames, speakers]`` (in place) whose centre lies in
+    a speech region the speaker of the nearest frame in that region where someone talks (the
+    first of two talking at once); a region where nobody talks stays silent. Frame ``i`` spans
+    ``offset + i * step`` to ``offset + (i + 1) * step``.
+
+    >>> b = np.zeros((10, 2), dtype=bool); b[2, 0] = b[7, 1] = True
+    >>> fill_speech(b, [(0.0, 0.6), (0.6, 1.0)], 0.1, 0.0)
+    >>> b.argmax(axis=1).tolist(), b.any(axis=1).astype(int).tolist()
+    ([0, 0, 0, 0, 0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+    """
+    talking = binary.any(axis=1)
+    for a, b in regions:
+        lo = max(0, int(np.ceil((a - offset) / step - 0.5)))
+        hi = min(len(binary), int(np.ceil((b - offset) / step - 0.5)))
+        idx = np.nonzero(talking[lo:hi])[0]
+        if hi <= lo or len(idx) == 0 or len(idx) == hi - lo:
+            continue
+        pos = np.nonzero(~talking[lo:hi])[0]
+        right = idx[np.minimum(np.searchsorted(idx, pos), len(idx) - 1)]
+        left = idx[np.maximum(np.searchsorted(idx, pos) - 1, 0)]
+        near = np.where(np.abs(pos - left) <= np.abs(right - pos), left, right)
+        binary[lo + pos, np.argmax(binary[lo + near], axis=1)] = True
+
+
+def _speaker_turns(
+    binary: np.ndarray, step: float, offset: float, cfg: DiarizeConfig
+) -> list[list[list[float]]]:
+    """Per speaker (column of ``binary``), its turns ``[t0, t1]``: runs of active frames, gaps
+    under ``min_gap_s`` filled, turns under ``min_segment_s`` dropped."""
+    out = []
     for spk in range(binary.shape[1]):
         x = np.concatenate([[False], binary[:, spk], [False]]).astype(np.int8)
         edges = np.diff(x)
@@ -430,9 +468,18 @@ def _to_turns(
                 runs[-1][1] = t1
             else:
                 runs.append([t0, t1])
+        out.append([r for r in runs if r[1] - r[0] >= cfg.min_segment_s])
+    return out
+
+
+def _to_turns(
+    binary: np.ndarray, step: float, frame_duration: float, cfg: DiarizeConfig, session_id: str
+) -> Transcript:
+    """Per-speaker runs of active frames -> turns (:func:`_speaker_turns`)."""
+    segments = []
+    for spk, runs in enumerate(_speaker_turns(binary, step, frame_duration / 2, cfg)):
         for t0, t1 in runs:
-            if t1 - t0 >= cfg.min_segment_s:
-                segments.append(Segment(session_id, f"spk{spk}", round(t0, 3), round(t1, 3), ""))
+            segments.append(Segment(session_id, f"spk{spk}", round(t0, 3), round(t1, 3), ""))
     # speakers numbered by first appearance
     segments.sort(key=lambda s: (s.start_time, s.speaker))
     rename: dict[str, str] = {}
