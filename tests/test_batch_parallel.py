@@ -221,3 +221,77 @@ def test_local_cluster_workers_keep_glibc_adaptive_malloc(monkeypatch):
     assert malloc_trim_notice() is None
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     assert "MALLOC_TRIM_THRESHOLD_" in malloc_trim_notice()
+
+
+def visible_device(seconds: float) -> str | None:
+    time.sleep(seconds)  # long enough that both workers take a task
+    return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def test_pool_gives_each_worker_its_own_gpu(monkeypatch):
+    """``device=cuda`` on the pool: worker ``k`` sees GPU ``k mod count`` only. No GPU here, so
+    the device count is the boundary mocked (``_gpu_count``); what each worker process sees in
+    ``CUDA_VISIBLE_DEVICES`` is real."""
+    import notsofar.parallel as parallel
+
+    monkeypatch.setattr(parallel, "_gpu_count", lambda: 2)
+    got: dict[int, tuple] = {}
+    parallel.run_tasks(
+        visible_device, [(1.0,)] * 4, lambda i, r, e: got.setdefault(i, (r, e)), workers=2, gpu=True
+    )
+    assert sorted({r for r, _ in got.values()}) == ["0", "1"]
+    monkeypatch.setattr(parallel, "_gpu_count", lambda: 1)
+    got.clear()
+    parallel.run_tasks(
+        visible_device, [(0.0,)] * 3, lambda i, r, e: got.setdefault(i, (r, e)), workers=2, gpu=True
+    )
+    assert {r for r, _ in got.values()} == {"0"}  # two workers share the one GPU
+
+
+def test_dask_gpu_tasks_need_workers_that_offer_a_gpu():
+    """``device=cuda`` on Dask: each task asks for the worker resource ``GPU=1``; a cluster
+    whose workers offer none gets a clear error instead of tasks that never start, and one
+    worker started with ``resources={"GPU": 1}`` runs them one at a time. (Scheduling only:
+    no GPU on this machine.)"""
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    from notsofar.errors import NotsofarError
+    from notsofar.parallel import run_tasks
+
+    def collect(got):
+        return lambda i, r, e: got.setdefault(i, (r, e))
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as plain,
+        pytest.raises(NotsofarError, match="no worker offers the resource GPU"),
+    ):
+        run_tasks(
+            visible_device,
+            [(0.0,)],
+            collect({}),
+            executor="dask",
+            scheduler=plain.scheduler_address,
+            gpu=True,
+        )
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        dashboard_address=None,
+        resources={"GPU": 1},
+        silence_logs=logging.CRITICAL,
+    ) as cluster:
+        got: dict[int, tuple] = {}
+        run_tasks(
+            visible_device,
+            [(0.0,)] * 3,
+            collect(got),
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+            gpu=True,
+        )
+    assert sorted(got) == [0, 1, 2] and all(e is None for _, e in got.values())
