@@ -97,6 +97,23 @@ def test_analysis_detects_reverb_not_noise_as_reverb(clean: np.ndarray) -> None:
     assert wet.t60_s > analyze(clean, SR).t60_s + 0.1
 
 
+def test_long_noisy_recording_gets_its_t60_from_excerpts(clean: np.ndarray) -> None:
+    """Over a minute of noisy reverberant speech, the T60 comes from a denoised copy of three
+    20 s excerpts (not the whole file): near the whole file's estimate, and still telling a
+    reverberant room from a dry one."""
+    from notsofar.restore import analyze as A
+
+    speech = np.tile(clean, int(np.ceil(75 * SR / len(clean))))[: 75 * SR]
+    wet = D.add_noise(
+        D.reverberate(speech, D.synthetic_rir(0.9, SR, drr_db=-3.0, seed=2)), 10.0, seed=5
+    )
+    dry = D.add_noise(speech, 10.0, seed=5)
+    assert len(A._t60_input(wet, SR)) == 60 * SR  # the premise: excerpts, not all 75 s
+    whole = A.estimate_t60_s(A._denoised(wet, SR), SR)
+    assert abs(analyze(wet, SR).t60_s - whole) < 0.05
+    assert analyze(wet, SR).t60_s > analyze(dry, SR).t60_s + 0.1
+
+
 @pytest.mark.parametrize("threshold", [0.1, 0.3, 0.5])
 def test_analysis_detects_clipping(clean: np.ndarray, threshold: float) -> None:
     d = analyze(D.clip(clean, threshold), SR)
