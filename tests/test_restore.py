@@ -69,6 +69,8 @@ def test_config_rejects_unknown_backend_and_keys(tmp_path: Path) -> None:
         load_config(RestoreConfig, bad)
     with pytest.raises(NotsofarError, match="implementation"):
         load_config(RestoreConfig, None, ["dsp.dereverb.implementation=gpu"])
+    with pytest.raises(NotsofarError, match="deepfilter.threads must be 0"):
+        load_config(RestoreConfig, None, ["deepfilter.threads=-2"])
 
 
 # ----------------------------------------------------------------------------- analysis

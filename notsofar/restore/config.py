@@ -261,3 +261,7 @@ class RestoreConfig:
             )
         if self.sample_rate is not None and self.sample_rate <= 0:
             raise NotsofarError(f"restore.sample_rate must be positive, got {self.sample_rate}")
+        if self.deepfilter.threads < 0:
+            raise NotsofarError(
+                f"deepfilter.threads must be 0 (all cores) or more, got {self.deepfilter.threads}"
+            )
