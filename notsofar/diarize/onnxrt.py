@@ -10,8 +10,9 @@ torch and the ``onnx`` package, both dependencies) into ``<cache>/onnx/`` (``$NO
 else ``$XDG_CACHE_HOME/notsofar``, else ``~/.cache/notsofar``), named by a hash of the source
 files' names, sizes and modification times and of :data:`RECIPE`, written to a temporary name
 and renamed, so concurrent workers never read half a file. Later runs only load. A new export
-of a network deletes its older exports but the newest one (:data:`KEEP_EXPORTS`). ``diarize.runtime: torch`` (and any CUDA device)
-keeps the torch path; a failed export falls back to it with a warning.
+of a network deletes its older exports but the newest one (:data:`KEEP_EXPORTS`).
+``diarize.runtime: torch`` (and any CUDA device) keeps the torch path; a failed export falls
+back to it with a warning.
 """
 
 from __future__ import annotations
