@@ -207,6 +207,7 @@ def run_tasks(
     scheduler: str | None = None,
     gpu: bool = False,
     name: str = "task",
+    sizes: Sequence[float] | None = None,
 ) -> None:
     """Run ``fn(*tasks[i])`` for every ``i`` on worker processes; ``done(i, result, error)``
     is called in this process as each one finishes, in completion order.
@@ -223,9 +224,21 @@ def run_tasks(
             task asks for the worker resource ``GPU=1`` (start each worker with
             ``--resources GPU=1`` and its own ``CUDA_VISIBLE_DEVICES``).
         name: prefix of the Dask task keys.
+        sizes: each task's expected cost (e.g. audio seconds): the largest are started first,
+            so a long session does not start last and leave the other workers idle while it
+            runs (longest-processing-time-first; ties keep the input order). ``done`` still
+            gets the input index.
     """
     if executor not in EXECUTORS:
         raise NotsofarError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})")
+    if sizes is not None:
+        order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
+        tasks = [tasks[i] for i in order]
+        report = done
+
+        def done(k: int, result: Any, error: str | None) -> None:
+            report(order[k], result, error)
+
     if executor == "dask":
         _run_dask(fn, tasks, done, workers, scheduler, gpu, name)
     else:

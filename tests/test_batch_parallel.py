@@ -295,3 +295,27 @@ def test_dask_gpu_tasks_need_workers_that_offer_a_gpu():
             gpu=True,
         )
     assert sorted(got) == [0, 1, 2] and all(e is None for _, e in got.values())
+
+
+def started(i: int) -> tuple[int, float]:
+    return i, time.monotonic()
+
+
+def test_largest_tasks_start_first_and_results_keep_their_index():
+    """``sizes`` (a session's audio seconds): the longest session starts first, so it does not
+    start last and keep one worker busy while the others idle; ``done`` still gets each
+    task's input index."""
+    from notsofar.parallel import run_tasks
+
+    sizes = [30.0, 300.0, 60.0, 300.0, 10.0]
+    got: dict[int, tuple] = {}
+    run_tasks(
+        started,
+        [(i,) for i in range(len(sizes))],
+        lambda i, r, e: got.setdefault(i, (r, e)),
+        workers=1,
+        sizes=sizes,
+    )
+    assert all(got[i][0][0] == i and got[i][1] is None for i in range(len(sizes)))
+    first_to_last = sorted(range(len(sizes)), key=lambda i: got[i][0][1])
+    assert first_to_last == [1, 3, 2, 0, 4]  # largest first, ties in input order

@@ -602,6 +602,7 @@ def run_batch_parallel(
             scheduler=scheduler,
             gpu=gpu,
             name="transcribe",
+            sizes=durations,
         )
     return BatchReport([outcomes[i] for i in range(len(sessions))])
 
