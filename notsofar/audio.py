@@ -7,7 +7,7 @@ Sample counts are named ``*_samples``/``num_samples``; seconds ``*_s``/``*_time`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,18 @@ def info(path: str | Path) -> AudioInfo:
     except Exception as e:  # soundfile raises LibsndfileError / RuntimeError with libsndfile text
         raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
     return AudioInfo(str(path), int(i.samplerate), int(i.channels), int(i.frames))
+
+
+def durations_s(paths: Iterable[str | Path]) -> list[float]:
+    """Each file's duration (s) from its header; 0.0 for a file that cannot be read (sizes and
+    progress of a batch, known before its work, which reports the unreadable file itself)."""
+    out = []
+    for path in paths:
+        try:
+            out.append(info(path).duration_s)
+        except Exception:  # noqa: BLE001
+            out.append(0.0)
+    return out
 
 
 def _sf_reason(e: Exception) -> str:

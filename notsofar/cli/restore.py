@@ -156,16 +156,12 @@ def _progress(con: Any, input: Path, parallel: bool) -> Iterator[Callable[[Any],
         with con.status("restoring", spinner="dots") as status:
             yield lambda r: status.update(f"{r.status}: {Path(r.input).name}")
         return
-    from notsofar.audio import info
+    from notsofar.audio import durations_s
     from notsofar.parallel import BatchProgress
     from notsofar.restore import batch
 
-    by_input = {}
-    for path in batch.find_inputs(input):
-        try:
-            by_input[str(path)] = info(path).duration_s
-        except NotsofarError:
-            by_input[str(path)] = 0.0  # the worker reports the unreadable file
+    paths = batch.find_inputs(input)
+    by_input = dict(zip(map(str, paths), durations_s(paths), strict=True))
     with BatchProgress(con, list(by_input.values()), noun="files") as bar:
         yield lambda r: bar.advance(by_input.get(r.input, 0.0))
 

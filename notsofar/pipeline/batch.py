@@ -541,7 +541,7 @@ def run_batch_parallel(
     the usable cores shared out (locally) or to each Dask worker's cores over its threads.
     The report lists sessions in input order, as a sequential run does.
     """
-    from notsofar.audio import info
+    from notsofar.audio import durations_s
     from notsofar.parallel import BatchProgress, default_threads, run_tasks
     from notsofar.pipeline.models import resolve_device
     from notsofar.recognize.hub import resolve
@@ -570,12 +570,7 @@ def run_batch_parallel(
             )
         remove_stale_temps(out_dir, session.name, cfg)
         todo.append(i)
-    durations = []
-    for i in todo:
-        try:
-            durations.append(info(sessions[i].paths[0]).duration_s)
-        except Exception:  # noqa: BLE001 (the worker reports the unreadable file)
-            durations.append(0.0)
+    durations = durations_s(sessions[i].paths[0] for i in todo)
     with BatchProgress(console, durations) as bar:
 
         def done(k: int, value: Any, error: str | None) -> None:

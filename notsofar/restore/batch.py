@@ -374,7 +374,7 @@ def _restore_parallel(
     scheduler: str | None,
     threads: int | None,
 ) -> list[FileResult]:
-    from notsofar.audio import info
+    from notsofar.audio import durations_s
     from notsofar.parallel import default_threads, run_tasks
 
     if threads is None and scheduler is None:
@@ -393,12 +393,6 @@ def _restore_parallel(
         (src, dst, cfg, overwrite, analyze_only, resume_any_config, threads)
         for src, dst in zip(inputs, outs, strict=True)
     ]
-    sizes = []
-    for src in inputs:
-        try:
-            sizes.append(info(src).duration_s)
-        except Exception:  # noqa: BLE001 (the worker reports the unreadable file)
-            sizes.append(0.0)
     run_tasks(
         _restore_task,
         tasks,
@@ -408,7 +402,7 @@ def _restore_parallel(
         scheduler,
         gpu=False,
         name="restore",
-        sizes=sizes,
+        sizes=durations_s(inputs),
     )
     return [results[i] for i in range(len(inputs))]
 

@@ -171,9 +171,7 @@ def enhance(
     """:func:`enhance_48k` at any rate: resampled to 48 kHz and back, same length out."""
     from notsofar.audio import resample
 
-    z = enhance_48k(
-        resample(x, sample_rate, MODEL_RATE), atten_lim_db, post_filter_beta, threads or None
-    )
+    z = enhance_48k(resample(x, sample_rate, MODEL_RATE), atten_lim_db, post_filter_beta, threads)
     return resample(z, MODEL_RATE, sample_rate)[: len(x)]
 
 
