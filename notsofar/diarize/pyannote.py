@@ -182,12 +182,16 @@ class Accumulator:
         return self.models.diarizer_networks(self.cfg.runtime, self.cfg.threads)
 
     def prepare(self) -> None:
-        """Load the models (and the clustering's scipy modules) ahead of the first chunk:
-        ``transcribe`` runs this in the background while Whisper loads."""
+        """Load the models ahead of the first chunk: ``transcribe`` runs this in the
+        background while Whisper loads."""
+        self.networks()
+
+    def prepare_finish(self) -> None:
+        """Import the clustering's scipy modules (~0.5 CPU-s) ahead of :meth:`finish`:
+        ``transcribe`` runs this in the background after the first chunk's embeddings, when
+        Whisper alone leaves a core idle, rather than beside Whisper's model load."""
         import scipy.cluster.hierarchy  # noqa: F401
         import scipy.optimize  # noqa: F401
-
-        self.networks()
 
     def add(self, audio: np.ndarray, start_s: float, regions: list[tuple[float, float]]) -> None:
         from notsofar.diarize.segmentation import segment

@@ -60,41 +60,9 @@ def transcribe_source(
             VAD and speaker embeddings still read ``source``. None: Whisper reads ``source``.
     """
     from notsofar.diarize import accumulator
-
-    emb = accumulator(cfg.diarize, models)
-    # the speaker models load while Whisper loads and VAD runs, and each
-    # chunk's diarization runs while Whisper reads it: one background thread, at most one chunk
-    # ahead, so memory stays one chunk's audio and the order of chunks is kept
-    pool = ThreadPoolExecutor(1, thread_name_prefix="diarize") if cfg.parallel_stages else None
-    pending: Future | None = None
-    if pool is not None and hasattr(emb, "prepare"):
-        pending = pool.submit(emb.prepare)
-    try:
-        return _stream(source, cfg, models, emb, pool, pending, on_progress, asr_source)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _stream(
-    source: AudioSource,
-    cfg: TranscribeConfig,
-    models: Any,
-    emb: Any,
-    pool: ThreadPoolExecutor | None,
-    pending: Future | None,
-    on_progress: Callable[[float], None] | None,
-    asr_source: AudioSource | None,
-) -> Result:
-    """The chunk loop of :func:`transcribe_source`; ``emb.add`` runs on ``pool`` if given."""
-    from notsofar.audio import SAMPLE_RATE
-    from notsofar.diarize import plan_chunks
-    from notsofar.recognize import CHUNK_PAD_S, recognize_span
-    from notsofar.recognize import backend as asr_backend
-    from notsofar.recognize.attribute import attribute
     from notsofar.vad import source_regions
 
-    asr_backend(cfg.asr).prepare(cfg.asr, models)
+    emb = accumulator(cfg.diarize, models)
     duration = source.duration_s
     vad_progress = None
     if on_progress:
@@ -103,9 +71,59 @@ def _stream(
         def vad_progress(t: float) -> None:
             on_progress(VAD_SHARE * min(t, duration))
 
-    regions = source_regions(source, cfg.diarize.vad, vad_progress)
+    if not cfg.parallel_stages:
+        regions = source_regions(source, cfg.diarize.vad, vad_progress)
+        return _stream(source, cfg, models, emb, None, regions, on_progress, asr_source)
+    # one background thread: VAD and the speaker models' load run while Whisper loads, then
+    # each chunk's diarization while Whisper reads it (at most one chunk ahead, so memory stays
+    # one chunk's audio and the order of chunks is kept)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="diarize")
+    try:
+        found = pool.submit(source_regions, source, cfg.diarize.vad, vad_progress)
+        prepared = pool.submit(emb.prepare) if hasattr(emb, "prepare") else None
+        return _stream(source, cfg, models, emb, pool, found, on_progress, asr_source, prepared)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _add(
+    emb: Any, audio: Any, start_s: float, regions: list[tuple[float, float]], first: bool
+) -> None:
+    """``emb.add``; after the first chunk also ``emb.prepare_finish`` (the clustering's
+    imports): then, not beside Whisper's model load, since Whisper alone leaves a core idle
+    more often."""
+    emb.add(audio, start_s, regions)
+    if first and hasattr(emb, "prepare_finish"):
+        emb.prepare_finish()
+
+
+def _stream(
+    source: AudioSource,
+    cfg: TranscribeConfig,
+    models: Any,
+    emb: Any,
+    pool: ThreadPoolExecutor | None,
+    regions: list[tuple[float, float]] | Future,
+    on_progress: Callable[[float], None] | None,
+    asr_source: AudioSource | None,
+    pending: Future | None = None,
+) -> Result:
+    """The chunk loop of :func:`transcribe_source`; ``emb.add`` runs on ``pool`` if given,
+    after ``pending`` (the models' load); ``regions`` may still be coming (the VAD pass's
+    future)."""
+    from notsofar.audio import SAMPLE_RATE
+    from notsofar.diarize import plan_chunks
+    from notsofar.recognize import CHUNK_PAD_S, recognize_span
+    from notsofar.recognize import backend as asr_backend
+    from notsofar.recognize.attribute import attribute
+
+    asr_backend(cfg.asr).prepare(cfg.asr, models)
+    duration = source.duration_s
+    if isinstance(regions, Future):
+        regions = regions.result()
     recognize_chunk = asr_backend(cfg.asr).recognize_chunk
     groups = []
+    first = True
     for a, b, chunk_regions in plan_chunks(regions, min(cfg.diarize.chunk_s, cfg.asr.chunk_s)):
         pa, pb = max(0.0, a - CHUNK_PAD_S), min(duration, b + CHUNK_PAD_S)
         audio = source.read(pa, pb - pa)
@@ -119,7 +137,8 @@ def _stream(
         else:
             if pending is not None:
                 pending.result()
-            pending = pool.submit(emb.add, unpadded, a, chunk_regions)
+            pending = pool.submit(_add, emb, unpadded, a, chunk_regions, first)
+            first = False
         asr_audio = audio if asr_source is None else asr_source.read(pa, pb - pa)
         groups.extend(
             recognize_span(recognize_chunk, asr_audio, pa, chunk_regions, cfg.asr, models)
