@@ -121,3 +121,38 @@ def test_speaker_split_is_disjoint_when_shared_data_is_present() -> None:
     names = [s.name for split in ("tune", "bench") for s in mrm._specs(split)]
     assert len(names) == len(set(names))
     assert json.dumps(mrm.CONDITIONS)  # plain data, recorded in the manifest
+
+
+def test_telephone_copies_of_meetings_and_ami(tmp_path: Path, monkeypatch) -> None:
+    """benchmarks/make_telephone.py on a tiny layout built from the real-speech fixture: every
+    single-channel recording comes out at 8 kHz and telephone-band, the 7-channel file is left
+    out, manifests and references are copied as they are."""
+    import soundfile as sf
+
+    from notsofar.audio import resample
+    from notsofar.features import band_gap_db, kaldi_fbank
+
+    tel = load_benchmark("make_telephone")
+    x, sr = sf.read(FIXTURE / "19-198-0008.flac", dtype="float32")
+    data, shared = tmp_path / "data", tmp_path / "realspeech"
+    (data / "bench").mkdir(parents=True)
+    (shared / "ami").mkdir(parents=True)
+    sf.write(data / "bench" / "m1.wav", x, sr)
+    sf.write(data / "bench" / "m1.7ch.wav", np.stack([x] * 7, axis=1), sr)
+    (data / "bench" / "manifest.json").write_text('{"set": "bench"}')
+    (data / "bench" / "m1.ref.rttm").write_text("SPEAKER m1 1 0.0 1.0 <NA> <NA> A <NA> <NA>\n")
+    sf.write(shared / "ami" / "trn00.flac", x, sr)
+    (shared / "ami" / "ami.rttm").write_text("SPEAKER trn00 1 0.0 1.0 <NA> <NA> A <NA> <NA>\n")
+    (shared / "ami" / "ami.uem").write_text("trn00 NA 0.000 2.000\n")
+    out = tmp_path / "tel"
+    argv = ["make_telephone", "--data", str(data), "--realspeech", str(shared), "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    tel.main()
+    assert not (out / "bench" / "m1.7ch.wav").exists()
+    assert (out / "bench" / "manifest.json").read_text() == '{"set": "bench"}'
+    assert (out / "realspeech" / "ami" / "ami.uem").is_file()
+    for path in (out / "bench" / "m1.wav", out / "realspeech" / "ami" / "trn00.flac"):
+        y, rate = sf.read(path, dtype="float32")
+        assert rate == 8000 and abs(len(y) / rate - len(x) / sr) < 0.01
+        gap, _ = band_gap_db(kaldi_fbank(resample(y, rate, 16000)))
+        assert gap > 40.0

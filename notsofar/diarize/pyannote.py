@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -176,6 +177,8 @@ class Accumulator:
         # resegmentation: short spans' absolute centre times and embeddings (float16)
         self.short_t: list[np.ndarray] = []
         self.short_emb: list[np.ndarray] = []
+        # per chunk: (dB from 1-3 kHz to above 4.3 kHz in the loudest frames, frames)
+        self.band_gap: list[tuple[float, int]] = []
 
     def networks(self) -> tuple[Segmentation, Campplus]:
         """segmentation-3.0 and CAM++ on the configured runtime (loaded once per run)."""
@@ -195,7 +198,7 @@ class Accumulator:
 
     def add(self, audio: np.ndarray, start_s: float, regions: list[tuple[float, float]]) -> None:
         from notsofar.diarize.segmentation import segment
-        from notsofar.features import kaldi_fbank
+        from notsofar.features import band_gap_db, kaldi_fbank
 
         cfg = self.cfg
         if len(audio) < int(0.1 * SAMPLE_RATE):
@@ -209,8 +212,10 @@ class Accumulator:
         centers = seg.frame_duration_s / 2 + seg.frame_step_s * np.arange(nf)
         act[(starts[:, None] + centers[None, :]) > length_s] = 0
 
+        fbank = kaldi_fbank(audio)
+        self.band_gap.append(band_gap_db(fbank))
         with torch_threads(cfg.threads):
-            feats = campplus_frames(net, kaldi_fbank(audio))
+            feats = campplus_frames(net, fbank)
         t = (np.arange(feats.shape[1]) + 0.5) * CAMPP_STEP_S
         alone = act.sum(axis=2, keepdims=True) == 1
         masks = np.zeros((n, k, feats.shape[1]), dtype=bool)
@@ -263,6 +268,12 @@ class Accumulator:
 
         if not self.starts:
             return Transcript()
+        if self.narrowband():
+            cfg = self.cfg = replace(
+                cfg,
+                ahc_threshold=cfg.narrowband_ahc_threshold,
+                split_distance=cfg.narrowband_split_distance,
+            )
         seg, _ = self.networks()
         starts = np.concatenate(self.starts)
         act = np.concatenate(self.activity)
@@ -302,6 +313,15 @@ class Accumulator:
             centroids = np.delete(centroids, least, axis=0)
             binary = frames(centroids)
         return self._turns(binary, regions, seg, session_id)
+
+    def narrowband(self) -> bool:
+        """Telephone-band audio (see ``DiarizeConfig.narrowband_gap_db``), judged from the
+        chunks' fbanks seen so far."""
+        frames = sum(n for _, n in self.band_gap)
+        if self.cfg.narrowband_gap_db <= 0 or frames == 0:
+            return False
+        gap = sum(g * n for g, n in self.band_gap) / frames
+        return gap >= self.cfg.narrowband_gap_db
 
     def _turns(
         self, binary: np.ndarray, regions: list[tuple[float, float]], seg: Any, session_id: str

@@ -1,8 +1,9 @@
 """Degradations after VoiceFixer's training recipe, for tests and benchmarks.
 
 Noise at a given SNR, reverberation by a room impulse response (synthetic exponential decay or a
-pyroomacoustics shoebox), hard clipping at a fraction of the peak, low-pass to a cutoff. All take
-and return float32 ``[T]`` and keep the length; a ``seed`` makes them reproducible.
+pyroomacoustics shoebox), hard clipping at a fraction of the peak, low-pass to a cutoff, a
+telephone line. All take and return float32 ``[T]`` and (but the telephone line) keep the
+length; a ``seed`` makes them reproducible.
 """
 
 from __future__ import annotations
@@ -111,3 +112,21 @@ def lowpass(x: np.ndarray, sr: int, cutoff_hz: float, order: int = 8) -> np.ndar
         return np.asarray(x, np.float32)
     sos = butter(order, cutoff_hz / (sr / 2), output="sos")
     return sosfiltfilt(sos, x).astype(np.float32)
+
+
+def telephone(x: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
+    """A telephone line: 300-3400 Hz band-pass, 8 kHz, G.711 mu-law (libsndfile's codec, through
+    a WAV in memory), peak at half scale. Returns the 8 kHz samples and their rate (unlike the
+    others, the length changes with the rate)."""
+    import io
+
+    import soundfile as sf
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    sos = butter(6, [300, 3400], btype="band", fs=sr, output="sos")
+    y = resample_poly(sosfilt(sos, np.asarray(x, np.float64)), 8000, sr)
+    buf = io.BytesIO()
+    sf.write(buf, 0.5 * y / max(float(np.abs(y).max()), 1e-9), 8000, subtype="ULAW", format="WAV")
+    buf.seek(0)
+    out, rate = sf.read(buf, dtype="float32")
+    return out, int(rate)
