@@ -227,8 +227,8 @@ def test_real_voices_three_readers_from_shared():
 
 
 def test_band_gap_tells_telephone_speech_from_wideband():
-    """The measure behind ``narrowband_gap_db`` on real speech: a LibriSpeech utterance and the
-    same through a telephone line (brought back to 16 kHz as every input is)."""
+    """The measure behind ``narrowband_gap_db`` on real speech: a LibriSpeech utterance, the
+    same through a telephone line and at 11.025 kHz (brought back to 16 kHz as every input is)."""
     from notsofar.audio import resample
     from notsofar.features import band_gap_db, kaldi_fbank
 
@@ -238,6 +238,9 @@ def test_band_gap_tells_telephone_speech_from_wideband():
     tel, rate = telephone(x, sr)
     narrow, _ = band_gap_db(kaldi_fbank(resample(tel, rate, SAMPLE_RATE)))
     assert narrow > 40.0
+    # 11.025 kHz audio (5.5 kHz of band) is not a telephone call: the wideband settings suit it
+    old, _ = band_gap_db(kaldi_fbank(resample(resample(x, sr, 11025), 11025, SAMPLE_RATE)))
+    assert old < 15.0
 
 
 def test_telephone_call_is_diarized_as_narrowband():
