@@ -76,17 +76,33 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(x.T, sr_in, sr_out).T.astype(np.float32).copy()
 
 
+def resolve_channel(channel: int | str, num_channels: int) -> int | str:
+    """``"auto"`` made concrete for a file of ``num_channels``: a stereo file's two channels
+    are averaged (a call recorded one party per channel, or a stereo pair, keeps every voice);
+    a file of more channels (a microphone array without its geometry) uses channel 0, where
+    averaging distant microphones would blur the speech. Anything else is returned as given.
+
+    >>> resolve_channel("auto", 2), resolve_channel("auto", 7), resolve_channel(3, 7)
+    ('mix', 0, 3)
+    """
+    if channel == "auto":
+        return "mix" if num_channels == 2 else 0
+    return channel
+
+
 def select_channel(x: np.ndarray, channel: int | str | None, path: str | Path = "") -> np.ndarray:
-    """Pick one channel of ``[C, T]`` audio: an index, ``"mix"`` (mean) or None (keep all)."""
+    """Pick one channel of ``[C, T]`` audio: an index, ``"mix"`` (mean), ``"auto"``
+    (:func:`resolve_channel`) or None (keep all)."""
     if x.ndim == 1 or channel is None:
         return x
+    channel = resolve_channel(channel, x.shape[0])
     if channel == "mix":
         return x.mean(axis=0)
     try:
         idx = int(channel)
     except (TypeError, ValueError):
         raise NotsofarError(
-            f"channel must be an index or 'mix', got {channel!r}", path=path
+            f"channel must be an index, 'mix' or 'auto', got {channel!r}", path=path
         ) from None
     if not -x.shape[0] <= idx < x.shape[0]:
         raise NotsofarError(

@@ -138,3 +138,31 @@ def test_restore_in_front_of_whisper_keeps_the_diarization(batch, tmp_path):
         io.read(REFS["two_speakers"]), io.read(tmp_path / "two_speakers.seglst.json"), ScoreConfig()
     )
     assert report.metric("tcpwer").micro <= BOUNDS["two_speakers"][0]
+
+
+def test_stereo_call_keeps_both_parties(tmp_path):
+    """A call recorded one party per channel (two real LibriSpeech readers, the committed
+    fixture): by default (``channel: auto``) a stereo file is averaged, so both parties' words
+    come out; ``--channel 0`` still picks the first party alone."""
+    import numpy as np
+    import soundfile as sf
+
+    real = ROOT / "tests" / "fixtures" / "realspeech"
+    a, sr = sf.read(real / "19-198-0008.flac", dtype="float32")
+    b, _ = sf.read(real / "26-496-0006.flac", dtype="float32")
+    call = np.zeros((len(a) + len(b) + sr, 2), np.float32)
+    call[: len(a), 0] = a
+    call[len(a) + sr // 2 : len(a) + sr // 2 + len(b), 1] = b
+    path = tmp_path / "call.wav"
+    sf.write(path, call, sr)
+    words = {}
+    for name, extra in (("auto", ()), ("first", ("--channel", "0"))):
+        proc = notsofar("transcribe", str(path), "-o", str(tmp_path / name), *extra)
+        assert proc.returncode == 0, proc.stderr
+        assert ("their average" if name == "auto" else "channel 0") in proc.stderr
+        t = io.read(tmp_path / name / "call.seglst.json")
+        words[name] = [(s.start_time, s.words.lower()) for s in t]
+    first_half = len(a) / sr + 0.25
+    assert any(t < first_half and "figure" in w for t, w in words["auto"])
+    assert any(t > first_half and w for t, w in words["auto"])
+    assert all(t < first_half for t, _ in words["first"])

@@ -27,8 +27,9 @@ ChannelOption = Annotated[
     str | None,
     typer.Option(
         "--channel",
-        metavar="INDEX|mix",
-        help="Channel of multi-channel audio: an index, or mix (their average) [config: channel].",
+        metavar="INDEX|mix|auto",
+        help="Channel of multi-channel audio: an index, mix (their average), or auto (stereo: "
+        "their average; more channels: 0) [config: channel].",
     ),
 ]
 JsonOption = Annotated[

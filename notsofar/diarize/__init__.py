@@ -167,7 +167,8 @@ def diarize(
         sample_rate: rate of ``audio``.
         cfg: diarization settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
-        channel: channel index or ``"mix"`` for multi-channel input (default: the config's, 0).
+        channel: channel index, ``"mix"`` or ``"auto"`` for multi-channel input (default: the
+            config's, ``auto``: a stereo file's average, else channel 0).
         session_id: written into every segment.
         device: ``auto``, ``cpu`` or ``cuda`` when ``models`` is None (default: the config's,
             ``auto``).

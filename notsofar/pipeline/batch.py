@@ -287,6 +287,9 @@ def transcribe_session(
         notice(f"{session.name}: {channels} channel files; using {path.name}")
     FileSource(path, channel)  # validates the file and the channel before any work
     if len(session.paths) == 1 and channels > 1:
+        from notsofar.audio import resolve_channel
+
+        channel = resolve_channel(channel, channels)
         how = "their average" if channel == "mix" else f"channel {channel}"
         notice(f"{session.name}: {channels}-channel input; transcribing {how}")
     with _restored(path, cfg, out_dir, session.name) as audio_path:

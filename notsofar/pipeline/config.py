@@ -19,8 +19,10 @@ OUTPUTS = (".seglst.json", ".rttm", ".srt", ".vtt", ".txt", ".words.json")
 class TranscribeConfig:
     """Who said what, when: (restore) -> VAD -> diarize -> recognize -> files."""
 
-    #: single-channel path on multi-channel input: a channel index or ``mix`` (average)
-    channel: int | str = 0
+    #: single-channel path on multi-channel input: a channel index, ``mix`` (their average) or
+    #: ``auto``: a stereo file's average (a call recorded one party per channel keeps both),
+    #: channel 0 of more channels (averaging an array's distant microphones blurs the speech)
+    channel: int | str = "auto"
     #: array geometry (built-in name such as notsofar_mc, or a YAML path): multi-channel input then
     #: goes to the multi-channel front end (notsofar.enhance). null = from the layout (NOTSOFAR MC
     #: sessions and 7-file mc_<device>/ folders use notsofar_mc; other multi-channel files take
@@ -45,8 +47,8 @@ class TranscribeConfig:
     def validate(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
             raise NotsofarError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if isinstance(self.channel, str) and self.channel != "mix":
-            raise NotsofarError(f"channel must be an index or 'mix', got {self.channel!r}")
+        if isinstance(self.channel, str) and self.channel not in ("mix", "auto"):
+            raise NotsofarError(f"channel must be an index, 'mix' or 'auto', got {self.channel!r}")
         unknown = [o for o in self.outputs if o not in OUTPUTS]
         if unknown:
             raise NotsofarError(

@@ -86,7 +86,7 @@ class FileSource:
             from notsofar.data import safe_id
 
             self.name = safe_id(self.path.name.split(".")[0])
-        if self.info.num_channels > 1 and self.channel != "mix":
+        if self.info.num_channels > 1 and self.channel not in ("mix", "auto"):
             from notsofar.audio import select_channel
 
             # validate the index now, before any work is done

@@ -115,7 +115,7 @@ AUDIO_MIME = "audio/ogg"
 def _blocks(path: Path, sample_rate: int) -> Iterable[np.ndarray]:
     from notsofar.audio import stream
 
-    yield from stream(path, block_s=30.0, sample_rate=sample_rate, channel=0)
+    yield from stream(path, block_s=30.0, sample_rate=sample_rate, channel="auto")
 
 
 def encode_audio(path: str | Path, bitrate: int = 24000, sample_rate: int = 16000) -> bytes:
