@@ -267,6 +267,29 @@ def test_telephone_call_is_diarized_as_narrowband():
     assert _der(reference, hyp) < 0.25
 
 
+def test_linkage_settings_are_validated_and_used():
+    """``linkage`` reaches scipy: on six directions cut at 1.0, centroid linkage (its merged
+    centroids move inward) joins all of them, average linkage keeps two groups; a linkage
+    scipy has but we do not support is a one-line error."""
+    from notsofar.errors import NotsofarError
+
+    with pytest.raises(NotsofarError, match="diarize.narrowband_linkage"):
+        DiarizeConfig(narrowband_linkage="ward").validate()
+    angles = np.radians([0, 10, 30, 40, 60, 90])
+    x = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    found = {
+        method: len(
+            set(
+                cluster_labels(
+                    x, DiarizeConfig(ahc_threshold=1.0, linkage=method, min_cluster_size=1)
+                ).tolist()
+            )
+        )
+        for method in ("centroid", "average")
+    }
+    assert found == {"centroid": 1, "average": 2}
+
+
 @needs_shared
 def test_three_readers_on_a_telephone_line():
     """Telephone-band speech puts different people closer together for CAM++: with the

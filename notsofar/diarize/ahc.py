@@ -1,7 +1,7 @@
 """Global speaker clustering of (window, local speaker) embeddings, as pyannote 3.1 does.
 
-Centroid-linkage agglomerative clustering of L2-normalised embeddings, cut at a Euclidean
-distance ``ahc_threshold``; clusters with fewer than ``min_cluster_size`` members are folded into
+Centroid-linkage (``linkage``; average linkage for telephone audio) agglomerative clustering of
+L2-normalised embeddings, cut at a Euclidean distance ``ahc_threshold``; clusters with fewer than ``min_cluster_size`` members are folded into
 the nearest large one (by centroid cosine distance); a forced or bounded count walks the
 dendrogram to the cut nearest the threshold that gives it. Then every window's local speakers
 are mapped to *distinct* global speakers by a Hungarian assignment on cosine similarity
@@ -43,7 +43,7 @@ def cluster_labels(
     x = _normalize(np.asarray(x, dtype=np.float64))
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     min_size = min(cfg.min_cluster_size, max(1, round(0.1 * w.sum())))
-    tree = linkage(x, method="centroid", metric="euclidean")
+    tree = linkage(x, method=cfg.linkage, metric="euclidean")
     labels = fcluster(tree, cfg.ahc_threshold, criterion="distance") - 1
 
     def large_of(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -271,6 +271,7 @@ class Accumulator:
         if self.narrowband():
             cfg = self.cfg = replace(
                 cfg,
+                linkage=cfg.narrowband_linkage,
                 ahc_threshold=cfg.narrowband_ahc_threshold,
                 split_distance=cfg.narrowband_split_distance,
             )
