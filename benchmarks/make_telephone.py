@@ -10,8 +10,8 @@
 Every single-channel meeting of ``--data`` (``tune/`` and ``bench/``, with its manifest and
 references) and every AMI excerpt of ``--realspeech/ami`` (with ``ami.rttm`` / ``ami.uem``) goes
 through :func:`notsofar.restore.degrade.telephone` (300-3400 Hz, 8 kHz, G.711 mu-law) into
-``--out``, same names, 8 kHz (meetings as mu-law WAV, AMI as FLAC). The 7-channel files are left out (a telephone call has
-one channel), so run the benchmark with ``--skip-mc``.
+``--out``, same names, 8 kHz (meetings as mu-law WAV, AMI as FLAC). The 7-channel files are
+left out (a telephone call has one channel), so run the benchmark with ``--skip-mc``.
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def band_gap_db(fbank: np.ndarray, sample_rate: int = 16000, top: float = 0.3) -
     mid, high = (centre > 1000) & (centre < 3000), (centre > 4300) & (centre < 5200)
     energy = fbank.mean(axis=1)
     loud = fbank[energy >= np.quantile(energy, 1.0 - top)]
-    gap = float(loud[:, mid].mean() - loud[:, high].mean()) * 10.0 / np.log(10.0)
+    gap = (loud[:, mid].mean() - loud[:, high].mean()) * 10.0 / np.log(10.0)
     return float(gap), len(loud)
 
 

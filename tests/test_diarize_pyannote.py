@@ -153,19 +153,21 @@ def _real_meeting() -> tuple[np.ndarray, list[tuple[str, float, float]]]:
     return out[: int((t + 0.5) * SAMPLE_RATE)], ref
 
 
-def test_real_voices_two_readers_with_overlap():
+def _annotation(turns: list[tuple[str, float, float]]) -> Any:
+    """``(speaker, start, end)`` turns as a pyannote Annotation (a reference for :func:`_der`)."""
     from pyannote.core import Annotation, Segment
-    from pyannote.metrics.diarization import DiarizationErrorRate
 
+    out = Annotation()
+    for i, (spk, a, b) in enumerate(turns):
+        out[Segment(a, b), i] = spk
+    return out
+
+
+def test_real_voices_two_readers_with_overlap():
     audio, ref = _real_meeting()
     hyp = diarize(audio, SAMPLE_RATE, PY, models=ModelCache("cpu"), session_id="real")
     assert len(hyp.speakers) == 2
-    reference, hypothesis = Annotation(), Annotation()
-    for i, (spk, a, b) in enumerate(ref):
-        reference[Segment(a, b), i] = spk
-    for i, s in enumerate(hyp):
-        hypothesis[Segment(s.start_time, s.end_time), i] = s.speaker
-    assert DiarizationErrorRate(collar=0.5)(reference, hypothesis) < 0.2
+    assert _der(_annotation(ref), hyp) < 0.2
     # the overlapped 0.8 s: two speakers at once somewhere inside it
     a, b = ref[3][1], ref[2][2]
     inside = [s for s in hyp if s.start_time < b and s.end_time > a]
@@ -201,6 +203,7 @@ def _three_readers(seed: int = 7) -> tuple[np.ndarray, Any]:
 
 
 def _der(ref: Any, hyp: Any) -> float:
+    """DER (pyannote, collar 0.5) of our turns ``hyp`` against the Annotation ``ref``."""
     from pyannote.core import Annotation, Segment
     from pyannote.metrics.diarization import DiarizationErrorRate
 
@@ -259,12 +262,7 @@ def test_telephone_call_is_diarized_as_narrowband():
         assert acc.narrowband() is narrow
     hyp = diarize(tel, rate, PY, models=models, session_id="call")
     assert len(hyp.speakers) == 2
-    from pyannote.core import Annotation, Segment
-
-    reference = Annotation()
-    for i, (spk, a, b) in enumerate(ref):
-        reference[Segment(a, b), i] = spk
-    assert _der(reference, hyp) < 0.25
+    assert _der(_annotation(ref), hyp) < 0.25
 
 
 def test_linkage_settings_are_validated_and_used():

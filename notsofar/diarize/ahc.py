@@ -1,9 +1,10 @@
 """Global speaker clustering of (window, local speaker) embeddings, as pyannote 3.1 does.
 
-Centroid-linkage (``linkage``; average linkage for telephone audio) agglomerative clustering of
-L2-normalised embeddings, cut at a Euclidean distance ``ahc_threshold``; clusters with fewer than ``min_cluster_size`` members are folded into
-the nearest large one (by centroid cosine distance); a forced or bounded count walks the
-dendrogram to the cut nearest the threshold that gives it. Then every window's local speakers
+Agglomerative clustering of L2-normalised embeddings (``linkage``: centroid, or average for
+telephone audio), cut at a Euclidean distance ``ahc_threshold``; clusters with fewer than
+``min_cluster_size`` members are folded into the nearest large one (by centroid cosine
+distance); a forced or bounded count walks the dendrogram to the cut nearest the threshold that
+gives it. Then every window's local speakers
 are mapped to *distinct* global speakers by a Hungarian assignment on cosine similarity
 (two voices heard at once in one window cannot be one person).
 

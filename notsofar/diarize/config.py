@@ -131,8 +131,9 @@ class DiarizeConfig:
     #: Chosen on telephone versions (300-3400 Hz, 8 kHz mu-law) of the real-voice tuning
     #: meetings and AMI excerpts: DER 36.3 -> 23.4 %, exact counts 13 -> 27 of 42, AMI pooled
     #: 43.3 -> 41.2 % with average linkage cut at 0.75 and split 0.55 instead of the wideband
-    #: centroid 0.625 / 0.75 (centroid 0.55 / 0.55: 24.8 % / 24, AMI 44.8 %). Wideband recordings measure -8 to 11 dB (11.025 kHz ones too: with the
-    #: telephone settings they over-counted, 27 -> 19 of 42 exact), telephone ones 50-65 dB
+    #: centroid 0.625 / 0.75 (centroid 0.55 / 0.55: 24.8 % / 24, AMI 44.8 %). Wideband
+    #: recordings measure -8 to 11 dB (11.025 kHz ones too: with the telephone settings they
+    #: over-counted, 27 -> 19 of 42 exact), telephone ones 33-65 dB
     narrowband_gap_db: float = 25.0
     narrowband_linkage: str = "average"
     narrowband_ahc_threshold: float = 0.75

@@ -177,7 +177,7 @@ class Accumulator:
         # resegmentation: short spans' absolute centre times and embeddings (float16)
         self.short_t: list[np.ndarray] = []
         self.short_emb: list[np.ndarray] = []
-        # per chunk: (dB from 1-3 kHz to above 4.3 kHz in the loudest frames, frames)
+        # per chunk: (dB from 1-3 kHz to 4.3-5.2 kHz in the loudest frames, frames)
         self.band_gap: list[tuple[float, int]] = []
 
     def networks(self) -> tuple[Segmentation, Campplus]:
