@@ -246,10 +246,15 @@ def test_band_gap_tells_telephone_speech_from_wideband():
     assert old < 15.0
 
 
-def test_telephone_call_is_diarized_as_narrowband():
+def test_telephone_call_is_diarized_as_narrowband(tmp_path):
     """The committed two-reader meeting through a telephone line: the accumulator sees
-    telephone-band audio (the wideband original does not), and the call still comes out as
-    its two speakers."""
+    telephone-band audio (the wideband original does not); ``notsofar diarize`` on the call
+    says it used the telephone settings (stderr and the JSON summary) and still finds its two
+    speakers."""
+    import json
+    import subprocess
+
+    from notsofar import io
     from notsofar.audio import resample
     from notsofar.diarize import accumulator
 
@@ -260,9 +265,44 @@ def test_telephone_call_is_diarized_as_narrowband():
         acc = accumulator(PY, models)
         acc.add(x, 0.0, [(0.0, len(x) / SAMPLE_RATE)])
         assert acc.narrowband() is narrow
-    hyp = diarize(tel, rate, PY, models=models, session_id="call")
+        acc.finish([(0.0, len(x) / SAMPLE_RATE)], PY, "call")
+        assert bool(acc.notes) is narrow
+    sf.write(tmp_path / "call.wav", tel, rate)
+    proc = subprocess.run(
+        [sys.executable, "-m", "notsofar.cli.main", "diarize", str(tmp_path / "call.wav")]
+        + ["-o", str(tmp_path / "out"), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "call: telephone-band audio" in proc.stderr
+    summary = json.loads(proc.stdout)
+    assert len(summary["notes"]) == 1 and "narrowband" in summary["notes"][0]
+    hyp = io.read(tmp_path / "out" / "call.rttm")
     assert len(hyp.speakers) == 2
     assert _der(_annotation(ref), hyp) < 0.25
+
+
+def test_transcribe_says_when_it_used_the_telephone_settings(tmp_path):
+    """``notsofar transcribe`` on the two-reader call through a telephone line: the notice
+    reaches the user (stderr, with the session's name), and both readers get words."""
+    import subprocess
+
+    from notsofar import io
+
+    audio, _ = _real_meeting()
+    tel, rate = telephone(audio, SAMPLE_RATE)
+    sf.write(tmp_path / "call.wav", tel, rate)
+    proc = subprocess.run(
+        [sys.executable, "-m", "notsofar.cli.main", "transcribe", str(tmp_path / "call.wav")]
+        + ["-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "call: telephone-band audio" in proc.stderr
+    words = io.read(tmp_path / "out" / "call.seglst.json")
+    assert len(words.speakers) == 2
 
 
 def test_linkage_settings_are_validated_and_used():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,10 @@ def diarize_cmd(
     cfg = transcribe_config(config, sets, "diarize", device, channel)
     source = FileSource(audio, cfg.channel)
     check_writable(out_dir)
-    turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device))
+    notes: list[str] = []
+    turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device), notice=notes.append)
+    for note in notes if not quiet else ():
+        print(f"notsofar: {source.name}: {note}", file=sys.stderr)
     stem = audio.name.split(".")[0]  # file names keep the recording's; ids have no spaces
     outputs = [out_dir / f"{stem}.rttm", out_dir / f"{stem}.diarization.seglst.json"]
     for path in outputs:
@@ -49,6 +53,7 @@ def diarize_cmd(
         "speakers": len(turns.speakers),
         "turns": len(turns),
         "outputs": [str(p) for p in outputs],
+        "notes": notes,
     }
     emit(
         summary,

@@ -122,6 +122,7 @@ def diarize_source(
     models: Any = None,
     regions: list[tuple[float, float]] | None = None,
     on_chunk: Callable[[float], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Transcript:
     """Diarize an :class:`~notsofar.pipeline.source.AudioSource`, streaming it chunk by chunk.
 
@@ -131,6 +132,8 @@ def diarize_source(
         models: a :class:`~notsofar.pipeline.models.ModelCache` (a CPU one is made if None).
         regions: speech regions if already known (VAD is run otherwise).
         on_chunk: called with the end time (s) of each processed chunk (progress bars).
+        notice: receives one-line notices on how the recording was handled (e.g. telephone-band
+            audio clustered with its own settings).
     """
     from notsofar.pipeline.models import ModelCache
     from notsofar.vad import source_regions
@@ -144,7 +147,10 @@ def diarize_source(
         emb.add(audio, a, chunk_regions)
         if on_chunk:
             on_chunk(b)
-    return emb.finish(regions, cfg, source.name)
+    turns = emb.finish(regions, cfg, source.name)
+    for note in getattr(emb, "notes", ()) if notice else ():
+        notice(note)
+    return turns
 
 
 def diarize(

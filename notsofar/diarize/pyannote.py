@@ -179,6 +179,9 @@ class Accumulator:
         self.short_emb: list[np.ndarray] = []
         # per chunk: (dB from 1-3 kHz to 4.3-5.2 kHz in the loudest frames, frames)
         self.band_gap: list[tuple[float, int]] = []
+        #: one-line notices on how the recording was handled (``finish`` adds them), for the
+        #: caller to show: e.g. telephone-band audio clustered with its own settings
+        self.notes: list[str] = []
 
     def networks(self) -> tuple[Segmentation, Campplus]:
         """segmentation-3.0 and CAM++ on the configured runtime (loaded once per run)."""
@@ -269,6 +272,11 @@ class Accumulator:
         if not self.starts:
             return Transcript()
         if self.narrowband():
+            self.notes.append(
+                f"telephone-band audio (4.3-5.2 kHz {self.band_gap_db():.0f} dB below 1-3 kHz): "
+                f"speakers clustered with diarize.narrowband_* (cut {cfg.narrowband_ahc_threshold}"
+                f"); diarize.narrowband_gap_db=0 turns this off"
+            )
             cfg = self.cfg = replace(
                 cfg,
                 linkage=cfg.narrowband_linkage,
@@ -315,14 +323,18 @@ class Accumulator:
             binary = frames(centroids)
         return self._turns(binary, regions, seg, session_id)
 
+    def band_gap_db(self) -> float:
+        """dB from 1-3 kHz down to 4.3-5.2 kHz in the loudest frames of the chunks seen so far
+        (:func:`notsofar.features.band_gap_db`, frame-weighted; 0 before any chunk)."""
+        frames = sum(n for _, n in self.band_gap)
+        return sum(g * n for g, n in self.band_gap) / frames if frames else 0.0
+
     def narrowband(self) -> bool:
         """Telephone-band audio (see ``DiarizeConfig.narrowband_gap_db``), judged from the
         chunks' fbanks seen so far."""
-        frames = sum(n for _, n in self.band_gap)
-        if self.cfg.narrowband_gap_db <= 0 or frames == 0:
+        if self.cfg.narrowband_gap_db <= 0 or not self.band_gap:
             return False
-        gap = sum(g * n for g, n in self.band_gap) / frames
-        return gap >= self.cfg.narrowband_gap_db
+        return self.band_gap_db() >= self.cfg.narrowband_gap_db
 
     def _turns(
         self, binary: np.ndarray, regions: list[tuple[float, float]], seg: Any, session_id: str

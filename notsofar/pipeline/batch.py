@@ -323,6 +323,8 @@ def run_session(
     start = time.perf_counter()
     try:
         result = transcribe_session(session, cfg, models, out_dir, notice, on_progress)
+        for note in result.notes:
+            notice(f"{session.name}: {note}")
         (out_dir / session.name).parent.mkdir(parents=True, exist_ok=True)
         write_outputs(result, out_dir, session.name, cfg)
         write_resolved_config(resolved_config(cfg, models, result), out_dir, session.name)

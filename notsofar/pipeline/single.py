@@ -34,6 +34,9 @@ class Result:
     regions: tuple[tuple[float, float], ...] = ()
     #: the array geometry the multi-channel front end used; None: the single-channel path ran
     array: str | None = None
+    #: one-line notices on how the session was handled (e.g. the diarizer's telephone-band
+    #: settings), for the caller to show
+    notes: tuple[str, ...] = ()
 
     @property
     def speakers(self) -> list[str]:
@@ -151,4 +154,6 @@ def _stream(
     transcript = attribute(groups, diarization, source.name, cfg.asr.max_gap_s)
     if on_progress:
         on_progress(duration)
-    return Result(transcript, diarization, duration, tuple(regions))
+    return Result(
+        transcript, diarization, duration, tuple(regions), notes=tuple(getattr(emb, "notes", ()))
+    )
