@@ -124,7 +124,7 @@ def load_meetings(data: Path, split: str, only: Sequence[str] = ()) -> list[Reco
                 ref.with_session_id(m["name"]),
                 0.0,
                 end,
-                folder / m["audio_7ch"],
+                folder / m["audio_7ch"] if m.get("audio_7ch") else None,
                 bool(m["has_words"]),
                 m["condition"],
             )
@@ -561,7 +561,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--realspeech", type=Path, default=DEFAULT_REALSPEECH)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="make_real_meetings.py output")
-    p.add_argument("--set", dest="which", choices=("tune", "bench", "both"), default="bench")
+    p.add_argument(
+        "--set",
+        dest="which",
+        choices=("tune", "bench", "both", "long", "longcheck"),
+        default="bench",
+        help="long / longcheck: the 10-25 min meetings of make_real_meetings.py --set long",
+    )
     p.add_argument("--only", choices=("ami", "meetings", "all"), default="all")
     p.add_argument("--meetings", nargs="*", default=[], help="only these meeting names")
     p.add_argument(
@@ -726,6 +732,8 @@ BLOCKS = {
     "ami": "AMI excerpts (pooled)",
     "bench": "Real-voice meetings, bench set",
     "tune": "Real-voice meetings, tune set",
+    "long": "Long real-voice meetings (10-25 min), long set",
+    "longcheck": "Long real-voice meetings (10-25 min), check set",
 }
 INTRO = (
     "Real people: the 12 AMI excerpts of `../shared/realspeech/ami` (RTTM + UEM as shipped, "

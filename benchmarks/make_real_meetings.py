@@ -23,6 +23,14 @@ Two kinds of meeting:
   into chunks of 0.5-10 s (about a third of them under 2.5 s: short, backchannel-like turns), so
   2-6 speakers take turns with varied turn lengths.
 
+Two more sets check long recordings (15-25 min, where a stray piece of a known voice is
+likelier to stay a speaker of its own), outside the tune/bench split of speakers since only
+the three LibriSpeech readers hold that much speech: ``long`` (6 meetings of 3-5 speakers,
+voices from the tune pool, on which the long-recording rules were chosen, plus 4 with a
+genuinely brief fourth speaker: two turns of one LibriSpeech utterance inserted into pauses of
+``lw01``/``lw02``, 8-17 s in all, to measure what those rules cost) and ``longcheck`` (4 more,
+voices from the bench pool, run once after the choice).
+
 Each meeting is made by ``notsofar simulate --mode meeting`` (configs/simulate/meeting.yaml)
 from a TSV (``path<TAB>speaker<TAB>text``) listing exactly its speakers' prepared utterances,
 in a simulated room (near: RT60 0.15-0.3 s, 0.5-1 m; far: RT60 0.4-0.8 s, 1.2-2.5 m) with the
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -87,9 +96,45 @@ class MeetingSpec:
     overlap_prob: float = 0.35
 
 
+#: the long-recording sets: which speaker pool their ``voices`` meetings draw from
+LONG_SETS = {"long": "tune", "longcheck": "bench"}
+#: ``long`` meetings with a brief fourth speaker: (base meeting, LibriSpeech utterance)
+BRIEF = (
+    ("lw01_3spk", "198-126831-0000"),
+    ("lw02_3spk", "8770-295462-0000"),
+    ("lw01_3spk", "4640-19187-0000"),
+    ("lw02_3spk", "7278-104730-0000"),
+)
+
+
+def _long_specs(split: str) -> list[MeetingSpec]:
+    readers = ("LS19", "LS26", "LS27")
+    if split == "long":
+        return [
+            MeetingSpec("lw01_3spk", "words", 3, 15.0, "near", 9001, readers),
+            MeetingSpec("lw02_3spk", "words", 3, 15.0, "far", 9002, readers),
+            MeetingSpec("lw03_4spk", "words", 4, 20.0, "near", 9003, (*readers, "ARCTIC_aew")),
+            MeetingSpec(
+                "lw04_4spk", "words", 4, 20.0, "far", 9004, ("LS26", "LS27", "LS19", "ARCTIC_axb")
+            ),
+            MeetingSpec("lv05_5spk", "voices", 5, 15.0, "far", 9005, None, 0.35),
+            MeetingSpec("lv06_4spk", "voices", 4, 15.0, "near", 9006, None, 0.35),
+        ]
+    return [
+        MeetingSpec(
+            "cw01_4spk", "words", 4, 12.0, "far", 9101, ("LS26", "LS27", "LS2412", "ARCTIC_axb")
+        ),
+        MeetingSpec("cv02_6spk", "voices", 6, 20.0, "near", 9102, None, 0.35),
+        MeetingSpec("cv03_3spk", "voices", 3, 10.0, "far", 9103, None, 0.3),
+        MeetingSpec("cw04_3spk", "words", 3, 25.0, "near", 9104, ("LS19", "LS61", "ARCTIC_aew")),
+    ]
+
+
 def _specs(split: str) -> list[MeetingSpec]:
     """The meetings of a split: bench 5 with words and 10 diarization-only, tune 12 and 30;
     seeds differ per split."""
+    if split in LONG_SETS:
+        return _long_specs(split)
     base = 7100 if split == "tune" else 7300
     p = "rt" if split == "tune" else "rb"
     if split == "tune":
@@ -374,8 +419,15 @@ def make_split(realspeech: Path, out: Path, split: str, force: bool, only: list[
 
     dest = out / split
     dest.mkdir(parents=True, exist_ok=True)
-    items = prepare_speech(realspeech, out, split)
-    pool = sorted(s for s in items if s not in WORD_SPEAKERS[split])
+    if split in LONG_SETS:
+        # every transcribed speaker, and the chunked voices of one pool
+        voices = prepare_speech(realspeech, out, LONG_SETS[split])
+        words = prepare_words(realspeech, out, sum(WORD_SPEAKERS.values(), ()))
+        pool = sorted(s for s in voices if s not in words)
+        items = {**voices, **words}
+    else:
+        items = prepare_speech(realspeech, out, split)
+        pool = sorted(s for s in items if s not in WORD_SPEAKERS[split])
     entries = []
     for spec in _specs(split):
         speakers = _pick_speakers(spec, pool)
@@ -422,15 +474,115 @@ def make_split(realspeech: Path, out: Path, split: str, force: bool, only: list[
             f"{spec.condition}), {spec.minutes} min, overlap {entry['overlap_ratio']:.2f}: {state}",
             flush=True,
         )
+    if split == "long":
+        entries += [
+            brief_speaker_meeting(realspeech, dest, base, utt, force, only) for base, utt in BRIEF
+        ]
+        entries = [e for e in entries if e is not None]
     manifest = {
         "set": split,
         "sample_rate": SR,
         "realspeech": str(realspeech),
-        "word_speakers": list(WORD_SPEAKERS[split]),
+        "word_speakers": list(WORD_SPEAKERS.get(split, sum(WORD_SPEAKERS.values(), ()))),
         "meetings": entries,
     }
     write_text(dest / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     return dest
+
+
+def brief_speaker_meeting(
+    realspeech: Path, dest: Path, base: str, utterance: str, force: bool, only: list[str]
+) -> dict | None:
+    """``base`` with a brief fourth speaker: one LibriSpeech utterance (reverberated with a
+    simulated room response of the kind the long meetings use), cut in two halves inserted
+    into the first pauses after 300 s and 600 s, each with 0.3 s of real recorded noise at the
+    meeting's noise floor around it, at the level of the meeting's speech. Returns its
+    manifest entry (None when not selected and not made)."""
+    from notsofar.audio import read, write
+    from notsofar.data import Segment, Transcript
+    from notsofar.io.atomic import write_text
+    from notsofar.simulate.meeting import to_rttm
+    from notsofar.simulate.rooms import compute_rirs, sample_room
+
+    x, _ = read(dest / f"{base}.wav", sample_rate=SR)
+    ref = Transcript.from_seglst(json.loads((dest / f"{base}.ref.seglst.json").read_text()))
+    u = trimmed(_read(realspeech / "librispeech" / "speakers" / f"{utterance}.flac"))
+    name = f"{base[:4]}b{round(len(u) / SR):02d}_4spk"
+    selected = not only or name in only
+    if not (dest / f"{name}.wav").exists() and not selected:
+        return None
+    if force or not (dest / f"{name}.wav").exists():
+        rng = np.random.default_rng(int(utterance.split("-")[0]))
+        cond = "near" if base == "lw01_3spk" else "far"
+        rt60, dist, _ = CONDITIONS[cond]
+        room = sample_room(rng, 1, rt60_range_s=rt60, distance_range_m=dist)
+        h = compute_rirs(room, max_length_s=0.5)[0, 0]
+        # two turns: the utterance cut at the pause nearest its middle, each reverberated
+        # (its 0.5 s tail kept in the audio, not in the turn)
+        bounds = [b for _, b in speech_regions(u, min_pause_s=0.12, rel_db=25.0)[:-1]]
+        cut = min(bounds, key=lambda b: abs(b - len(u) // 2), default=len(u) // 2)
+        dry = (u[:cut], u[cut:])
+        wets = [np.convolve(d, h)[: len(d) + SR // 2].astype(np.float32) for d in dry]
+        # at the level of the meeting's speech: RMS over its reference turns
+        talk = np.zeros(len(x), dtype=bool)
+        for s in ref:
+            talk[int(s.start_time * SR) : int(s.end_time * SR)] = True
+        rms = lambda y: float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))  # noqa: E731
+        gain = rms(x[talk]) / max(rms(np.concatenate(dry)), 1e-9)
+        noise = _read(realspeech / "noise" / "doing_the_dishes.flac")
+        floor = np.percentile(10 ** (_frames_db(x) / 20), 10)
+        pad = int(0.3 * SR)
+        y, shift, extra = x, 0.0, []
+        for d, piece, after in zip(dry, wets, (300.0, 600.0), strict=True):
+            # times in the meeting as it stands, earlier insertions included
+            ends = sorted(s.end_time for s in ref if s.end_time > after + shift)
+            free = [e for e in ends if not any(s.start_time < e < s.end_time for s in ref)]
+            if not free:
+                raise SystemExit(f"error: {base}: no pause after {after:g} s to insert into")
+            t = free[0] + 0.2
+            seg = noise[rng.integers(0, len(noise) - len(piece) - 2 * pad) :][
+                : len(piece) + 2 * pad
+            ]
+            seg = seg / (np.sqrt(np.mean(seg**2)) + 1e-9) * floor
+            seg[pad : pad + len(piece)] += gain * piece
+            k = int(round(t * SR))
+            y = np.concatenate([y[:k], seg, y[k:]])
+            extra.append((t + 0.3, len(d) / SR))
+            moved = len(seg) / SR
+            shift += moved
+            ref = Transcript(
+                [
+                    s
+                    if s.start_time < t
+                    else dataclasses.replace(
+                        s, start_time=s.start_time + moved, end_time=s.end_time + moved
+                    )
+                    for s in ref
+                ]
+            )
+        brief = [Segment(name, f"LS{utterance.split('-')[0]}", a, a + d, "") for a, d in extra]
+        ref = Transcript(sorted([*ref, *brief], key=lambda s: s.start_time)).with_session_id(name)
+        write(dest / f"{name}.wav", y, SR, subtype="PCM_16")
+        write_text(dest / f"{name}.ref.seglst.json", ref.to_json())
+        write_text(dest / f"{name}.ref.rttm", to_rttm(ref))
+    ref = Transcript.from_seglst(json.loads((dest / f"{name}.ref.seglst.json").read_text()))
+    act = _activity(ref)
+    return {
+        "name": name,
+        "kind": "words",
+        "num_speakers": 4,
+        "condition": "near" if base == "lw01_3spk" else "far",
+        "speakers": sorted({s.speaker for s in ref}),
+        "brief_speaker_s": round(len(u) / SR, 2),
+        "base": base,
+        "speech_s": round(float(act.any(axis=0).sum()) / 100, 2),
+        "num_segments": len(ref),
+        "has_words": False,
+        "audio": f"{name}.wav",
+        "audio_7ch": None,
+        "ref_rttm": f"{name}.ref.rttm",
+        "ref_seglst": f"{name}.ref.seglst.json",
+    }
 
 
 def _activity(ref: Transcript) -> np.ndarray:
@@ -447,7 +599,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realspeech", type=Path, default=DEFAULT_REALSPEECH)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--set", dest="which", choices=("tune", "bench", "all"), default="all")
+    parser.add_argument(
+        "--set", dest="which", choices=("tune", "bench", "all", *LONG_SETS), default="all"
+    )
     parser.add_argument("--only", nargs="*", default=[], help="make only these meeting names")
     parser.add_argument("--force", action="store_true", help="remake meetings that exist")
     args = parser.parse_args()

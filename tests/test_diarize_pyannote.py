@@ -125,6 +125,35 @@ def test_ahc_keeps_a_distinct_voice_heard_briefly():
     assert len(set(cluster_labels(x, dataclasses.replace(on, max_speakers=2)))) == 2
 
 
+def test_ahc_small_distinct_cluster_needs_a_share_of_a_long_recording():
+    """``small_cluster_min_share``: the same distinct 3-embedding voice stays a speaker beside
+    2 x 40 embeddings (a short recording) but is folded in beside 2 x 200 (a long one, where
+    such a cluster was a far-sounding piece of a known voice), unless the share is 0."""
+    import dataclasses
+
+    rng = np.random.default_rng(1)
+    centers = rng.standard_normal((3, 192))
+
+    def found(n: int, cfg: DiarizeConfig) -> int:
+        x = np.concatenate(
+            [
+                c + 0.3 * rng.standard_normal((k, 192))
+                for c, k in zip(centers, (n, n, 3), strict=True)
+            ]
+        )
+        return len(set(cluster_labels(x, cfg)))
+
+    cfg = DiarizeConfig(ahc_threshold=0.9, min_cluster_size=5)
+    assert cfg.small_cluster_min_share == 0.01  # the default measured on long meetings
+    assert found(40, cfg) == 3
+    assert found(200, cfg) == 2
+    assert found(200, dataclasses.replace(cfg, small_cluster_min_share=0.0)) == 3
+    from notsofar.errors import NotsofarError
+
+    with pytest.raises(NotsofarError, match="small_cluster_min_share"):
+        DiarizeConfig(small_cluster_min_share=1.5).validate()
+
+
 def test_assign_keeps_local_speakers_of_a_window_apart():
     centroids = np.eye(3)[:2]
     # both local speakers sound like speaker 0; the Hungarian assignment still separates them

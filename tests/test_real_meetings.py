@@ -156,3 +156,62 @@ def test_telephone_copies_of_meetings_and_ami(tmp_path: Path, monkeypatch) -> No
         assert rate == 8000 and abs(len(y) / rate - len(x) / sr) < 0.01
         gap, _ = band_gap_db(kaldi_fbank(resample(y, rate, 16000)))
         assert gap > 40.0
+
+
+def test_brief_speaker_is_inserted_into_pauses_of_a_long_meeting(tmp_path: Path) -> None:
+    """``brief_speaker_meeting`` (the ``long`` set's meetings with a brief fourth speaker): a
+    real utterance, cut in two at a pause, goes into the first pauses after 300 s and 600 s; the
+    reference gains the new speaker's two turns and every later turn moves by what was
+    inserted; the base meeting's audio is kept around the insertions. The base meeting and the
+    noise file here are stand-ins (a quiet 11-minute track with two real utterances placed in
+    it; white noise where the set uses recorded noise)."""
+    import soundfile as sf
+
+    from notsofar import io
+    from notsofar.data import Segment, Transcript
+    from notsofar.simulate.meeting import to_rttm
+
+    sr = mrm.SR
+    rng = np.random.default_rng(0)
+    base = (0.001 * rng.standard_normal(660 * sr)).astype(np.float32)
+    u = mrm._read(FIXTURE / "19-198-0008.flac")
+    turns = [(10.0, "LS19"), (298.0, "LS26"), (601.0, "LS19"), (640.0, "LS26")]
+    for t, _ in turns:
+        base[int(t * sr) : int(t * sr) + len(u)] += u
+    ref = Transcript(
+        [Segment("lw01_3spk", s, t, t + len(u) / sr, "") for t, s in turns]
+    ).with_session_id("lw01_3spk")
+    dest, shared = tmp_path / "long", tmp_path / "realspeech"
+    dest.mkdir()
+    (shared / "librispeech" / "speakers").mkdir(parents=True)
+    (shared / "noise").mkdir()
+    sf.write(dest / "lw01_3spk.wav", base, sr, subtype="PCM_16")
+    (dest / "lw01_3spk.ref.seglst.json").write_text(ref.to_json())
+    (dest / "lw01_3spk.ref.rttm").write_text(to_rttm(ref))
+    brief = mrm._read(FIXTURE / "27-124992-0064.flac")
+    sf.write(shared / "librispeech" / "speakers" / "27-124992-0064.flac", brief, sr)
+    sf.write(shared / "noise" / "doing_the_dishes.flac", rng.standard_normal(20 * sr) * 0.01, sr)
+
+    entry = mrm.brief_speaker_meeting(shared, dest, "lw01_3spk", "27-124992-0064", False, [])
+    assert entry is not None and entry["speakers"] == ["LS19", "LS26", "LS27"]
+    name = entry["name"]
+    out = io.read(dest / f"{name}.ref.seglst.json")
+    assert set(io.read(dest / f"{name}.ref.rttm").speakers) == {"LS19", "LS26", "LS27"}
+    new = sorted((s for s in out if s.speaker == "LS27"), key=lambda s: s.start_time)
+    assert len(new) == 2 and 300.0 < new[0].start_time < 310.0 < 600.0 < new[1].start_time
+    spoken = sum(s.duration for s in new)
+    assert abs(spoken - len(mrm.trimmed(brief)) / sr) < 0.01
+    y, _ = sf.read(dest / f"{name}.wav", dtype="float32")
+    inserted = (len(y) - len(base)) / sr
+    assert abs(inserted - (spoken + 2 * (0.6 + 0.5))) < 0.01  # noise pads, reverb tails
+    first = new[0].duration + 0.6 + 0.5
+    moved = sorted((s for s in out if s.speaker != "LS27"), key=lambda s: s.start_time)
+    shifts = [s.start_time - t for s, (t, _) in zip(moved, turns, strict=True)]
+    np.testing.assert_allclose(shifts, [0.0, 0.0, first, inserted], atol=0.01)
+    assert new[1].start_time > moved[2].end_time  # after the turn that ends past 600 s
+    # the base audio is still there, shifted after the insertions; the new voice is loud
+    a = int(round(moved[-1].start_time * sr))
+    np.testing.assert_allclose(y[a : a + sr], base[640 * sr : 641 * sr], atol=1e-4)
+    b = int(new[0].start_time * sr)
+    level = np.sqrt(np.mean(y[b : b + int(new[0].duration * sr)] ** 2))
+    assert level > 10 * 0.001

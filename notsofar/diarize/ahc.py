@@ -84,7 +84,9 @@ def cluster_labels(
     if len(small):
         cents = _normalize(np.stack([x[labels == i].mean(0) for i in large]))
         room = (hi - len(large)) if want is None else 0
-        keep = _distinct_small(x, labels, small, counts[counts < min_size], cents, cfg, room)
+        keep = _distinct_small(
+            x, labels, small, counts[counts < min_size], cents, cfg, room, float(w.sum())
+        )
         for s in small:
             if s in keep:
                 continue
@@ -101,16 +103,17 @@ def _distinct_small(
     cents: np.ndarray,
     cfg: DiarizeConfig,
     room: int,
+    total: float,
 ) -> set[int]:
     """The small clusters that stay speakers of their own: at least ``small_cluster_min_size``
-    embeddings whose centroid is farther than ``small_cluster_distance`` (cosine) from every
+    embeddings and ``small_cluster_min_share`` of ``total`` (the weight of all), whose centroid is farther than ``small_cluster_distance`` (cosine) from every
     large cluster's (a voice heard in one short turn, not a stray piece of a known voice);
     the farthest first, at most ``room`` of them."""
     if cfg.small_cluster_distance <= 0 or room <= 0:
         return set()
     far = []
     for s, size in zip(small, sizes, strict=True):
-        if size < cfg.small_cluster_min_size:
+        if size < cfg.small_cluster_min_size or size < cfg.small_cluster_min_share * total:
             continue
         d = 1.0 - float(np.max(cents @ _normalize(x[labels == s].mean(0))))
         if d > cfg.small_cluster_distance:

@@ -101,10 +101,14 @@ class DiarizeConfig:
     linkage: str = "centroid"
     min_cluster_size: int = 8
     #: a cluster under ``min_cluster_size`` stays a speaker of its own when it holds at least
-    #: ``small_cluster_min_size`` embeddings and its centroid is farther than this cosine
-    #: distance from every large cluster's (0 disables: every small cluster joins its nearest)
+    #: ``small_cluster_min_size`` embeddings and ``small_cluster_min_share`` of all of them and
+    #: its centroid is farther than this cosine distance from every large cluster's (0
+    #: disables: every small cluster joins its nearest). The share matters only in long
+    #: recordings (1 % is under 2 embeddings below ~4 min of speech): in 15-20 min real-voice
+    #: meetings a far-sounding piece of a known reader (17.5 s over 9 turns) stayed a speaker
     small_cluster_distance: float = 0.35
     small_cluster_min_size: int = 2
+    small_cluster_min_share: float = 0.01
     #: resegmentation of one-voice stretches by CAM++ embeddings of ``reseg_window_s`` spans
     #: every ``reseg_hop_s`` (:meth:`notsofar.diarize.pyannote.Accumulator._resegment`): a
     #: Viterbi pass with ``reseg_prior`` for the windows' own label and ``reseg_penalty`` per
@@ -141,10 +145,13 @@ class DiarizeConfig:
     #: a speaker with less speech in the final turns than ``min_speaker_s`` and than
     #: ``min_speaker_share`` of all speakers' speech is dropped and their windows reassigned to
     #: the others: a stray piece of a known voice split off, not a person (on the real-voice
-    #: tuning meetings the extra speakers held 1.2-4.2 s, the real ones at least 5 s; the share
-    #: keeps a short recording's brief speakers, e.g. a 30 s AMI excerpt's). A forced count and
-    #: ``min_speakers`` still win (0 disables)
-    min_speaker_s: float = 3.0
+    #: tuning meetings the extra speakers held 1.2-4.2 s, the real ones at least 5 s; in 15-20
+    #: min real-voice meetings the stray pieces held 4.5-7.6 s; the share keeps a short
+    #: recording's brief speakers, e.g. a 30 s AMI excerpt's: 10 s binds only above 500 s of
+    #: speech). The cost: a real person with under 10 s in a long meeting is dropped too (their
+    #: words go to the nearest voice), as pyannote's recipe folds every small cluster. A forced
+    #: count and ``min_speakers`` still win (0 disables)
+    min_speaker_s: float = 10.0
     min_speaker_share: float = 0.02
     #: frames inside the VAD's speech regions where segmentation-3.0 hears nobody go to the
     #: speaker talking nearest in time in the same region: on far-field, noisy real-voice
@@ -217,6 +224,11 @@ class DiarizeConfig:
         if self.small_cluster_min_size < 1:
             raise NotsofarError(
                 f"diarize.small_cluster_min_size must be >= 1, got {self.small_cluster_min_size}"
+            )
+        if not 0.0 <= self.small_cluster_min_share < 1.0:
+            raise NotsofarError(
+                "diarize.small_cluster_min_share must be in [0, 1), got "
+                f"{self.small_cluster_min_share}"
             )
         for name in ("linkage", "narrowband_linkage"):
             if getattr(self, name) not in ("centroid", "average"):
