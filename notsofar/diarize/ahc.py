@@ -106,9 +106,10 @@ def _distinct_small(
     total: float,
 ) -> set[int]:
     """The small clusters that stay speakers of their own: at least ``small_cluster_min_size``
-    embeddings and ``small_cluster_min_share`` of ``total`` (the weight of all), whose centroid is farther than ``small_cluster_distance`` (cosine) from every
-    large cluster's (a voice heard in one short turn, not a stray piece of a known voice);
-    the farthest first, at most ``room`` of them."""
+    embeddings and ``small_cluster_min_share`` of ``total`` (the weight of all), with a
+    centroid farther than ``small_cluster_distance`` (cosine) from every large cluster's (a
+    voice heard in one short turn, not a stray piece of a known voice); the farthest first, at
+    most ``room`` of them."""
     if cfg.small_cluster_distance <= 0 or room <= 0:
         return set()
     far = []

@@ -174,7 +174,8 @@ class OrtNet:
 
 
 def load_segmentation_onnx(threads: int) -> Any:
-    """segmentation-3.0 on ONNX Runtime, as a :class:`~notsofar.diarize.segmentation.Segmentation`."""
+    """segmentation-3.0 on ONNX Runtime, as a
+    :class:`~notsofar.diarize.segmentation.Segmentation`."""
     from notsofar.diarize.segmentation import Segmentation
 
     path, meta = exported("segmentation-3.0", segmentation_sources(), _export_segmentation)
