@@ -154,6 +154,27 @@ def test_ahc_small_distinct_cluster_needs_a_share_of_a_long_recording():
         DiarizeConfig(small_cluster_min_share=1.5).validate()
 
 
+def test_a_speakers_pause_is_bridged_only_when_nobody_else_talks():
+    """``min_gap_s``: a 0.5 s pause inside one person's talk becomes one turn; the same pause
+    with another speaker's short reply in it stays two turns (bridging through the reply
+    would put both people on it); 0 bridges nothing."""
+    import dataclasses
+
+    from notsofar.diarize.pyannote import _speaker_turns
+
+    step = 0.1
+    binary = np.zeros((70, 2), dtype=bool)
+    binary[0:10, 0] = binary[15:25, 0] = True  # speaker 0, a pause with nobody in it
+    binary[40:50, 0] = binary[55:65, 0] = True  # speaker 0 again, speaker 1 replies in the pause
+    binary[51:54, 1] = True
+    cfg = DiarizeConfig(min_gap_s=1.0, min_segment_s=0.0)
+    turns = _speaker_turns(binary, step, 0.0, cfg)
+    assert np.round(turns[0], 2).tolist() == [[0.0, 2.5], [4.0, 5.0], [5.5, 6.5]]
+    assert np.round(turns[1], 2).tolist() == [[5.1, 5.4]]
+    off = _speaker_turns(binary, step, 0.0, dataclasses.replace(cfg, min_gap_s=0.0))
+    assert len(off[0]) == 4
+
+
 def test_assign_keeps_local_speakers_of_a_window_apart():
     centroids = np.eye(3)[:2]
     # both local speakers sound like speaker 0; the Hungarian assignment still separates them

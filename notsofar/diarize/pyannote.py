@@ -492,19 +492,23 @@ def _speaker_turns(
     binary: np.ndarray, step: float, offset: float, cfg: DiarizeConfig
 ) -> list[list[list[float]]]:
     """Per speaker (column of ``binary``), its turns ``[t0, t1]``: runs of active frames, gaps
-    under ``min_gap_s`` filled, turns under ``min_segment_s`` dropped."""
+    under ``min_gap_s`` in which nobody else talks filled (a pause inside one person's turn),
+    turns under ``min_segment_s`` dropped."""
     out = []
     for spk in range(binary.shape[1]):
         x = np.concatenate([[False], binary[:, spk], [False]]).astype(np.int8)
         edges = np.diff(x)
         on, off = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        others = np.delete(binary, spk, axis=1).any(axis=1)
         runs: list[list[float]] = []
+        last = 0
         for a, b in zip(on, off, strict=True):
             t0, t1 = offset + a * step, offset + b * step
-            if runs and t0 - runs[-1][1] < cfg.min_gap_s:
+            if runs and t0 - runs[-1][1] < cfg.min_gap_s and not others[last:a].any():
                 runs[-1][1] = t1
             else:
                 runs.append([t0, t1])
+            last = b
         out.append([r for r in runs if r[1] - r[0] >= cfg.min_segment_s])
     return out
 
