@@ -494,8 +494,8 @@ def brief_speaker_meeting(
     realspeech: Path, dest: Path, base: str, utterance: str, force: bool, only: list[str]
 ) -> dict | None:
     """``base`` with a brief fourth speaker: one LibriSpeech utterance (reverberated with a
-    simulated room response of the kind the long meetings use), cut in two halves inserted
-    into the first pauses after 300 s and 600 s, each with 0.3 s of real recorded noise at the
+    simulated room response of the kind the long meetings use), cut in two at the pause
+    nearest its middle, the pieces inserted into the first pauses after 300 s and 600 s, each with 0.3 s of real recorded noise at the
     meeting's noise floor around it, at the level of the meeting's speech. Returns its
     manifest entry (None when not selected and not made)."""
     from notsofar.audio import read, write

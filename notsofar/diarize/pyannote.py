@@ -272,10 +272,11 @@ class Accumulator:
         if not self.starts:
             return Transcript()
         if self.narrowband():
+            gap, cut = self.band_gap_db(), cfg.narrowband_ahc_threshold
             self.notes.append(
-                f"telephone-band audio (4.3-5.2 kHz {self.band_gap_db():.0f} dB below 1-3 kHz): "
-                f"speakers clustered with diarize.narrowband_* (cut {cfg.narrowband_ahc_threshold}"
-                f"); diarize.narrowband_gap_db=0 turns this off"
+                f"telephone-band audio (4.3-5.2 kHz {gap:.0f} dB below 1-3 kHz): speakers "
+                f"clustered with diarize.narrowband_* (cut {cut}); "
+                "diarize.narrowband_gap_db=0 turns this off"
             )
             cfg = self.cfg = replace(
                 cfg,
@@ -495,11 +496,12 @@ def _speaker_turns(
     under ``min_gap_s`` in which nobody else talks filled (a pause inside one person's turn),
     turns under ``min_segment_s`` dropped."""
     out = []
+    talking = binary.sum(axis=1)  # speakers active per frame
     for spk in range(binary.shape[1]):
         x = np.concatenate([[False], binary[:, spk], [False]]).astype(np.int8)
         edges = np.diff(x)
         on, off = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-        others = np.delete(binary, spk, axis=1).any(axis=1)
+        others = talking > binary[:, spk]  # someone else talks in the frame
         runs: list[list[float]] = []
         last = 0
         for a, b in zip(on, off, strict=True):
