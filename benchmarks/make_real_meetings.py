@@ -347,10 +347,13 @@ def simulate_meeting(
     items: dict[str, list[tuple[str, str]]],
     noise: Path | None,
     work: Path,
+    columns: Sequence[str] = ("mixture",),
 ) -> Path:
     """Run ``notsofar simulate --mode meeting`` for one meeting; returns its shard.
 
-    ``noise``: recorded noise (file or folder); None uses generated diffuse noise."""
+    ``noise``: recorded noise (file or folder); None uses generated diffuse noise. ``columns``:
+    what the shard holds (the speakers' images too for ``make_tracks.py``; the same seed gives
+    the same meeting whatever is written)."""
     folder = work / spec.name
     folder.mkdir(parents=True, exist_ok=True)
     tsv = folder / "speech.tsv"
@@ -370,7 +373,7 @@ def simulate_meeting(
         "rirs.cache_dir": str(work.parent / "rir_cache"),
         "noise.snr_db": list(snr),
         "output.examples_per_shard": 1,
-        "output.columns": ["mixture"],
+        "output.columns": list(columns),
     }
     cmd = [sys.executable, "-c", "from notsofar.cli.main import main; main()", "simulate"]
     cmd += ["--config", str(REPO / "configs" / "simulate" / "meeting.yaml")]

@@ -98,11 +98,17 @@ def select_channel(x: np.ndarray, channel: int | str | None, path: str | Path = 
     channel = resolve_channel(channel, x.shape[0])
     if channel == "mix":
         return x.mean(axis=0)
+    if channel == "speakers":
+        raise NotsofarError(
+            "channel=speakers (one speaker per channel) is for files given to transcribe or "
+            "diarize; here pick a channel index or 'mix'",
+            path=path,
+        )
     try:
         idx = int(channel)
     except (TypeError, ValueError):
         raise NotsofarError(
-            f"channel must be an index, 'mix' or 'auto', got {channel!r}", path=path
+            f"channel must be an index, 'mix', 'auto' or 'speakers', got {channel!r}", path=path
         ) from None
     if not -x.shape[0] <= idx < x.shape[0]:
         raise NotsofarError(

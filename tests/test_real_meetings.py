@@ -215,3 +215,36 @@ def test_brief_speaker_is_inserted_into_pauses_of_a_long_meeting(tmp_path: Path)
     b = int(new[0].start_time * sr)
     level = np.sqrt(np.mean(y[b : b + int(new[0].duration * sr)] ** 2))
     assert level > 10 * 0.001
+
+
+def test_close_talk_tracks_are_the_same_meeting(tiny: Path, tmp_path: Path) -> None:
+    """``make_tracks.py``: the tiny meeting simulated again with every speaker's images is the
+    same meeting (its mixture equals the one exported before), and its tracks hold one speaker
+    per channel: on each speaker's turns their own channel is the louder by about the drawn
+    crosstalk (15-25 dB)."""
+    from notsofar import io
+    from notsofar.audio import read
+    from notsofar.simulate.css_format import iter_shard
+
+    tracks = load_benchmark("make_tracks")
+    items = mrm.prepare_words(FIXTURE, tmp_path, ("LS19", "LS26"))
+    spec = mrm.MeetingSpec("tiny_2spk", "words", 2, 0.25, "near", 11, ("LS19", "LS26"), 0.5)
+    shard = mrm.simulate_meeting(
+        spec, spec.speakers, items, None, tmp_path / "work", tracks.COLUMNS
+    )
+    ((_, cols, _),) = list(iter_shard(shard))
+    sc, _ = read(tiny / "tiny_2spk.wav")
+    np.testing.assert_allclose(np.asarray(cols["mixture"])[:, 0], sc, atol=1e-4)
+    x, labels, levels = tracks.tracks_of(shard, spec.seed)
+    assert labels == ["LS19", "LS26"] and x.shape == (2, len(sc))
+    assert 15.0 <= levels["leak_db"] <= 25.0
+    ref = io.read(tiny / "tiny_2spk.ref.seglst.json")
+    for k, spk in enumerate(labels):
+        alone = np.zeros(x.shape[1], dtype=bool)
+        for s in ref:
+            alone[int(s.start_time * 16000) : int(s.end_time * 16000)] = s.speaker == spk
+        for s in ref:  # not where the other one talks too
+            if s.speaker != spk:
+                alone[int(s.start_time * 16000) : int(s.end_time * 16000)] = False
+        own, other = (10 * np.log10(np.mean(x[c, alone] ** 2)) for c in (k, 1 - k))
+        assert own - other > 10.0, (spk, own, other)

@@ -142,8 +142,9 @@ def test_restore_in_front_of_whisper_keeps_the_diarization(batch, tmp_path):
 
 def test_stereo_call_keeps_both_parties(tmp_path):
     """A call recorded one party per channel (two real LibriSpeech readers, the committed
-    fixture): by default (``channel: auto``) a stereo file is averaged, so both parties' words
-    come out; ``--channel 0`` still picks the first party alone."""
+    fixture): by default (``channel: auto``) each party is taken from their own channel, so both
+    parties' words come out on two speakers; ``--channel mix`` averages the two (both parties'
+    words, through the diarizer); ``--channel 0`` still picks the first party alone."""
     import numpy as np
     import soundfile as sf
 
@@ -156,13 +157,21 @@ def test_stereo_call_keeps_both_parties(tmp_path):
     path = tmp_path / "call.wav"
     sf.write(path, call, sr)
     words = {}
-    for name, extra in (("auto", ()), ("first", ("--channel", "0"))):
+    said = {
+        "auto": "one speaker per channel",
+        "mix": "their average",
+        "first": "channel 0",
+    }
+    for name, extra in (("auto", ()), ("mix", ("--channel", "mix")), ("first", ("--channel", "0"))):
         proc = notsofar("transcribe", str(path), "-o", str(tmp_path / name), *extra)
         assert proc.returncode == 0, proc.stderr
-        assert ("their average" if name == "auto" else "channel 0") in proc.stderr
+        assert said[name] in proc.stderr
         t = io.read(tmp_path / name / "call.seglst.json")
-        words[name] = [(s.start_time, s.words.lower()) for s in t]
+        words[name] = [(s.start_time, s.words.lower(), s.speaker) for s in t]
     first_half = len(a) / sr + 0.25
-    assert any(t < first_half and "figure" in w for t, w in words["auto"])
-    assert any(t > first_half and w for t, w in words["auto"])
-    assert all(t < first_half for t, _ in words["first"])
+    for name in ("auto", "mix"):
+        assert any(t < first_half and "figure" in w for t, w, _ in words[name])
+        assert any(t > first_half and w for t, w, _ in words[name])
+    assert {spk for t, _, spk in words["auto"] if t < first_half} == {"spk0"}
+    assert {spk for t, _, spk in words["auto"] if t > first_half} == {"spk1"}
+    assert all(t < first_half for t, _, _ in words["first"])

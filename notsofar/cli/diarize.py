@@ -34,12 +34,19 @@ def diarize_cmd(
     from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
+    from notsofar.pipeline.tracks import diarize_tracks, uses_tracks
 
     cfg = transcribe_config(config, sets, "diarize", device, channel)
-    source = FileSource(audio, cfg.channel)
-    check_writable(out_dir)
-    notes: list[str] = []
-    turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device), notice=notes.append)
+    if uses_tracks(audio, cfg.channel):
+        source = FileSource(audio, 0)
+        check_writable(out_dir)
+        turns, spans = diarize_tracks(audio, cfg, source.name)
+        notes = [f"one speaker per channel ({len(spans)} channels: spk<k> is channel k)"]
+    else:
+        source = FileSource(audio, cfg.channel)
+        check_writable(out_dir)
+        notes = []
+        turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device), notice=notes.append)
     for note in notes if not quiet else ():
         print(f"notsofar: {source.name}: {note}", file=sys.stderr)
     stem = audio.name.split(".")[0]  # file names keep the recording's; ids have no spaces

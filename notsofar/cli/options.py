@@ -27,9 +27,11 @@ ChannelOption = Annotated[
     str | None,
     typer.Option(
         "--channel",
-        metavar="INDEX|mix|auto",
-        help="Channel of multi-channel audio: an index, mix (their average), or auto (stereo: "
-        "their average; more channels: 0) [config: channel].",
+        metavar="INDEX|mix|auto|speakers",
+        help="Channel of multi-channel audio: an index, mix (their average), speakers (one "
+        "close microphone per speaker: speaker k is channel k), or auto (stereo: speakers when "
+        "the channels take turns being much louder, else their average; more channels: 0) "
+        "[config: channel].",
     ),
 ]
 JsonOption = Annotated[

@@ -250,6 +250,15 @@ def transcribe_session(
     first = session.paths[0]
     channels = len(session.paths) if len(session.paths) > 1 else info(first).num_channels
     array = session.array if cfg.array is None else cfg.array
+    if len(session.paths) == 1 and (
+        cfg.channel == "speakers" or (channels == 2 and array in (None, "none"))
+    ):
+        from notsofar.pipeline.tracks import transcribe_tracks, uses_tracks
+
+        if uses_tracks(first, cfg.channel):
+            if cfg.restore.enabled:
+                notice(f"{session.name}: restore is not applied to one-speaker-per-channel audio")
+            return transcribe_tracks(first, cfg, models, session.session_id, on_progress)
     if channels == 1 and array not in (None, "none"):
         notice(
             f"{session.name}: mono input; array={array} needs several channels, using the "
