@@ -183,6 +183,36 @@ def test_three_headsets_need_channel_speakers(tmp_path):
     assert json.loads(proc.stdout)["notes"] == []
 
 
+def test_the_python_api_takes_the_same_path():
+    """``notsofar.diarize.diarize`` and ``notsofar.pipeline.transcribe`` on the call as an array
+    (44.1 kHz, resampled): ``auto`` finds one speaker per channel as the CLI does, each reader's
+    words on their own speaker; ``channel="speakers"`` on mono audio is a NotsofarError."""
+    import soxr
+
+    from notsofar.diarize import diarize
+    from notsofar.errors import NotsofarError
+    from notsofar.pipeline import transcribe
+    from notsofar.pipeline.models import ModelCache
+
+    x, ref = _call()
+    y = soxr.resample(x.T, SAMPLE_RATE, 44100).T
+    models = ModelCache("cpu")
+    turns = diarize(y, 44100, models=models, session_id="call")
+    assert turns.speakers == ["spk0", "spk1"]
+    first = [s for s in turns if s.speaker == "spk0"]
+    assert sum(
+        min(ref[0][2], s.end_time) - max(ref[0][1], s.start_time)
+        for s in first
+        if s.start_time < ref[0][2]
+    ) > 0.9 * (ref[0][2] - ref[0][1])
+    words = transcribe(y, 44100, models=models, session_id="call")
+    said = {s: " ".join(g.words for g in words if g.speaker == s).upper() for s in words.speakers}
+    assert "AWKWARD" in said["spk0"] and "MANUFACTURERS" in said["spk1"]
+    assert "AWKWARD" not in said["spk1"] and "MANUFACTURERS" not in said["spk0"]
+    with pytest.raises(NotsofarError, match="one channel per speaker"):
+        diarize(x.mean(axis=0), SAMPLE_RATE, channel="speakers", models=models)
+
+
 @pytest.mark.parametrize("command", ["diarize", "transcribe"])
 def test_speakers_channel_on_a_mono_file_is_a_one_line_error(tmp_path, command):
     x, _ = _call()

@@ -40,7 +40,7 @@ def diarize_cmd(
     if uses_tracks(audio, cfg.channel):
         source = FileSource(audio, 0)
         check_writable(out_dir)
-        turns, spans = diarize_tracks(audio, cfg, source.name)
+        turns, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, source.name)
         notes = [f"one speaker per channel ({len(spans)} channels: spk<k> is channel k)"]
     else:
         source = FileSource(audio, cfg.channel)

@@ -173,8 +173,11 @@ def diarize(
         sample_rate: rate of ``audio``.
         cfg: diarization settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
-        channel: channel index, ``"mix"`` or ``"auto"`` for multi-channel input (default: the
-            config's, ``auto``: a stereo file's average, else channel 0).
+        channel: channel index, ``"mix"``, ``"speakers"`` (one close microphone per speaker:
+            ``spk<k>`` is channel ``k``, see :mod:`notsofar.pipeline.tracks`) or ``"auto"`` for
+            multi-channel input (default: the config's, ``auto``: ``speakers`` for a stereo
+            recording whose channels take turns being much louder, else a stereo recording's
+            average, else channel 0).
         session_id: written into every segment.
         device: ``auto``, ``cpu`` or ``cuda`` when ``models`` is None (default: the config's,
             ``auto``).
@@ -182,9 +185,14 @@ def diarize(
     Returns:
         Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
     """
-    from notsofar.pipeline.config import stage_settings
+    from notsofar.pipeline.config import TranscribeConfig, stage_settings
     from notsofar.pipeline.source import ArraySource
+    from notsofar.pipeline.tracks import array_tracks, diarize_tracks
 
+    crosstalk = (cfg if isinstance(cfg, TranscribeConfig) else TranscribeConfig()).crosstalk_db
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
+    tracks = array_tracks(audio, sample_rate, channel, session_id)
+    if tracks is not None:
+        return diarize_tracks(tracks, cfg, crosstalk, session_id)[0]
     source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
     return diarize_source(source, cfg, models)

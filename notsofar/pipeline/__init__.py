@@ -63,6 +63,7 @@ def transcribe(
 
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import ArraySource
+    from notsofar.pipeline.tracks import array_tracks, transcribe_tracks
 
     cfg = cfg or TranscribeConfig()
     if channel is not None:
@@ -71,6 +72,9 @@ def transcribe(
         cfg = dataclasses.replace(cfg, device=device)
     models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
     x = np.asarray(audio, dtype=np.float32)
+    tracks = array_tracks(x, sample_rate, cfg.channel, session_id)
+    if tracks is not None:
+        return transcribe_tracks(tracks, cfg, models, session_id).transcript
     if cfg.restore.enabled:
         from notsofar.restore import restore_array
 

@@ -27,6 +27,7 @@ from notsofar.errors import NotsofarError
 
 if TYPE_CHECKING:
     from notsofar.data import Transcript
+    from notsofar.diarize.config import DiarizeConfig
     from notsofar.pipeline.config import TranscribeConfig
     from notsofar.pipeline.single import Result
 
@@ -57,15 +58,38 @@ MIN_TURN_S = 0.2
 JOIN_S = 0.3
 
 
-def channel_levels(path: str | Path, block_s: float = 60.0) -> np.ndarray:
-    """Frame levels ``[C, frames]`` (dB, ``FRAME_S`` frames) of every channel of a file,
-    streamed block by block (memory grows by 10 numbers per channel-second)."""
+#: a recording given to this module: a file (read channel by channel, streamed) or 16 kHz
+#: samples ``[C, T]`` in memory (the Python API)
+Audio = str | Path | np.ndarray
+
+
+def num_channels(audio: Audio) -> int:
+    from notsofar.audio import info
+
+    if isinstance(audio, np.ndarray):
+        return 1 if audio.ndim == 1 else int(audio.shape[0])
+    return info(audio).num_channels
+
+
+def channel_source(audio: Audio, k: int, name: str) -> Any:
+    """Channel ``k`` as an :class:`~notsofar.pipeline.source.AudioSource`."""
+    from notsofar.pipeline.source import ArraySource, FileSource
+
+    if isinstance(audio, np.ndarray):
+        return ArraySource(np.ascontiguousarray(audio[k], dtype=np.float32), name)
+    return FileSource(audio, k, name=name)
+
+
+def channel_levels(audio: Audio, block_s: float = 60.0) -> np.ndarray:
+    """Frame levels ``[C, frames]`` (dB, ``FRAME_S`` frames) of every channel of a recording;
+    a file is streamed block by block (memory grows by 10 numbers per channel-second)."""
     from notsofar.audio import stream
 
     hop = int(round(FRAME_S * SAMPLE_RATE))
     out: list[np.ndarray] = []
     rest: np.ndarray | None = None
-    for x in stream(path, block_s=block_s):
+    blocks = [audio] if isinstance(audio, np.ndarray) else stream(audio, block_s=block_s)
+    for x in blocks:
         x = np.atleast_2d(x)
         if rest is not None:
             x = np.concatenate([rest, x], axis=1)
@@ -145,22 +169,42 @@ def is_per_speaker(levels: np.ndarray) -> bool:
     return bool(min(np.mean(diff > SIDE_DB), np.mean(diff < -SIDE_DB)) >= SIDE_SHARE)
 
 
-def uses_tracks(path: str | Path, channel: int | str) -> bool:
-    """Whether ``channel`` (a config value) sends ``path`` down the one-speaker-per-channel
-    path: ``speakers`` (an error for a mono file), or ``auto`` on a stereo file that
+def uses_tracks(audio: Audio, channel: int | str) -> bool:
+    """Whether ``channel`` (a config value) sends ``audio`` down the one-speaker-per-channel
+    path: ``speakers`` (an error for mono audio), or ``auto`` on a stereo recording that
     :func:`is_per_speaker` recognises."""
-    from notsofar.audio import info
-
     if channel not in ("speakers", "auto"):
         return False
-    channels = info(path).num_channels
+    channels = num_channels(audio)
     if channel == "speakers":
         if channels < 2:
+            where = {} if isinstance(audio, np.ndarray) else {"path": audio}
             raise NotsofarError(
-                "channel=speakers needs one channel per speaker; the file is mono", path=path
+                "channel=speakers needs one channel per speaker; the audio is mono", **where
             )
         return True
-    return channels == 2 and is_per_speaker(channel_levels(path))
+    return channels == 2 and is_per_speaker(channel_levels(audio))
+
+
+def array_tracks(
+    audio: np.ndarray, sample_rate: int, channel: int | str, name: str
+) -> np.ndarray | None:
+    """The Python API's ``[C, T]`` input as 16 kHz tracks when ``channel`` sends it down the
+    one-speaker-per-channel path (:func:`uses_tracks`), else None."""
+    from notsofar.audio import check_finite, resample
+
+    x = np.asarray(audio)
+    if channel not in ("speakers", "auto") or (
+        channel == "auto" and not (x.ndim == 2 and len(x) == 2)
+    ):
+        return None
+    if x.ndim != 2 or len(x) < 2:
+        raise NotsofarError(
+            f"{name}: channel=speakers needs one channel per speaker; the audio is mono"
+        )
+    check_finite(x, name)
+    x = np.ascontiguousarray(resample(x.astype(np.float32), sample_rate, SAMPLE_RATE))
+    return x if uses_tracks(x, channel) else None
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -230,28 +274,26 @@ def bridge_pauses(
 
 
 def diarize_tracks(
-    path: str | Path, cfg: TranscribeConfig, session_id: str
+    audio: Audio, cfg: DiarizeConfig, crosstalk_db: float, session_id: str
 ) -> tuple[Transcript, list[list[tuple[float, float]]]]:
-    """Speaker turns (``spk<k>`` = channel ``k``) and each channel's turns as spans."""
+    """Speaker turns (``spk<k>`` = channel ``k``) and each channel's turns as spans; ``cfg``
+    gives the VAD settings and ``min_gap_s``."""
     from notsofar.data import Segment, Transcript
-    from notsofar.pipeline.source import FileSource
     from notsofar.vad import source_regions
 
-    levels = channel_levels(path)
+    levels = channel_levels(audio)
     if levels.size == 0:  # an empty file
         return Transcript(), []
-    own = own_frames(levels, cfg.crosstalk_db)
+    own = own_frames(levels, crosstalk_db)
     # someone talks loud enough to tell whose microphone it is: a channel well above its floor
     floor = np.percentile(levels, FLOOR_PERCENTILE, axis=1, keepdims=True)
     decided = (levels - floor).max(axis=0) >= DECIDED_DB
     spans = []
     for k in range(len(levels)):
-        regions = source_regions(FileSource(path, k), cfg.diarize.vad)
+        regions = source_regions(channel_source(audio, k, session_id), cfg.vad)
         spans.append(channel_turns(regions, own[k], decided))
     spans = [
-        bridge_pauses(
-            ts, [t for j, o in enumerate(spans) if j != k for t in o], cfg.diarize.min_gap_s
-        )
+        bridge_pauses(ts, [t for j, o in enumerate(spans) if j != k for t in o], cfg.min_gap_s)
         for k, ts in enumerate(spans)
     ]
     turns = [Segment(session_id, f"spk{k}", a, b, "") for k, ts in enumerate(spans) for a, b in ts]
@@ -294,29 +336,28 @@ class OwnTurns:
 
 
 def transcribe_tracks(
-    path: str | Path,
+    audio: Audio,
     cfg: TranscribeConfig,
     models: Any,
     session_id: str,
     on_progress: Callable[[float], None] | None = None,
 ) -> Result:
     """Transcribe a recording with one close microphone per speaker (see the module)."""
-    from notsofar.audio import info
     from notsofar.data import Transcript
     from notsofar.pipeline.single import Result
-    from notsofar.pipeline.source import FileSource
     from notsofar.recognize import recognize_source
     from notsofar.vad import merge_regions
 
-    duration = info(path).duration_s
-    diarization, spans = diarize_tracks(path, cfg, session_id)
+    first = channel_source(audio, 0, session_id)
+    duration = float(first.duration_s)
+    diarization, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, session_id)
     if on_progress:
         on_progress(0.1 * duration)
     words = []
     for k, ts in enumerate(spans):
         if not ts:
             continue
-        source = OwnTurns(FileSource(path, k, name=session_id), ts)
+        source = OwnTurns(channel_source(audio, k, session_id), ts)
         own = diarization.filter(lambda s, k=k: s.speaker == f"spk{k}")
         words.append(recognize_source(source, own, cfg.asr, models, regions=ts))
         if on_progress:
