@@ -1,4 +1,4 @@
-"""One close microphone per speaker (notsofar.pipeline.tracks): a stereo call recorded one party
+"""One close microphone per speaker (notsofar.diarize.tracks, notsofar.pipeline.tracks): a stereo call recorded one party
 per channel, built from the committed real-speech fixture (two LibriSpeech readers taking
 turns, one overlap), with each voice leaking into the other channel as a headset or a phone
 hybrid lets it. Real voices through the real VAD and Whisper; nothing mocked."""
@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from notsofar.audio import SAMPLE_RATE
-from notsofar.pipeline.tracks import channel_levels, is_per_speaker
+from notsofar.diarize.tracks import channel_levels, is_per_speaker
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "tests" / "fixtures" / "realspeech"

@@ -31,10 +31,10 @@ def diarize_cmd(
     from notsofar.cli.options import transcribe_config
     from notsofar.cli.summary import emit
     from notsofar.diarize import diarize_source
+    from notsofar.diarize.tracks import diarize_tracks, uses_tracks
     from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
-    from notsofar.pipeline.tracks import diarize_tracks, uses_tracks
 
     cfg = transcribe_config(config, sets, "diarize", device, channel)
     if uses_tracks(audio, cfg.channel):

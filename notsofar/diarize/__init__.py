@@ -174,7 +174,7 @@ def diarize(
         cfg: diarization settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
         channel: channel index, ``"mix"``, ``"speakers"`` (one close microphone per speaker:
-            ``spk<k>`` is channel ``k``, see :mod:`notsofar.pipeline.tracks`) or ``"auto"`` for
+            ``spk<k>`` is channel ``k``, see :mod:`notsofar.diarize.tracks`) or ``"auto"`` for
             multi-channel input (default: the config's, ``auto``: ``speakers`` for a stereo
             recording whose channels take turns being much louder, else a stereo recording's
             average, else channel 0).
@@ -185,9 +185,9 @@ def diarize(
     Returns:
         Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
     """
+    from notsofar.diarize.tracks import array_tracks, diarize_tracks
     from notsofar.pipeline.config import TranscribeConfig, stage_settings
     from notsofar.pipeline.source import ArraySource
-    from notsofar.pipeline.tracks import array_tracks, diarize_tracks
 
     crosstalk = (cfg if isinstance(cfg, TranscribeConfig) else TranscribeConfig()).crosstalk_db
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)

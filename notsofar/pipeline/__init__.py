@@ -61,9 +61,10 @@ def transcribe(
     """
     import dataclasses
 
+    from notsofar.diarize.tracks import array_tracks
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import ArraySource
-    from notsofar.pipeline.tracks import array_tracks, transcribe_tracks
+    from notsofar.pipeline.tracks import transcribe_tracks
 
     cfg = cfg or TranscribeConfig()
     if channel is not None:

@@ -253,7 +253,8 @@ def transcribe_session(
     if len(session.paths) == 1 and (
         cfg.channel == "speakers" or (channels == 2 and array in (None, "none"))
     ):
-        from notsofar.pipeline.tracks import transcribe_tracks, uses_tracks
+        from notsofar.diarize.tracks import uses_tracks
+        from notsofar.pipeline.tracks import transcribe_tracks
 
         if uses_tracks(first, cfg.channel):
             if cfg.restore.enabled:

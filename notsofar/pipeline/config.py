@@ -21,7 +21,7 @@ class TranscribeConfig:
 
     #: single-channel path on multi-channel input: a channel index, ``mix`` (their average),
     #: ``speakers`` (one close microphone per speaker: a call recorded one party per channel,
-    #: headset or per-guest tracks; speaker k is channel k, see notsofar.pipeline.tracks) or
+    #: headset or per-guest tracks; speaker k is channel k, see notsofar.diarize.tracks) or
     #: ``auto``: ``speakers`` for a stereo file whose channels take turns being much louder
     #: than each other, the average of other stereo files, channel 0 of more channels
     #: (averaging an array's distant microphones blurs the speech)

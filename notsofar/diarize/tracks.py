@@ -1,0 +1,297 @@
+"""Recordings with one close microphone per speaker: a call recorded one party per channel, a
+headset meeting's individual channels (AMI/CHiME "IHM"), a podcast's per-guest tracks.
+
+Who spoke when then comes from which channel carries the voice, not from speaker embeddings:
+speaker ``spk<k>`` is channel ``k``. Each channel's speech (Silero VAD on that channel) counts
+only where the channel is at least ``crosstalk_db`` louder than the other channels' voices leak
+into it (the leak measured where one speaker talks alone: :func:`own_frames`), so a voice
+leaking into another's microphone is not taken for that speaker, while two people talking at
+once are both kept. ``transcribe`` then has Whisper read each channel on its own speaker's
+turns only (:mod:`notsofar.pipeline.tracks`).
+
+``channel: speakers`` asks for this; ``channel: auto`` (the default) picks it for a stereo
+file whose channels take turns being much louder than each other (:func:`is_per_speaker`),
+and averages other stereo files as before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from notsofar.audio import SAMPLE_RATE
+from notsofar.errors import NotsofarError
+
+if TYPE_CHECKING:
+    from notsofar.data import Transcript
+    from notsofar.diarize.config import DiarizeConfig
+
+#: level frames (s)
+FRAME_S = 0.1
+#: a channel's speech level: this percentile of its frame levels (its own speaker's loud frames;
+#: a lower one fell among the leaked voices on a channel whose speaker talks little)
+SPEECH_PERCENTILE = 99.0
+#: frames where the loudest channel lies this far below its speech level hold nobody
+ACTIVE_DB = -30.0
+#: ``auto`` on a stereo file: one speaker per channel when each channel is this much louder
+#: than the other (relative levels) in at least ``SIDE_SHARE`` of the active frames. A stereo
+#: microphone pair in a room differs by a few dB, a mono file saved as stereo by none; a call
+#: recorded one party per channel differs by 20 dB or more whenever one party talks
+SIDE_DB = 10.0
+SIDE_SHARE = 0.1
+#: a frame tells whose voice it is when some channel lies ``DECIDED_DB`` above its floor (its
+#: ``FLOOR_PERCENTILE`` level); quieter frames (pauses, where every channel holds the same
+#: room noise) follow the nearest frame that does
+FLOOR_PERCENTILE = 10.0
+DECIDED_DB = 15.0
+#: crosstalk is measured on frames where one channel is near its speech level and this much
+#: above every other (relative levels), at least ``MIN_ALONE`` of them (else levels compare)
+ALONE_DB = 10.0
+MIN_ALONE = 20
+#: turns: pieces shorter than this are dropped, gaps shorter than ``JOIN_S`` joined (s)
+MIN_TURN_S = 0.2
+JOIN_S = 0.3
+
+
+#: a recording given to this module: a file (read channel by channel, streamed) or 16 kHz
+#: samples ``[C, T]`` in memory (the Python API)
+Audio = str | Path | np.ndarray
+
+
+def num_channels(audio: Audio) -> int:
+    from notsofar.audio import info
+
+    if isinstance(audio, np.ndarray):
+        return 1 if audio.ndim == 1 else int(audio.shape[0])
+    return info(audio).num_channels
+
+
+def channel_source(audio: Audio, k: int, name: str) -> Any:
+    """Channel ``k`` as an :class:`~notsofar.pipeline.source.AudioSource`."""
+    from notsofar.pipeline.source import ArraySource, FileSource
+
+    if isinstance(audio, np.ndarray):
+        return ArraySource(np.ascontiguousarray(audio[k], dtype=np.float32), name)
+    return FileSource(audio, k, name=name)
+
+
+def channel_levels(audio: Audio, block_s: float = 60.0) -> np.ndarray:
+    """Frame levels ``[C, frames]`` (dB, ``FRAME_S`` frames) of every channel of a recording;
+    a file is streamed block by block (memory grows by 10 numbers per channel-second)."""
+    from notsofar.audio import stream
+
+    hop = int(round(FRAME_S * SAMPLE_RATE))
+    out: list[np.ndarray] = []
+    rest: np.ndarray | None = None
+    blocks = [audio] if isinstance(audio, np.ndarray) else stream(audio, block_s=block_s)
+    for x in blocks:
+        x = np.atleast_2d(x)
+        if rest is not None:
+            x = np.concatenate([rest, x], axis=1)
+        n = x.shape[1] // hop
+        frames = x[:, : n * hop].reshape(x.shape[0], n, hop)
+        out.append(10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=2) + 1e-12))
+        rest = x[:, n * hop :]
+    if rest is not None and rest.shape[1]:
+        out.append(
+            10 * np.log10(np.mean(rest.astype(np.float64) ** 2, axis=1, keepdims=True) + 1e-12)
+        )
+    if not out:
+        return np.zeros((0, 0))
+    return np.concatenate(out, axis=1)
+
+
+def relative_levels(levels: np.ndarray) -> np.ndarray:
+    """Each channel's frame levels relative to its own speech level (``SPEECH_PERCENTILE``),
+    so that channels recorded at different gains compare."""
+    if levels.shape[1] == 0:
+        return levels
+    return levels - np.percentile(levels, SPEECH_PERCENTILE, axis=1, keepdims=True)
+
+
+def own_frames(levels: np.ndarray, margin_db: float) -> np.ndarray:
+    """``[C, frames]``: where each channel holds its own speaker's voice, not only what leaks
+    in from the others. How much of channel ``j`` leaks into channel ``k`` is measured where
+    ``j``'s speaker talks alone (``j`` near its speech level, every other channel ``ALONE_DB``
+    below it): the median of ``level_j - level_k`` there. Channel ``k`` then holds its own voice
+    where it is at least ``margin_db`` louder than every other channel's leak predicts; two
+    people talking at once are both kept. A pair without such frames compares relative levels
+    instead (``k`` within ``margin_db`` of ``j``).
+
+    >>> t = np.arange(300)
+    >>> a = np.where(t % 30 < 10, -20.0, -60.0)       # A alone, B alone, both
+    >>> b = np.where((t % 30 >= 10) & (t % 30 < 20), -26.0, -60.0)
+    >>> a, b = np.maximum(a, b - 14), np.maximum(b, a - 20)   # crosstalk 14 / 20 dB
+    >>> both = t % 30 >= 20
+    >>> a[both], b[both] = -21.0, -27.0
+    >>> own = own_frames(np.stack([a, b]), 6.0)
+    >>> own[:, :30:5].astype(int).tolist()
+    [[1, 1, 0, 0, 1, 1], [0, 0, 1, 1, 1, 1]]
+    """
+    rel = relative_levels(levels)
+    c = len(levels)
+    own = np.ones(levels.shape, dtype=bool)
+    for j in range(c):
+        others = np.delete(rel, j, axis=0)
+        alone = (rel[j] >= -ALONE_DB) & (rel[j] - others.max(axis=0, initial=-np.inf) >= ALONE_DB)
+        for k in range(c):
+            if k == j:
+                continue
+            if alone.sum() >= MIN_ALONE:
+                leak = float(np.median(levels[j, alone] - levels[k, alone]))
+                own[k] &= levels[k] >= levels[j] - leak + margin_db
+            else:
+                own[k] &= rel[k] >= rel[j] - margin_db
+    return own
+
+
+def is_per_speaker(levels: np.ndarray) -> bool:
+    """Whether a two-channel recording holds one speaker per channel (see ``SIDE_DB``).
+
+    >>> t = np.arange(200)
+    >>> a = np.where(t % 40 < 20, -20.0, -60.0)   # channel 0 talks, then channel 1
+    >>> b = np.where(t % 40 < 20, -60.0, -22.0)
+    >>> is_per_speaker(np.stack([a, b])), is_per_speaker(np.stack([a, a - 3.0]))
+    (True, False)
+    """
+    if levels.shape[0] != 2 or levels.shape[1] == 0:
+        return False
+    rel = relative_levels(levels)
+    active = rel.max(axis=0) > ACTIVE_DB
+    if active.sum() < 10:
+        return False
+    diff = rel[0, active] - rel[1, active]
+    return bool(min(np.mean(diff > SIDE_DB), np.mean(diff < -SIDE_DB)) >= SIDE_SHARE)
+
+
+def uses_tracks(audio: Audio, channel: int | str) -> bool:
+    """Whether ``channel`` (a config value) sends ``audio`` down the one-speaker-per-channel
+    path: ``speakers`` (an error for mono audio), or ``auto`` on a stereo recording that
+    :func:`is_per_speaker` recognises."""
+    if channel not in ("speakers", "auto"):
+        return False
+    channels = num_channels(audio)
+    if channel == "speakers":
+        if channels < 2:
+            where = {} if isinstance(audio, np.ndarray) else {"path": audio}
+            raise NotsofarError(
+                "channel=speakers needs one channel per speaker; the audio is mono", **where
+            )
+        return True
+    return channels == 2 and is_per_speaker(channel_levels(audio))
+
+
+def array_tracks(
+    audio: np.ndarray, sample_rate: int, channel: int | str, name: str
+) -> np.ndarray | None:
+    """The Python API's ``[C, T]`` input as 16 kHz tracks when ``channel`` sends it down the
+    one-speaker-per-channel path (:func:`uses_tracks`), else None."""
+    from notsofar.audio import check_finite, resample
+
+    x = np.asarray(audio)
+    if channel not in ("speakers", "auto") or (
+        channel == "auto" and not (x.ndim == 2 and len(x) == 2)
+    ):
+        return None
+    if x.ndim != 2 or len(x) < 2:
+        raise NotsofarError(
+            f"{name}: channel=speakers needs one channel per speaker; the audio is mono"
+        )
+    check_finite(x, name)
+    x = np.ascontiguousarray(resample(x.astype(np.float32), sample_rate, SAMPLE_RATE))
+    return x if uses_tracks(x, channel) else None
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True))
+
+
+def channel_turns(
+    regions: list[tuple[float, float]], keep: np.ndarray, decided: np.ndarray | None = None
+) -> list[tuple[float, float]]:
+    """The parts of a channel's speech ``regions`` on frames where ``keep`` (its voice is
+    its own, not leaked from another channel); gaps under ``JOIN_S`` joined, pieces under
+    ``MIN_TURN_S`` dropped. Frames not ``decided`` (nobody loud: a pause, a soft sound, where
+    every channel holds the same room noise) take the verdict of the nearest decided frame of
+    the same region; a region without any keeps its own.
+
+    >>> keep = np.array([True] * 10 + [False] * 10 + [True] * 10)
+    >>> channel_turns([(0.0, 3.0)], keep)
+    [(0.0, 1.0), (2.0, 3.0)]
+    >>> decided = np.array([True] * 5 + [False] * 25)
+    >>> channel_turns([(0.0, 3.0)], ~keep, decided)
+    []
+    """
+    from notsofar.vad import merge_regions
+
+    pieces = []
+    for a, b in regions:
+        fa, fb = int(a / FRAME_S), min(len(keep), int(np.ceil(b / FRAME_S)))
+        k = keep[fa:fb].copy()
+        if decided is not None and decided[fa:fb].any():
+            known = np.nonzero(decided[fa:fb])[0]
+            at = np.clip(np.searchsorted(known, np.arange(len(k))), 1, len(known) - 1)
+            if len(known) > 1:
+                left, right = known[at - 1], known[at]
+                near = np.where(np.arange(len(k)) - left <= right - np.arange(len(k)), left, right)
+            else:
+                near = np.full(len(k), known[0])
+            k = k[near]
+        for ra, rb in _runs(k):
+            pieces.append((max(a, (fa + ra) * FRAME_S), min(b, (fa + rb) * FRAME_S)))
+    joined = merge_regions(pieces, gap_s=JOIN_S)
+    return [(round(float(a), 3), round(float(b), 3)) for a, b in joined if b - a >= MIN_TURN_S]
+
+
+def bridge_pauses(
+    turns: list[tuple[float, float]], others: list[tuple[float, float]], max_gap_s: float
+) -> list[tuple[float, float]]:
+    """Join a speaker's consecutive turns across a pause under ``max_gap_s`` in which no other
+    speaker talks (``diarize.min_gap_s``, as the diarizer does: references run through a
+    speaker's pauses).
+
+    >>> bridge_pauses([(0.0, 1.0), (1.5, 2.0), (2.8, 3.0)], [(2.2, 2.5)], 1.0)
+    [(0.0, 2.0), (2.8, 3.0)]
+    """
+    end = max([b for _, b in turns + others], default=0.0)
+    busy = np.zeros(int(np.ceil(end / FRAME_S)) + 1, dtype=bool)  # someone else talks
+    for a, b in others:
+        busy[int(a / FRAME_S) : int(np.ceil(b / FRAME_S))] = True
+    out: list[tuple[float, float]] = []
+    for a, b in turns:
+        gap = busy[int(np.ceil(out[-1][1] / FRAME_S)) : int(a / FRAME_S)] if out else busy[:0]
+        if out and a - out[-1][1] < max_gap_s and not gap.any():
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def diarize_tracks(
+    audio: Audio, cfg: DiarizeConfig, crosstalk_db: float, session_id: str
+) -> tuple[Transcript, list[list[tuple[float, float]]]]:
+    """Speaker turns (``spk<k>`` = channel ``k``) and each channel's turns as spans; ``cfg``
+    gives the VAD settings and ``min_gap_s``."""
+    from notsofar.data import Segment, Transcript
+    from notsofar.vad import source_regions
+
+    levels = channel_levels(audio)
+    if levels.size == 0:  # an empty file
+        return Transcript(), []
+    own = own_frames(levels, crosstalk_db)
+    # someone talks loud enough to tell whose microphone it is: a channel well above its floor
+    floor = np.percentile(levels, FLOOR_PERCENTILE, axis=1, keepdims=True)
+    decided = (levels - floor).max(axis=0) >= DECIDED_DB
+    spans = []
+    for k in range(len(levels)):
+        regions = source_regions(channel_source(audio, k, session_id), cfg.vad)
+        spans.append(channel_turns(regions, own[k], decided))
+    spans = [
+        bridge_pauses(ts, [t for j, o in enumerate(spans) if j != k for t in o], cfg.min_gap_s)
+        for k, ts in enumerate(spans)
+    ]
+    turns = [Segment(session_id, f"spk{k}", a, b, "") for k, ts in enumerate(spans) for a, b in ts]
+    return Transcript(turns).sorted(), spans
