@@ -134,8 +134,9 @@ def make_set(realspeech: Path, meetings: Path, out: Path, split: str, force: boo
                 shutil.copy(src, dest / src.name)
         info = json.loads(info_path.read_text())
         entries.append({"name": spec.name, "kind": spec.kind, "condition": spec.condition, **info})
+        tracks, leak = len(info["channels"]), info["leak_db"]
         print(
-            f"{split}/{spec.name}: {len(info['channels'])} tracks, leak {info['leak_db']} dB: {state}",
+            f"{split}/{spec.name}: {tracks} tracks, leak {leak} dB: {state}",
             flush=True,
         )
     write_text(

@@ -1,7 +1,8 @@
-"""One close microphone per speaker (notsofar.diarize.tracks, notsofar.pipeline.tracks): a stereo call recorded one party
-per channel, built from the committed real-speech fixture (two LibriSpeech readers taking
-turns, one overlap), with each voice leaking into the other channel as a headset or a phone
-hybrid lets it. Real voices through the real VAD and Whisper; nothing mocked."""
+"""One close microphone per speaker (notsofar.diarize.tracks, notsofar.pipeline.tracks): a
+stereo call recorded one party per channel, built from the committed real-speech fixture (two
+LibriSpeech readers taking turns, one overlap), with each voice leaking into the other channel
+as a headset or a phone hybrid lets it. Real voices through the real VAD and Whisper; nothing
+mocked."""
 
 from __future__ import annotations
 
