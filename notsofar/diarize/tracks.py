@@ -36,11 +36,17 @@ SPEECH_PERCENTILE = 99.0
 #: frames where the loudest channel lies this far below its speech level hold nobody
 ACTIVE_DB = -30.0
 #: ``auto`` on a stereo file: one speaker per channel when each channel is this much louder
-#: than the other (relative levels) in at least ``SIDE_SHARE`` of the active frames. A stereo
-#: microphone pair in a room differs by a few dB, a mono file saved as stereo by none; a call
-#: recorded one party per channel differs by 20 dB or more whenever one party talks
-SIDE_DB = 10.0
-SIDE_SHARE = 0.1
+#: than the other (levels relative to each channel's own speech) in at least ``SIDE_SHARE`` of
+#: the active frames. Two parties recorded on their own channels differ by their crosstalk
+#: (15-25 dB on the close-talk real-voice meetings; 14 dB in the test call, a party recorded 6
+#: dB quieter with 20 dB of leak; 30 dB or more on a phone line) whenever one talks; a mono
+#: file saved as stereo by nothing; a stereo microphone pair in a room by a few dB, a spaced
+#: pair with a talker close to one microphone by the direct sound's excess over the room's
+#: reverberation (rarely over 12 dB: such a recording may need ``channel: mix``; the notice
+#: says which path ran). The share only asks that both parties talk (3 %; the least on the
+#: close-talk meetings was 10 %)
+SIDE_DB = 12.0
+SIDE_SHARE = 0.03
 #: a frame tells whose voice it is when some channel lies ``DECIDED_DB`` above its floor (its
 #: ``FLOOR_PERCENTILE`` level); quieter frames (pauses, where every channel holds the same
 #: room noise) follow the nearest frame that does
