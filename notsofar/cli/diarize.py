@@ -31,17 +31,18 @@ def diarize_cmd(
     from notsofar.cli.options import transcribe_config
     from notsofar.cli.summary import emit
     from notsofar.diarize import diarize_source
-    from notsofar.diarize.tracks import diarize_tracks, uses_tracks
+    from notsofar.diarize.tracks import diarize_tracks, tracks_levels, tracks_note
     from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 
     cfg = transcribe_config(config, sets, "diarize", device, channel)
-    if uses_tracks(audio, cfg.channel):
+    levels = tracks_levels(audio, cfg.channel)
+    if levels is not None:
         source = FileSource(audio, 0)
         check_writable(out_dir)
-        turns, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, source.name)
-        notes = [f"one speaker per channel ({len(spans)} channels: spk<k> is channel k)"]
+        turns, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, source.name, levels)
+        notes = [tracks_note(len(spans))]
     else:
         source = FileSource(audio, cfg.channel)
         check_writable(out_dir)

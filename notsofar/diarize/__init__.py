@@ -193,6 +193,6 @@ def diarize(
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
     tracks = array_tracks(audio, sample_rate, channel, session_id)
     if tracks is not None:
-        return diarize_tracks(tracks, cfg, crosstalk, session_id)[0]
+        return diarize_tracks(tracks[0], cfg, crosstalk, session_id, tracks[1])[0]
     source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
     return diarize_source(source, cfg, models)

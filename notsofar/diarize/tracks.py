@@ -172,42 +172,47 @@ def is_per_speaker(levels: np.ndarray) -> bool:
     return bool(min(np.mean(diff > SIDE_DB), np.mean(diff < -SIDE_DB)) >= SIDE_SHARE)
 
 
-def uses_tracks(audio: Audio, channel: int | str) -> bool:
-    """Whether ``channel`` (a config value) sends ``audio`` down the one-speaker-per-channel
-    path: ``speakers`` (an error for mono audio), or ``auto`` on a stereo recording that
-    :func:`is_per_speaker` recognises."""
+def tracks_levels(audio: Audio, channel: int | str, name: str = "") -> np.ndarray | None:
+    """The channel levels (:func:`channel_levels`) when ``channel`` (a config value) sends
+    ``audio`` down the one-speaker-per-channel path: ``speakers`` (an error for mono audio), or
+    ``auto`` on a stereo recording that :func:`is_per_speaker` recognises; else None. The
+    levels are read once, for the decision and for :func:`diarize_tracks`."""
     if channel not in ("speakers", "auto"):
-        return False
+        return None
     channels = num_channels(audio)
-    if channel == "speakers":
-        if channels < 2:
-            where = {} if isinstance(audio, np.ndarray) else {"path": audio}
-            raise NotsofarError(
-                "channel=speakers needs one channel per speaker; the audio is mono", **where
-            )
-        return True
-    return channels == 2 and is_per_speaker(channel_levels(audio))
+    if channel == "speakers" and channels < 2:
+        message = "channel=speakers needs one channel per speaker; the audio is mono"
+        if isinstance(audio, np.ndarray):
+            raise NotsofarError(f"{name}: {message}" if name else message)
+        raise NotsofarError(message, path=audio)
+    if channel == "auto" and channels != 2:
+        return None
+    levels = channel_levels(audio)
+    return levels if channel == "speakers" or is_per_speaker(levels) else None
 
 
 def array_tracks(
     audio: np.ndarray, sample_rate: int, channel: int | str, name: str
-) -> np.ndarray | None:
-    """The Python API's ``[C, T]`` input as 16 kHz tracks when ``channel`` sends it down the
-    one-speaker-per-channel path (:func:`uses_tracks`), else None."""
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The Python API's ``[C, T]`` input as 16 kHz tracks, and their levels, when ``channel``
+    sends it down the one-speaker-per-channel path (:func:`tracks_levels`), else None."""
     from notsofar.audio import check_finite, resample
 
     x = np.asarray(audio)
-    if channel not in ("speakers", "auto") or (
-        channel == "auto" and not (x.ndim == 2 and len(x) == 2)
-    ):
+    if channel not in ("speakers", "auto") or (channel == "auto" and num_channels(x) != 2):
         return None
-    if x.ndim != 2 or len(x) < 2:
-        raise NotsofarError(
-            f"{name}: channel=speakers needs one channel per speaker; the audio is mono"
-        )
     check_finite(x, name)
     x = np.ascontiguousarray(resample(x.astype(np.float32), sample_rate, SAMPLE_RATE))
-    return x if uses_tracks(x, channel) else None
+    levels = tracks_levels(x, channel, name)
+    return None if levels is None else (x, levels)
+
+
+def tracks_note(channels: int) -> str:
+    """The notice that says this path ran."""
+    return (
+        f"one speaker per channel ({channels} channels: spk<k> is channel k; "
+        "channel=mix diarizes their average instead)"
+    )
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -236,16 +241,11 @@ def channel_turns(
     pieces = []
     for a, b in regions:
         fa, fb = int(a / FRAME_S), min(len(keep), int(np.ceil(b / FRAME_S)))
-        k = keep[fa:fb].copy()
+        k = keep[fa:fb]
         if decided is not None and decided[fa:fb].any():
             known = np.nonzero(decided[fa:fb])[0]
-            at = np.clip(np.searchsorted(known, np.arange(len(k))), 1, len(known) - 1)
-            if len(known) > 1:
-                left, right = known[at - 1], known[at]
-                near = np.where(np.arange(len(k)) - left <= right - np.arange(len(k)), left, right)
-            else:
-                near = np.full(len(k), known[0])
-            k = k[near]
+            # the nearest decided frame (the earlier one at equal distance)
+            k = k[known[np.searchsorted((known[1:] + known[:-1]) / 2, np.arange(len(k)))]]
         for ra, rb in _runs(k):
             pieces.append((max(a, (fa + ra) * FRAME_S), min(b, (fa + rb) * FRAME_S)))
     joined = merge_regions(pieces, gap_s=JOIN_S)
@@ -277,14 +277,19 @@ def bridge_pauses(
 
 
 def diarize_tracks(
-    audio: Audio, cfg: DiarizeConfig, crosstalk_db: float, session_id: str
+    audio: Audio,
+    cfg: DiarizeConfig,
+    crosstalk_db: float,
+    session_id: str,
+    levels: np.ndarray | None = None,
 ) -> tuple[Transcript, list[list[tuple[float, float]]]]:
     """Speaker turns (``spk<k>`` = channel ``k``) and each channel's turns as spans; ``cfg``
-    gives the VAD settings and ``min_gap_s``."""
+    gives the VAD settings and ``min_gap_s``; ``levels``: :func:`channel_levels` if already
+    read."""
     from notsofar.data import Segment, Transcript
     from notsofar.vad import source_regions
 
-    levels = channel_levels(audio)
+    levels = channel_levels(audio) if levels is None else levels
     if levels.size == 0:  # an empty file
         return Transcript(), []
     own = own_frames(levels, crosstalk_db)

@@ -75,7 +75,7 @@ def transcribe(
     x = np.asarray(audio, dtype=np.float32)
     tracks = array_tracks(x, sample_rate, cfg.channel, session_id)
     if tracks is not None:
-        return transcribe_tracks(tracks, cfg, models, session_id).transcript
+        return transcribe_tracks(tracks[0], cfg, models, session_id, levels=tracks[1]).transcript
     if cfg.restore.enabled:
         from notsofar.restore import restore_array
 

@@ -253,13 +253,14 @@ def transcribe_session(
     if len(session.paths) == 1 and (
         cfg.channel == "speakers" or (channels == 2 and array in (None, "none"))
     ):
-        from notsofar.diarize.tracks import uses_tracks
+        from notsofar.diarize.tracks import tracks_levels
         from notsofar.pipeline.tracks import transcribe_tracks
 
-        if uses_tracks(first, cfg.channel):
+        levels = tracks_levels(first, cfg.channel)
+        if levels is not None:
             if cfg.restore.enabled:
                 notice(f"{session.name}: restore is not applied to one-speaker-per-channel audio")
-            return transcribe_tracks(first, cfg, models, session.session_id, on_progress)
+            return transcribe_tracks(first, cfg, models, session.session_id, on_progress, levels)
     if channels == 1 and array not in (None, "none"):
         notice(
             f"{session.name}: mono input; array={array} needs several channels, using the "

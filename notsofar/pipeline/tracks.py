@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from notsofar.audio import SAMPLE_RATE
-from notsofar.diarize.tracks import Audio, channel_source, diarize_tracks
+from notsofar.diarize.tracks import Audio, channel_source, diarize_tracks, tracks_note
 
 if TYPE_CHECKING:
     from notsofar.pipeline.config import TranscribeConfig
@@ -60,8 +60,10 @@ def transcribe_tracks(
     models: Any,
     session_id: str,
     on_progress: Callable[[float], None] | None = None,
+    levels: np.ndarray | None = None,
 ) -> Result:
-    """Transcribe a recording with one close microphone per speaker (see the module)."""
+    """Transcribe a recording with one close microphone per speaker (see the module);
+    ``levels``: its channel levels if already read."""
     from notsofar.data import Transcript
     from notsofar.pipeline.single import Result
     from notsofar.recognize import recognize_source
@@ -69,7 +71,7 @@ def transcribe_tracks(
 
     first = channel_source(audio, 0, session_id)
     duration = float(first.duration_s)
-    diarization, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, session_id)
+    diarization, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, session_id, levels)
     if on_progress:
         on_progress(0.1 * duration)
     words = []
@@ -83,8 +85,5 @@ def transcribe_tracks(
             on_progress(duration * (0.1 + 0.9 * (k + 1) / len(spans)))
     transcript = sum(words[1:], words[0]).sorted() if words else Transcript()
     regions = merge_regions([r for ts in spans for r in ts])
-    note = (
-        f"one speaker per channel ({len(spans)} channels: spk<k> is channel k; "
-        "channel=mix diarizes their average instead)"
-    )
-    return Result(transcript, diarization, duration, tuple(regions), notes=(note,))
+    notes = (tracks_note(len(spans)),)
+    return Result(transcript, diarization, duration, tuple(regions), notes=notes)
