@@ -9,6 +9,9 @@ Systems, each through the CLI as a user runs it (a fresh process per recording):
 
 - ``tracks``: the tracks file with the default ``channel: auto`` (two channels: recognised as
   one speaker per channel) or ``--channel speakers`` (three or more);
+- ``files``: the same tracks as one file per speaker in a folder (written into ``--out``,
+  each named after its reference speaker), ``--channel speakers`` on the folder: a video
+  call's separate recording of every participant; it should read as ``tracks`` does;
 - ``tracks-mix``: the same file with ``--channel mix``: the close microphones averaged, then
   the diarizer (what a user gets who mixes their tracks down);
 - ``array``: the meeting's far-field single channel (``make_real_meetings.py``'s
@@ -46,15 +49,28 @@ def _cli(*args: str) -> float:
 
 
 def _der(ref: Path, hyp: Path) -> tuple[float, float, int]:
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
+    """DER with collar 0 and pyannote collar 0.5 (overlap scored), and the speakers found."""
     from notsofar import io
-    from notsofar.score import _annotation
+    from notsofar.score import score
+    from notsofar.score.config import DiarizationMetricConfig, ScoreConfig
 
-    r, h = _annotation(io.read(ref)), _annotation(io.read(hyp))
-    d0 = DiarizationErrorRate(collar=0.0, skip_overlap=False)(r, h)
-    d5 = DiarizationErrorRate(collar=0.5, skip_overlap=False)(r, h)
-    return float(d0), float(d5), len(h.labels())
+    r, h = io.read(ref), io.read(hyp).with_session_id(io.read(ref)[0].session_id)
+    d0, d5 = (
+        score(r, h, ScoreConfig(("der",), der=DiarizationMetricConfig(c))).metric("der").micro
+        for c in (0.0, 0.5)
+    )
+    return float(d0), float(d5), len(h.speakers)
+
+
+def _split(tracks: Path, speakers: list[str], folder: Path) -> Path:
+    """The tracks file as one file per speaker in ``folder``, named after them."""
+    import soundfile as sf
+
+    x, sr = sf.read(tracks, dtype="float32", always_2d=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, spk in enumerate(speakers):
+        sf.write(folder / f"{spk}.flac", x[:, k], sr, subtype="PCM_16")
+    return folder
 
 
 def _tcpwer(ref: Path, hyp: Path) -> tuple[int, int]:
@@ -74,7 +90,7 @@ def main() -> None:
     p.add_argument("--tracks", type=Path, default=Path("/work/data/realtracks"))
     p.add_argument("--meetings", type=Path, default=Path("/work/data/realmeet"))
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--systems", default="tracks,tracks-mix,array")
+    p.add_argument("--systems", default="tracks,files,tracks-mix,array")
     p.add_argument("--crosstalk", default="", help="extra crosstalk_db values, e.g. 6,15")
     p.add_argument("--skip-words", action="store_true", help="diarization only")
     p.add_argument("--save-json", type=Path)
@@ -90,7 +106,14 @@ def main() -> None:
         ref_seg = args.tracks / args.split / f"{name}.ref.seglst.json"
         for system in systems:
             out = args.out / args.split / system.replace("@", "_")
-            if system.startswith("tracks"):
+            if system == "files":
+                audio = _split(
+                    args.tracks / args.split / f"{name}.tracks.wav",
+                    m["channels"],
+                    out / "split" / name,
+                )
+                extra = ["--channel", "speakers"]
+            elif system.startswith("tracks"):
                 audio = args.tracks / args.split / f"{name}.tracks.wav"
                 extra = ["--channel", "mix"] if system == "tracks-mix" else []
                 if system != "tracks-mix" and n > 2:

@@ -224,3 +224,78 @@ def test_speakers_channel_on_a_mono_file_is_a_one_line_error(tmp_path, command):
     assert "Traceback" not in proc.stderr
     assert "mono.wav" in proc.stderr and "one channel per speaker" in proc.stderr
     assert not list((tmp_path / "out").glob("mono.*")) if (tmp_path / "out").exists() else True
+
+
+def _folder(root: Path, x: np.ndarray, names: tuple[str, str]) -> Path:
+    """The call's two channels as one file per party in ``root`` (the second as FLAC)."""
+    root.mkdir(parents=True)
+    sf.write(root / names[0], x[0], SAMPLE_RATE, subtype="PCM_16")
+    sf.write(root / names[1], x[1], SAMPLE_RATE, subtype="PCM_16")
+    return root
+
+
+def test_a_folder_of_one_file_per_speaker_is_one_recording(tmp_path):
+    """``diarize --channel speakers`` on a folder holding each party's own file (as a video
+    call records every participant separately) finds the turns the stereo file of the same two
+    channels gives, each speaker named after their file."""
+    from notsofar import io
+
+    x, _ = _call()
+    stereo = _write(tmp_path / "call.wav", x)
+    folder = _folder(tmp_path / "call 2", x, ("Alice.wav", "Bob Jones.flac"))
+    (folder / "notes.txt").write_text("not audio")
+    for src, out in ((stereo, "a"), (folder, "b")):
+        proc = _cli("diarize", str(src), "-o", str(tmp_path / out), "--channel", "speakers")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "one speaker per file (2 files" in proc.stderr
+    by_channel = io.read(tmp_path / "a" / "call.rttm")
+    by_file = io.read(tmp_path / "b" / "call 2.rttm")
+    assert by_file.speakers == ["Alice", "Bob_Jones"]
+    rename = {"spk0": "Alice", "spk1": "Bob_Jones"}
+    assert [(rename[s.speaker], s.start_time, s.end_time) for s in by_channel] == [
+        (s.speaker, s.start_time, s.end_time) for s in by_file
+    ]
+    assert {s.session_id for s in by_file} == {"call_2"}
+
+
+def test_transcribe_takes_folders_of_one_file_per_speaker(tmp_path):
+    """``transcribe --channel speakers`` on a folder of meetings: each sub-folder of
+    per-participant files is one session (named by its path), each party's words on their
+    own named speaker; a shorter file (a participant who left early) is read to its end; a
+    lone stereo file beside them keeps its channels as speakers."""
+    from notsofar import io
+
+    x, ref = _call()
+    root = tmp_path / "meetings"
+    _folder(root / "mon", x, ("ana.wav", "ben.flac"))
+    # tuesday: ben's file stops after his first turn
+    short = x.copy()
+    cut = int((ref[1][2] + 0.3) * SAMPLE_RATE)
+    _folder(root / "tue", short, ("ana.wav", "ben.wav"))
+    sf.write(root / "tue" / "ben.wav", short[1, :cut], SAMPLE_RATE, subtype="PCM_16")
+    _write(root / "call.wav", x)
+    proc = _cli("transcribe", str(root), "-o", str(tmp_path / "out"), "--channel", "speakers")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mon = io.read(tmp_path / "out" / "mon.seglst.json")
+    tue = io.read(tmp_path / "out" / "tue.seglst.json")
+    call = io.read(tmp_path / "out" / "call.seglst.json")
+    assert mon.speakers == ["ana", "ben"] and call.speakers == ["spk0", "spk1"]
+    said = {s: " ".join(g.words for g in mon if g.speaker == s).upper() for s in mon.speakers}
+    assert "AWKWARD" in said["ana"] and "MANUFACTURERS" in said["ben"]
+    assert "AWKWARD" not in said["ben"] and "MANUFACTURERS" not in said["ana"]
+    # ben said nothing after his file ended; ana's last turn is still there
+    assert max(s.end_time for s in tue if s.speaker == "ben") <= cut / SAMPLE_RATE + 0.3
+    assert max(s.end_time for s in tue if s.speaker == "ana") > ref[3][1]
+    done = json.loads((tmp_path / "out" / "mon.done.json").read_text())
+    assert [Path(p).name for p in done["audio"]] == ["ana.wav", "ben.flac"]
+
+
+def test_a_folder_with_one_audio_file_is_a_one_line_error(tmp_path):
+    x, _ = _call()
+    folder = tmp_path / "solo"
+    folder.mkdir()
+    sf.write(folder / "ana.wav", x[0], SAMPLE_RATE)
+    proc = _cli("diarize", str(folder), "-o", str(tmp_path / "out"), "--channel", "speakers")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "solo" in proc.stderr and "one audio file per speaker; found 1" in proc.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

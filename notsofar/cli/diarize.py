@@ -14,7 +14,12 @@ from notsofar.cli.options import ChannelOption, DeviceOption, JsonOption
 
 @handle_errors
 def diarize_cmd(
-    audio: Annotated[Path, typer.Argument(help="Audio file.")],
+    audio: Annotated[
+        Path,
+        typer.Argument(
+            help="Audio file (with --channel speakers also a folder of one file per speaker)."
+        ),
+    ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     config: ConfigOption = None,
     sets: SetOption = None,
@@ -30,16 +35,26 @@ def diarize_cmd(
     from notsofar.cli.common import write_resolved_config
     from notsofar.cli.options import transcribe_config
     from notsofar.cli.summary import emit
+    from notsofar.data import safe_id
     from notsofar.diarize import diarize_source
-    from notsofar.diarize.tracks import diarize_tracks, tracks_levels, tracks_note
+    from notsofar.diarize.tracks import diarize_tracks, speaker_files, tracks_levels, tracks_note
     from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 
     cfg = transcribe_config(config, sets, "diarize", device, channel)
-    levels = tracks_levels(audio, cfg.channel)
-    if levels is not None:
+    if cfg.channel == "speakers" and audio.is_dir():
+        # one file per speaker: the folder is the recording
+        files = speaker_files(audio)
+        name, duration = safe_id(audio.resolve().name), 0.0
+        for f in files:  # one-line errors for unreadable files before any work
+            duration = max(duration, FileSource(f, "mix").duration_s)
+        check_writable(out_dir)
+        turns, spans = diarize_tracks(files, cfg.diarize, cfg.crosstalk_db, name)
+        notes = [tracks_note(len(spans), files=True)]
+    elif (levels := tracks_levels(audio, cfg.channel)) is not None:
         source = FileSource(audio, 0)
+        name, duration = source.name, source.duration_s
         check_writable(out_dir)
         turns, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, source.name, levels)
         notes = [tracks_note(len(spans))]
@@ -47,17 +62,19 @@ def diarize_cmd(
         source = FileSource(audio, cfg.channel)
         check_writable(out_dir)
         notes = []
+        name, duration = source.name, source.duration_s
         turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device), notice=notes.append)
     for note in notes if not quiet else ():
-        print(f"notsofar: {source.name}: {note}", file=sys.stderr)
-    stem = audio.name.split(".")[0]  # file names keep the recording's; ids have no spaces
+        print(f"notsofar: {name}: {note}", file=sys.stderr)
+    # file names keep the recording's; ids have no spaces
+    stem = audio.resolve().name if audio.is_dir() else audio.name.split(".")[0]
     outputs = [out_dir / f"{stem}.rttm", out_dir / f"{stem}.diarization.seglst.json"]
     for path in outputs:
         io.write(path, turns)
     write_resolved_config(cfg, out_dir, f"{stem}.diarize")
     summary = {
-        "session": source.name,
-        "duration_s": round(source.duration_s, 3),
+        "session": name,
+        "duration_s": round(duration, 3),
         "speakers": len(turns.speakers),
         "turns": len(turns),
         "outputs": [str(p) for p in outputs],
@@ -65,7 +82,7 @@ def diarize_cmd(
     }
     emit(
         summary,
-        f"{source.name}: {len(turns.speakers)} speaker(s), {len(turns)} turn(s) -> {out_dir}",
+        f"{name}: {len(turns.speakers)} speaker(s), {len(turns)} turn(s) -> {out_dir}",
         json_,
         quiet,
     )

@@ -59,7 +59,7 @@ def transcribe_cmd(
     from notsofar.pipeline.batch import find_sessions, run_batch, summary_json, summary_table
 
     cfg = transcribe_config(config, sets, device=device, channel=channel)
-    sessions = find_sessions(inputs)
+    sessions = find_sessions(inputs, speakers=cfg.channel == "speakers")
     con = console(quiet)
     if workers > 1 or executor is Executor.dask or scheduler:
         from notsofar.pipeline.batch import run_batch_parallel

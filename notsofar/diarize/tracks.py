@@ -1,15 +1,19 @@
 """Recordings with one close microphone per speaker: a call recorded one party per channel, a
-headset meeting's individual channels (AMI/CHiME "IHM"), a podcast's per-guest tracks.
+headset meeting's individual channels (AMI/CHiME "IHM"), a podcast's per-guest tracks, or a
+folder of one file per participant (a video call's separate audio per person, AMI's
+``Headset-<k>`` files).
 
 Who spoke when then comes from which channel carries the voice, not from speaker embeddings:
-speaker ``spk<k>`` is channel ``k``. Each channel's speech (Silero VAD on that channel) counts
+speaker ``spk<k>`` is channel ``k`` (a folder's speakers are named after their files:
+:func:`speaker_names`). Each channel's speech (Silero VAD on that channel) counts
 only where the channel is at least ``crosstalk_db`` louder than the other channels' voices leak
 into it (the leak measured where one speaker talks alone: :func:`own_frames`), so a voice
 leaking into another's microphone is not taken for that speaker, while two people talking at
 once are both kept. ``transcribe`` then has Whisper read each channel on its own speaker's
 turns only (:mod:`notsofar.pipeline.tracks`).
 
-``channel: speakers`` asks for this; ``channel: auto`` (the default) picks it for a stereo
+``channel: speakers`` asks for this (on a folder: its audio files are the speakers, one each,
+:func:`speaker_files`); ``channel: auto`` (the default) picks it for a stereo
 file whose channels take turns being much louder than each other (:func:`is_per_speaker`),
 and averages other stereo files as before.
 """
@@ -61,9 +65,57 @@ MIN_TURN_S = 0.2
 JOIN_S = 0.3
 
 
-#: a recording given to this module: a file (read channel by channel, streamed) or 16 kHz
-#: samples ``[C, T]`` in memory (the Python API)
-Audio = str | Path | np.ndarray
+#: a recording given to this module: a file (read channel by channel, streamed), 16 kHz
+#: samples ``[C, T]`` in memory (the Python API), or a tuple of files, one per speaker (each
+#: streamed, a multi-channel one averaged; they may differ in length and sample rate)
+Audio = str | Path | np.ndarray | tuple[Path, ...]
+
+#: what a folder of one file per speaker may hold (:func:`speaker_files`)
+SPEAKER_FILE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".sph", ".opus")
+
+
+def speaker_files(folder: str | Path) -> tuple[Path, ...]:
+    """The audio files directly in ``folder`` (sorted by name; hidden files left out): one
+    speaker each. A one-line error when there are fewer than two."""
+    folder = Path(folder)
+    files = tuple(
+        sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in SPEAKER_FILE_SUFFIXES and p.name[0] != "."
+        )
+    )
+    if len(files) < 2:
+        raise NotsofarError(
+            f"channel=speakers on a folder needs one audio file per speaker; found {len(files)}",
+            path=folder,
+        )
+    return files
+
+
+def speaker_names(files: tuple[Path, ...]) -> list[str]:
+    """Speaker labels for a folder's files: each file's name without its audio extension
+    (whitespace made ``_``: RTTM fields hold none); the whole name where two would collide.
+
+    >>> speaker_names((Path("m/Alice Smith.wav"), Path("m/ES2011a.Headset-1.flac")))
+    ['Alice_Smith', 'ES2011a.Headset-1']
+    >>> speaker_names((Path("bob.wav"), Path("bob.flac")))
+    ['bob.wav', 'bob.flac']
+    """
+    from notsofar.data import safe_id
+
+    names = [safe_id(p.name[: -len(p.suffix)] if p.suffix else p.name) for p in files]
+    if len(set(names)) < len(names):
+        names = [safe_id(p.name) for p in files]
+    return names
+
+
+def track_labels(audio: Audio, channels: int) -> list[str]:
+    """The speaker of each channel: ``spk<k>``, or a folder's file names
+    (:func:`speaker_names`)."""
+    if isinstance(audio, tuple):
+        return speaker_names(audio)
+    return [f"spk{k}" for k in range(channels)]
 
 
 def num_channels(audio: Audio) -> int:
@@ -71,6 +123,8 @@ def num_channels(audio: Audio) -> int:
 
     if isinstance(audio, np.ndarray):
         return 1 if audio.ndim == 1 else int(audio.shape[0])
+    if isinstance(audio, tuple):
+        return len(audio)
     return info(audio).num_channels
 
 
@@ -80,18 +134,33 @@ def channel_source(audio: Audio, k: int, name: str) -> Any:
 
     if isinstance(audio, np.ndarray):
         return ArraySource(np.ascontiguousarray(audio[k], dtype=np.float32), name)
+    if isinstance(audio, tuple):
+        return FileSource(audio[k], "mix", name=name)
     return FileSource(audio, k, name=name)
 
 
 def channel_levels(audio: Audio, block_s: float = 60.0) -> np.ndarray:
     """Frame levels ``[C, frames]`` (dB, ``FRAME_S`` frames) of every channel of a recording;
-    a file is streamed block by block (memory grows by 10 numbers per channel-second)."""
+    a file is streamed block by block (memory grows by 10 numbers per channel-second). One
+    file per speaker: each file's levels (its channels averaged), the shorter ones padded with
+    silence (-120 dB)."""
     from notsofar.audio import stream
 
+    if isinstance(audio, tuple):
+        rows = [_levels(stream(p, block_s=block_s, channel="mix")) for p in audio]
+        rows = [r if r.size else np.zeros((1, 0)) for r in rows]  # an empty file
+        frames = max(r.shape[1] for r in rows)
+        return np.concatenate(
+            [np.pad(r, ((0, 0), (0, frames - r.shape[1])), constant_values=-120.0) for r in rows]
+        )
+    return _levels([audio] if isinstance(audio, np.ndarray) else stream(audio, block_s=block_s))
+
+
+def _levels(blocks: Any) -> np.ndarray:
+    """:func:`channel_levels` of a sequence of ``[C, T]`` (or ``[T]``) 16 kHz blocks."""
     hop = int(round(FRAME_S * SAMPLE_RATE))
     out: list[np.ndarray] = []
     rest: np.ndarray | None = None
-    blocks = [audio] if isinstance(audio, np.ndarray) else stream(audio, block_s=block_s)
     for x in blocks:
         x = np.atleast_2d(x)
         if rest is not None:
@@ -181,7 +250,10 @@ def tracks_levels(audio: Audio, channel: int | str, name: str = "") -> np.ndarra
         return None
     channels = num_channels(audio)
     if channel == "speakers" and channels < 2:
-        message = "channel=speakers needs one channel per speaker; the audio is mono"
+        message = (
+            "channel=speakers needs one channel per speaker (or a folder of one file per "
+            "speaker); the audio is mono"
+        )
         if isinstance(audio, np.ndarray):
             raise NotsofarError(f"{name}: {message}" if name else message)
         raise NotsofarError(message, path=audio)
@@ -207,8 +279,10 @@ def array_tracks(
     return None if levels is None else (x, levels)
 
 
-def tracks_note(channels: int) -> str:
-    """The notice that says this path ran."""
+def tracks_note(channels: int, files: bool = False) -> str:
+    """The notice that says this path ran (``files``: on a folder of one file per speaker)."""
+    if files:
+        return f"one speaker per file ({channels} files: each speaker is named after their file)"
     return (
         f"one speaker per channel ({channels} channels: spk<k> is channel k; "
         "channel=mix diarizes their average instead)"
@@ -283,7 +357,8 @@ def diarize_tracks(
     session_id: str,
     levels: np.ndarray | None = None,
 ) -> tuple[Transcript, list[list[tuple[float, float]]]]:
-    """Speaker turns (``spk<k>`` = channel ``k``) and each channel's turns as spans; ``cfg``
+    """Speaker turns (``spk<k>`` = channel ``k``; a folder's: :func:`track_labels`) and each
+    channel's turns as spans; ``cfg``
     gives the VAD settings and ``min_gap_s``; ``levels``: :func:`channel_levels` if already
     read."""
     from notsofar.data import Segment, Transcript
@@ -304,5 +379,6 @@ def diarize_tracks(
         bridge_pauses(ts, [t for j, o in enumerate(spans) if j != k for t in o], cfg.min_gap_s)
         for k, ts in enumerate(spans)
     ]
-    turns = [Segment(session_id, f"spk{k}", a, b, "") for k, ts in enumerate(spans) for a, b in ts]
+    labels = track_labels(audio, len(spans))
+    turns = [Segment(session_id, labels[k], a, b, "") for k, ts in enumerate(spans) for a, b in ts]
     return Transcript(turns).sorted(), spans

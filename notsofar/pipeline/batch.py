@@ -44,6 +44,8 @@ class Session:
     #: array geometry the layout implies (NOTSOFAR MC device -> notsofar_mc), used when the
     #: config leaves ``array`` unset
     array: str | None = None
+    #: ``paths`` are one file per speaker (``channel: speakers`` on a folder)
+    speaker_files: bool = False
 
 
 @dataclass
@@ -76,8 +78,13 @@ class BatchReport:
         return EXIT_PARTIAL if self.failed else 0
 
 
-def find_sessions(inputs: list[Path]) -> list[Session]:
-    """Sessions from files, folders of audio files (recursive) or NOTSOFAR dataset roots."""
+def find_sessions(inputs: list[Path], speakers: bool = False) -> list[Session]:
+    """Sessions from files, folders of audio files (recursive) or NOTSOFAR dataset roots.
+
+    ``speakers`` (``channel: speakers``): a folder's audio files are one session, one speaker
+    per file (a video call's separate recording of each participant, AMI's headset files);
+    every folder below it that holds two or more audio files is a session of its own, named
+    by its path, and a lone file stays a session whose channels are its speakers."""
     sessions: list[Session] = []
     for path in inputs:
         path = Path(path)
@@ -105,6 +112,9 @@ def find_sessions(inputs: list[Path]) -> list[Session]:
         files = [p for p in files if not any(part.startswith(".") for part in p.parts)]
         if not files:
             raise NotsofarError("no audio files found in folder", path=path)
+        if speakers:
+            sessions += _speaker_sessions(path, files)
+            continue
         for p in files:
             rel = p.relative_to(path)
             name = (rel.parent / rel.name.split(".")[0]).as_posix()
@@ -114,6 +124,23 @@ def find_sessions(inputs: list[Path]) -> list[Session]:
     if dupes:
         raise NotsofarError(f"two inputs would write the same outputs: {', '.join(dupes)}")
     return sessions
+
+
+def _speaker_sessions(root: Path, files: list[Path]) -> list[Session]:
+    """:func:`find_sessions` with ``speakers`` on the audio ``files`` found under ``root``."""
+    folders: dict[Path, list[Path]] = {}
+    for p in files:
+        folders.setdefault(p.parent, []).append(p)
+    out = []
+    for folder, group in folders.items():
+        if len(group) == 1:
+            rel = group[0].relative_to(root)
+            name = (rel.parent / rel.name.split(".")[0]).as_posix()
+            out.append(Session(name, safe_id(name), (group[0],)))
+            continue
+        name = root.resolve().name if folder == root else folder.relative_to(root).as_posix()
+        out.append(Session(name, safe_id(name), tuple(group), speaker_files=True))
+    return out
 
 
 def outputs_of(out_dir: Path, name: str, cfg: TranscribeConfig) -> list[Path]:
@@ -248,6 +275,12 @@ def transcribe_session(
     from notsofar.pipeline.source import FileSource
 
     first = session.paths[0]
+    if session.speaker_files:
+        from notsofar.pipeline.tracks import transcribe_tracks
+
+        if cfg.restore.enabled:
+            notice(f"{session.name}: restore is not applied to one-speaker-per-file audio")
+        return transcribe_tracks(session.paths, cfg, models, session.session_id, on_progress)
     channels = len(session.paths) if len(session.paths) > 1 else info(first).num_channels
     array = session.array if cfg.array is None else cfg.array
     if len(session.paths) == 1 and (

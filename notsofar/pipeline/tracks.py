@@ -1,8 +1,8 @@
 """``transcribe`` on a recording with one close microphone per speaker: the turns of
-:mod:`notsofar.diarize.tracks` (speaker ``spk<k>`` = channel ``k``), then Whisper on each channel
-over its own speaker's turns only, the channel silent elsewhere, so the other voices leaking
-into a close microphone are not recognised a second time and overlapped speech is recognised
-from each speaker's own microphone.
+:mod:`notsofar.diarize.tracks` (speaker ``spk<k>`` = channel ``k``, or one file each), then
+Whisper on each channel (file) over its own speaker's turns only, the channel silent elsewhere,
+so the other voices leaking into a close microphone are not recognised a second time and
+overlapped speech is recognised from each speaker's own microphone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from notsofar.audio import SAMPLE_RATE
-from notsofar.diarize.tracks import Audio, channel_source, diarize_tracks, tracks_note
+from notsofar.diarize.tracks import (
+    Audio,
+    channel_source,
+    diarize_tracks,
+    num_channels,
+    track_labels,
+    tracks_note,
+)
 
 if TYPE_CHECKING:
     from notsofar.pipeline.config import TranscribeConfig
@@ -69,21 +76,22 @@ def transcribe_tracks(
     from notsofar.recognize import recognize_source
     from notsofar.vad import merge_regions
 
-    first = channel_source(audio, 0, session_id)
-    duration = float(first.duration_s)
+    sources = [channel_source(audio, k, session_id) for k in range(num_channels(audio))]
+    duration = max(float(s.duration_s) for s in sources)  # a folder's files may differ
     diarization, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, session_id, levels)
     if on_progress:
         on_progress(0.1 * duration)
     words = []
+    labels = track_labels(audio, len(spans))
     for k, ts in enumerate(spans):
         if not ts:
             continue
-        source = OwnTurns(channel_source(audio, k, session_id), ts)
-        own = diarization.filter(lambda s, k=k: s.speaker == f"spk{k}")
+        source = OwnTurns(sources[k], ts)
+        own = diarization.filter(lambda s, k=k: s.speaker == labels[k])
         words.append(recognize_source(source, own, cfg.asr, models, regions=ts))
         if on_progress:
             on_progress(duration * (0.1 + 0.9 * (k + 1) / len(spans)))
     transcript = sum(words[1:], words[0]).sorted() if words else Transcript()
     regions = merge_regions([r for ts in spans for r in ts])
-    notes = (tracks_note(len(spans)),)
+    notes = (tracks_note(len(spans), files=isinstance(audio, tuple)),)
     return Result(transcript, diarization, duration, tuple(regions), notes=notes)
