@@ -1,5 +1,10 @@
 """Audio in and out: read any soundfile format, resample, pick channels, stream, write atomically.
 
+What libsndfile cannot open (AAC/M4A from phones and video calls, MP4/MOV/WebM/MKV audio, WMA)
+is read through FFmpeg (PyAV, installed with faster-whisper): its header from the container,
+its samples decoded once into a temporary float WAV (:func:`decoded`), removed when the
+process ends.
+
 Arrays are float32. Multi-channel audio is ``[channels, samples]``; mono is ``[samples]``.
 Sample counts are named ``*_samples``/``num_samples``; seconds ``*_s``/``*_time``.
 """
@@ -18,6 +23,15 @@ from notsofar.io.atomic import atomic_path
 
 #: Sample rate every speech stage works at.
 SAMPLE_RATE = 16000
+
+#: file name suffixes taken for audio when a folder is searched (any file given by name is tried)
+AUDIO_SUFFIXES = (
+    ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64",
+    ".rf64", ".sph",  # libsndfile
+    ".m4a", ".aac", ".webm", ".mka", ".wma",  # FFmpeg
+)  # fmt: skip
+#: at most this many FFmpeg-decoded files are kept at once (the oldest is deleted first)
+MAX_DECODED = 16
 
 
 @dataclass(frozen=True)
@@ -44,8 +58,116 @@ def info(path: str | Path) -> AudioInfo:
     try:
         i = sf.info(str(path))
     except Exception as e:  # soundfile raises LibsndfileError / RuntimeError with libsndfile text
-        raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
+        found = _ffmpeg_info(path)
+        if found is None:
+            raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
+        return found
     return AudioInfo(str(path), int(i.samplerate), int(i.channels), int(i.frames))
+
+
+#: (resolved path, size, mtime) -> the temporary WAV its audio was decoded into
+_DECODED: dict[tuple[str, int, int], Path] = {}
+_DECODED_DIR: list[Path] = []  # this process's temporary folder, made on first use
+
+
+def _key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _ffmpeg_info(path: Path) -> AudioInfo | None:
+    """Header information from the container (no decoding) for a file that FFmpeg reads and
+    libsndfile does not; None when FFmpeg cannot read it either or it holds no audio."""
+    if _key(path) in _DECODED:
+        i = _sf_info(_DECODED[_key(path)])
+        return AudioInfo(str(path), i.sample_rate, i.num_channels, i.num_samples)
+    try:
+        import av
+
+        with av.open(str(path)) as c:
+            if not c.streams.audio:
+                return None
+            st = c.streams.audio[0]
+            rate, channels = int(st.rate or 0), int(st.channels or 0)
+            if st.duration is not None and st.time_base is not None:
+                seconds = float(st.duration * st.time_base)
+            else:
+                seconds = (c.duration or 0) / 1e6  # av.time_base: microseconds
+    except Exception:  # noqa: BLE001 (not a media file FFmpeg knows)
+        return None
+    if rate <= 0 or channels <= 0:
+        return None
+    return AudioInfo(str(path), rate, channels, int(round(seconds * rate)))
+
+
+def _sf_info(path: Path) -> AudioInfo:
+    import soundfile as sf
+
+    i = sf.info(str(path))
+    return AudioInfo(str(path), int(i.samplerate), int(i.channels), int(i.frames))
+
+
+def decoded(path: str | Path) -> Path:
+    """What libsndfile should open for ``path``: the file itself, or for a file only FFmpeg
+    reads a temporary float WAV of its first audio stream (native rate and channels), decoded
+    on first use and kept for the next reads (at most :data:`MAX_DECODED` files). A stream
+    that breaks off (a recording cut short) keeps the audio decoded before the break."""
+    import soundfile as sf
+
+    path = Path(path)
+    try:
+        sf.info(str(path))
+        return path
+    except Exception:  # noqa: BLE001 (FFmpeg's turn; info() has named any unreadable file)
+        pass
+    key = _key(path)
+    if key in _DECODED and _DECODED[key].is_file():
+        return _DECODED[key]
+    import av
+
+    meta = info(path)
+    out = _decoded_dir() / f"{len(_DECODED)}-{abs(hash(key))}.wav"
+    written = 0
+    try:
+        with (
+            av.open(str(path)) as c,
+            sf.SoundFile(
+                str(out), "w", meta.sample_rate, meta.num_channels, "FLOAT", format="WAV"
+            ) as f,
+        ):
+            st = c.streams.audio[0]
+            to_float = av.AudioResampler(format="flt", layout=st.layout.name, rate=st.rate)
+            try:
+                for frame in c.decode(st):
+                    for piece in to_float.resample(frame):
+                        x = piece.to_ndarray().reshape(-1, meta.num_channels)
+                        f.write(x)
+                        written += len(x)
+            except av.FFmpegError:
+                if not written:
+                    raise
+            for piece in to_float.resample(None):
+                f.write(piece.to_ndarray().reshape(-1, meta.num_channels))
+    except Exception as e:  # noqa: BLE001 (FFmpeg's messages vary; one line names the file)
+        out.unlink(missing_ok=True)
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise NotsofarError(f"cannot decode audio: {reason}", path=path) from None
+    while len(_DECODED) >= MAX_DECODED:
+        _DECODED.pop(next(iter(_DECODED))).unlink(missing_ok=True)
+    _DECODED[key] = out
+    return out
+
+
+def _decoded_dir() -> Path:
+    if not _DECODED_DIR:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="notsofar-decoded-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _DECODED_DIR.append(folder)
+    return _DECODED_DIR[0]
 
 
 def durations_s(paths: Iterable[str | Path]) -> list[float]:
@@ -132,7 +254,8 @@ def read(
     """Read audio as float32 ``[C, T]`` (or ``[T]`` if mono or one channel is selected).
 
     Args:
-        path: any file soundfile/libsndfile reads (wav, flac, ogg, ...).
+        path: any file soundfile/libsndfile reads (wav, flac, ogg, ...) or FFmpeg does (m4a,
+            mp4, webm, ...: :func:`decoded`).
         sample_rate: resample to this rate; None keeps the file's rate.
         channel: None keeps all channels, an int selects one, ``"mix"`` averages them.
         start_s, duration_s: read only part of the file.
@@ -145,8 +268,9 @@ def read(
     meta = info(path)
     start = int(round(start_s * meta.sample_rate))
     frames = -1 if duration_s is None else int(round(duration_s * meta.sample_rate))
+    src = decoded(path)
     try:
-        data, sr = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
+        data, sr = sf.read(str(src), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as e:
         raise NotsofarError(f"cannot decode audio: {_sf_reason(e)}", path=path) from None
     x = data.T  # [C, T]
@@ -172,7 +296,7 @@ def stream(
     meta = info(path)
     block = max(1, int(block_s * meta.sample_rate))
     try:
-        f = sf.SoundFile(str(path))
+        f = sf.SoundFile(str(decoded(path)))
     except Exception as e:
         raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
     with f:
@@ -239,6 +363,19 @@ def comment_of(path: str | Path) -> str:
             return f.comment or ""
     except Exception:  # noqa: BLE001 (an unreadable file has no usable comment)
         return ""
+
+
+def writable_name(path: Path) -> Path:
+    """``path``, or with a ``.wav`` suffix when soundfile cannot write its format (an M4A
+    input mirrored into an output folder).
+
+    >>> writable_name(Path("out/a.flac")), writable_name(Path("out/call.m4a"))
+    (PosixPath('out/a.flac'), PosixPath('out/call.wav'))
+    """
+    import soundfile as sf
+
+    fmt = _format_for(path) or path.suffix.lstrip(".").upper()
+    return path if fmt and fmt in sf.available_formats() else path.with_suffix(".wav")
 
 
 def check_output_format(path: str | Path) -> None:

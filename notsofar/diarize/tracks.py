@@ -70,19 +70,18 @@ JOIN_S = 0.3
 #: streamed, a multi-channel one averaged; they may differ in length and sample rate)
 Audio = str | Path | np.ndarray | tuple[Path, ...]
 
-#: what a folder of one file per speaker may hold (:func:`speaker_files`)
-SPEAKER_FILE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".sph", ".opus")
-
 
 def speaker_files(folder: str | Path) -> tuple[Path, ...]:
     """The audio files directly in ``folder`` (sorted by name; hidden files left out): one
     speaker each. A one-line error when there are fewer than two."""
+    from notsofar.audio import AUDIO_SUFFIXES
+
     folder = Path(folder)
     files = tuple(
         sorted(
             p
             for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in SPEAKER_FILE_SUFFIXES and p.name[0] != "."
+            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and p.name[0] != "."
         )
     )
     if len(files) < 2:

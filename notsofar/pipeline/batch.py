@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from notsofar.audio import AUDIO_SUFFIXES
 from notsofar.data import safe_id
 from notsofar.errors import EXIT_PARTIAL, NotsofarError
 from notsofar.pipeline import Result, multichannel_entry, transcribe_source
 from notsofar.pipeline.config import TranscribeConfig
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".sph", ".opus")
 DONE = ".done.json"
 #: the geometry a NOTSOFAR-1 multi-channel device recording implies
 NOTSOFAR_ARRAY = "notsofar_mc"

@@ -13,26 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from notsofar.audio import AUDIO_SUFFIXES
 from notsofar.errors import NotsofarError
 from notsofar.restore.analyze import Degradation, analyze, check_signal
 from notsofar.restore.config import RestoreConfig
-
-#: suffixes treated as audio when a folder is given (libsndfile formats).
-AUDIO_SUFFIXES = (
-    ".wav",
-    ".flac",
-    ".ogg",
-    ".oga",
-    ".aiff",
-    ".aif",
-    ".au",
-    ".caf",
-    ".w64",
-    ".rf64",
-    ".mp3",
-    ".opus",
-)
-
 
 #: files shorter than this (s) get no real-time factor: set-up dominates their time
 MIN_RTF_S = 1.0
@@ -85,16 +69,19 @@ def find_inputs(path: str | Path) -> list[Path]:
 
 
 def output_paths(inputs: list[Path], input_root: Path, output: Path | None) -> list[Path | None]:
-    """Where each input is written: ``output`` itself for one file, mirrored under a folder."""
+    """Where each input is written: ``output`` itself for one file, mirrored under a folder
+    (as ``.wav`` where the input's format is one soundfile cannot write, such as M4A)."""
+    from notsofar.audio import writable_name
+
     if output is None:
         return [None] * len(inputs)
     if input_root.is_file():
         if output.is_dir() or str(output).endswith(("/", "\\")):
-            return [output / input_root.name]
+            return [writable_name(output / input_root.name)]
         return [output]
     if output.exists() and output.is_file():
         raise NotsofarError("input is a folder, so -o must be a folder, not a file", path=output)
-    return [output / p.relative_to(input_root) for p in inputs]
+    return [writable_name(output / p.relative_to(input_root)) for p in inputs]
 
 
 def config_tag(cfg: RestoreConfig) -> str:
