@@ -102,23 +102,16 @@ def test_transcribe_and_restore_take_an_m4a(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
-    run = [sys.executable, "-m", "notsofar.cli.main"]
-    proc = subprocess.run(
-        [*run, "transcribe", str(path), "-o", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    for args in (("transcribe", path, tmp_path / "out"), ("restore", folder, tmp_path / "clean")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "notsofar.cli.main", args[0], str(args[1]), "-o", str(args[2])],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
     words = " ".join(s.words for s in io.read(tmp_path / "out" / "memo.seglst.json")).upper()
     assert "AWKWARD FIGURE" in words and "BILL ITSELF" in words
-    proc = subprocess.run(
-        [*run, "restore", str(folder), "-o", str(tmp_path / "clean")],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     y, sr = sf.read(tmp_path / "clean" / "memo.wav")
     assert sr == 44100 and len(y) > 5 * sr
     assert not list(scratch.glob("notsofar-decoded-*"))
