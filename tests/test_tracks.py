@@ -261,18 +261,19 @@ def test_a_folder_of_one_file_per_speaker_is_one_recording(tmp_path):
 def test_transcribe_takes_folders_of_one_file_per_speaker(tmp_path):
     """``transcribe --channel speakers`` on a folder of meetings: each sub-folder of
     per-participant files is one session (named by its path), each party's words on their
-    own named speaker; a shorter file (a participant who left early) is read to its end; a
-    lone stereo file beside them keeps its channels as speakers."""
+    own named speaker; a shorter file (a participant who left early) is read to its end, a
+    stereo one averaged; a lone stereo file beside them keeps its channels as speakers."""
     from notsofar import io
 
     x, ref = _call()
     root = tmp_path / "meetings"
     _folder(root / "mon", x, ("ana.wav", "ben.flac"))
-    # tuesday: ben's file stops after his first turn
+    # tuesday: ben's file stops after his first turn; ana's is stereo (a binaural headset)
     short = x.copy()
     cut = int((ref[1][2] + 0.3) * SAMPLE_RATE)
     _folder(root / "tue", short, ("ana.wav", "ben.wav"))
     sf.write(root / "tue" / "ben.wav", short[1, :cut], SAMPLE_RATE, subtype="PCM_16")
+    sf.write(root / "tue" / "ana.wav", np.stack([x[0], 0.8 * x[0]], axis=1), SAMPLE_RATE)
     _write(root / "call.wav", x)
     proc = _cli("transcribe", str(root), "-o", str(tmp_path / "out"), "--channel", "speakers")
     assert proc.returncode == 0, proc.stderr[-2000:]
