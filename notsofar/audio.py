@@ -2,7 +2,7 @@
 
 What libsndfile cannot open (AAC/M4A from phones and video calls, MP4/MOV/WebM/MKV audio, WMA)
 is read through FFmpeg (PyAV, installed with faster-whisper): its header from the container,
-its samples decoded once into a temporary float WAV (:func:`decoded`), removed when the
+its samples decoded once into a temporary 16-bit WAV (:func:`decoded`), removed when the
 process ends.
 
 Arrays are float32. Multi-channel audio is ``[channels, samples]``; mono is ``[samples]``.
@@ -109,9 +109,11 @@ def _sf_info(path: Path) -> AudioInfo:
 
 def decoded(path: str | Path) -> Path:
     """What libsndfile should open for ``path``: the file itself, or for a file only FFmpeg
-    reads a temporary float WAV of its first audio stream (native rate and channels), decoded
-    on first use and kept for the next reads (at most :data:`MAX_DECODED` files). A stream
-    that breaks off (a recording cut short) keeps the audio decoded before the break."""
+    reads a temporary 16-bit WAV of its first audio stream (native rate and channels; the
+    lossy source holds no more than 16 bits, and half the size of float keeps a long recording
+    small in a RAM-backed /tmp: ``TMPDIR`` chooses the folder), decoded on first use and kept
+    for the next reads (at most :data:`MAX_DECODED` files). A stream that breaks off (a
+    recording cut short) keeps the audio decoded before the break."""
     import soundfile as sf
 
     path = Path(path)
@@ -132,7 +134,7 @@ def decoded(path: str | Path) -> Path:
         with (
             av.open(str(path)) as c,
             sf.SoundFile(
-                str(out), "w", meta.sample_rate, meta.num_channels, "FLOAT", format="WAV"
+                str(out), "w", meta.sample_rate, meta.num_channels, "PCM_16", format="WAV"
             ) as f,
         ):
             st = c.streams.audio[0]
@@ -141,13 +143,13 @@ def decoded(path: str | Path) -> Path:
                 for frame in c.decode(st):
                     for piece in to_float.resample(frame):
                         x = piece.to_ndarray().reshape(-1, meta.num_channels)
-                        f.write(x)
+                        f.write(np.clip(x, -1.0, 1.0))  # AAC may overshoot full scale
                         written += len(x)
             except av.FFmpegError:
                 if not written:
                     raise
             for piece in to_float.resample(None):
-                f.write(piece.to_ndarray().reshape(-1, meta.num_channels))
+                f.write(np.clip(piece.to_ndarray().reshape(-1, meta.num_channels), -1.0, 1.0))
     except Exception as e:  # noqa: BLE001 (FFmpeg's messages vary; one line names the file)
         out.unlink(missing_ok=True)
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
