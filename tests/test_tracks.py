@@ -262,7 +262,8 @@ def test_transcribe_takes_folders_of_one_file_per_speaker(tmp_path):
     """``transcribe --channel speakers`` on a folder of meetings: each sub-folder of
     per-participant files is one session (named by its path), each party's words on their
     own named speaker; a shorter file (a participant who left early) is read to its end, a
-    stereo one averaged; a lone stereo file beside them keeps its channels as speakers."""
+    stereo one averaged; a lone stereo file beside them keeps its channels as speakers;
+    ``--html`` pages play the folder's files together."""
     from notsofar import io
 
     x, ref = _call()
@@ -275,8 +276,10 @@ def test_transcribe_takes_folders_of_one_file_per_speaker(tmp_path):
     sf.write(root / "tue" / "ben.wav", short[1, :cut], SAMPLE_RATE, subtype="PCM_16")
     sf.write(root / "tue" / "ana.wav", np.stack([x[0], 0.8 * x[0]], axis=1), SAMPLE_RATE)
     _write(root / "call.wav", x)
-    proc = _cli("transcribe", str(root), "-o", str(tmp_path / "out"), "--channel", "speakers")
+    out = tmp_path / "out"
+    proc = _cli("transcribe", str(root), "-o", str(out), "--channel", "speakers", "--html")
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'id="audio-data"' in (out / "mon.report.html").read_text()
     mon = io.read(tmp_path / "out" / "mon.seglst.json")
     tue = io.read(tmp_path / "out" / "tue.seglst.json")
     call = io.read(tmp_path / "out" / "call.seglst.json")
@@ -300,3 +303,26 @@ def test_a_folder_with_one_audio_file_is_a_one_line_error(tmp_path):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "solo" in proc.stderr and "one audio file per speaker; found 1" in proc.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_the_report_page_plays_every_speakers_file(tmp_path):
+    """The page of a folder session embeds the sum of its files (read at the same times):
+    decoded back, it lasts as long as the longest file and holds each party's voice in their
+    own turns, the second party's file ending early included."""
+    from notsofar.report.audio import encode_audio
+
+    x, ref = _call()
+    folder = _folder(tmp_path / "m", x, ("ana.wav", "ben.wav"))
+    end = int((ref[1][2] + 0.3) * SAMPLE_RATE)  # ben's file stops after his first turn
+    sf.write(folder / "ben.wav", x[1, :end], SAMPLE_RATE, subtype="PCM_16")
+    ogg = tmp_path / "page.ogg"
+    ogg.write_bytes(encode_audio((folder / "ana.wav", folder / "ben.wav")))
+    y, sr = sf.read(ogg, dtype="float32")
+    assert abs(len(y) / sr - x.shape[1] / SAMPLE_RATE) < 0.1
+
+    def rms_db(sig: np.ndarray, rate: int, a: float, b: float) -> float:
+        return 10 * np.log10(np.mean(sig[int(a * rate) : int(b * rate)] ** 2) + 1e-12)
+
+    for _, a, b, _ in ref[:3]:  # ana, ben, ana: each as loud in the mix as in their own file
+        own = max(rms_db(x[k], SAMPLE_RATE, a, b) for k in (0, 1))
+        assert abs(rms_db(y, sr, a, b) - own) < 3.0, (a, b)

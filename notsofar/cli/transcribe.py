@@ -108,6 +108,8 @@ def _reports(report: Any, out_dir: Path, audio_mode: str, force: bool) -> None:
         if o.status == "failed" or (o.status == "skipped" and page.is_file() and not force):
             continue
         try:
-            write_transcribe_report(out_dir, o.session.name, o.session.paths[0], audio_mode)
+            # one file per speaker: the page plays their sum
+            audio = o.session.paths if o.session.speaker_files else o.session.paths[0]
+            write_transcribe_report(out_dir, o.session.name, audio, audio_mode)
         except NotsofarError as e:
             report.outcomes[k] = dataclasses.replace(o, status="failed", error=f"report: {e}")

@@ -27,7 +27,7 @@ __all__ = [
 
 def build_report(
     transcript: Transcript,
-    audio: str | Path | None = None,
+    audio: str | Path | tuple[Path, ...] | None = None,
     audio_mode: str = "embed",
     reference: Transcript | None = None,
     normalizer: str = "notsofar",
@@ -40,7 +40,8 @@ def build_report(
     Args:
         transcript: the hypothesis (one session; SegLST ``word_timings`` are used when present,
             else words are spread over their segment by characters).
-        audio: the recording; None gives a page without a player.
+        audio: the recording (a tuple of files, one per speaker: their sum, embedded); None
+            gives a page without a player.
         audio_mode: ``embed`` (Opus inside the page), ``link`` (a relative link to ``audio``,
             for long meetings) or ``none``.
         reference: a reference transcript of the same session: the page then marks errors.
@@ -112,7 +113,10 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 
 def write_transcribe_report(
-    out_dir: str | Path, name: str, audio: str | Path | None, audio_mode: str = "embed"
+    out_dir: str | Path,
+    name: str,
+    audio: str | Path | tuple[Path, ...] | None,
+    audio_mode: str = "embed",
 ) -> Path:
     """``<out_dir>/<name>.report.html`` from ``transcribe``'s ``<name>.seglst.json`` and the audio."""
     from notsofar import io

@@ -66,15 +66,17 @@ def page_data(
     }
 
 
-def audio_duration(path: str | Path) -> float:
+def audio_duration(path: str | Path | tuple[Path, ...]) -> float:
     from notsofar.audio import info
 
+    if isinstance(path, tuple):  # one file per speaker
+        return max(info(p).duration_s for p in path)
     return info(path).duration_s
 
 
 def render(
     data: dict[str, Any],
-    audio: str | Path | None = None,
+    audio: str | Path | tuple[Path, ...] | None = None,
     audio_mode: str = "embed",
     link_base: str | Path | None = None,
 ) -> str:
@@ -83,6 +85,8 @@ def render(
         raise NotsofarError(f"unknown audio mode {audio_mode!r} (known: {', '.join(AUDIO_MODES)})")
     audio_block = ""
     audio_attrs = ""
+    if isinstance(audio, tuple):
+        audio_mode = "embed" if audio_mode == "link" else audio_mode  # no one file to link to
     if audio is not None and audio_mode == "embed":
         encoded = encode_audio(audio)
         audio_block = (
