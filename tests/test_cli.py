@@ -157,6 +157,43 @@ def test_diarize_shell_vs_py_with_dotted_keys(tmp_path):
     assert io.read(tmp_path / "two_speakers.diarization.seglst.json") == api
 
 
+def test_speaker_count_options(tmp_path):
+    """``--num-speakers`` (as pyannote and whisperX spell it) forces the count, as ``--set
+    diarize.num_speakers`` does, and the API's ``num_speakers`` likewise, on two real readers
+    taking turns (the committed LibriSpeech fixture); ``--min-speakers`` above
+    ``--max-speakers`` is a one-line error before any work."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from notsofar import io
+    from notsofar.diarize import diarize
+
+    real = ROOT / "tests" / "fixtures" / "realspeech"
+    names = ["19-198-0008", "26-496-0006", "19-198-0037", "26-496-0026"]
+    gap = np.zeros(8000, dtype=np.float32)
+    audio = np.concatenate(
+        [y for n in names for y in (sf.read(real / f"{n}.flac", dtype="float32")[0], gap)]
+    )
+    path = tmp_path / "turns.wav"
+    sf.write(path, audio, 16000)
+    free = cli("diarize", path, "-o", tmp_path / "free", "--json")
+    assert json.loads(free.stdout)["speakers"] == 2, free.stderr  # the two readers
+    p = cli("diarize", path, "-o", tmp_path, "--num-speakers", "1", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["speakers"] == 1
+    assert "num_speakers: 1" in (tmp_path / "turns.diarize.config.yaml").read_text()
+    api = diarize(audio, 16000, session_id="turns", num_speakers=1)
+    assert io.read(tmp_path / "turns.diarization.seglst.json") == api
+    bad = cli(
+        "transcribe", path, "-o", tmp_path / "bad", "--min-speakers", "3", "--max-speakers", "2"
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "min_speakers <= max_speakers, got 3..2" in bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 # ----------------------------------------------------------------- model names, offline
 
 

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from notsofar.cli.common import ConfigOption, QuietOption, SetOption, handle_errors
-from notsofar.cli.options import ChannelOption, DeviceOption, JsonOption
+from notsofar.cli.options import (
+    ChannelOption,
+    DeviceOption,
+    JsonOption,
+    MaxSpeakersOption,
+    MinSpeakersOption,
+    NumSpeakersOption,
+)
 
 
 @handle_errors
@@ -25,6 +32,9 @@ def diarize_cmd(
     sets: SetOption = None,
     channel: ChannelOption = None,
     device: DeviceOption = None,
+    num_speakers: NumSpeakersOption = None,
+    min_speakers: MinSpeakersOption = None,
+    max_speakers: MaxSpeakersOption = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -42,7 +52,8 @@ def diarize_cmd(
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 
-    cfg = transcribe_config(config, sets, "diarize", device, channel)
+    speakers = (num_speakers, min_speakers, max_speakers)
+    cfg = transcribe_config(config, sets, "diarize", device, channel, speakers)
     if cfg.channel == "speakers" and audio.is_dir():
         # one file per speaker: the folder is the recording
         files = speaker_files(audio)

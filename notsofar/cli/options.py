@@ -29,9 +29,31 @@ ChannelOption = Annotated[
         "--channel",
         metavar="INDEX|mix|auto|speakers",
         help="Channel of multi-channel audio: an index, mix (their average), speakers (one "
-        "close microphone per speaker: speaker k is channel k), or auto (stereo: speakers when "
+        "close microphone per speaker: speaker k is channel k; on a folder, one file per "
+        "speaker, named after it), or auto (stereo: speakers when "
         "the channels take turns being much louder, else their average; more channels: 0) "
         "[config: channel].",
+    ),
+]
+NumSpeakersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--num-speakers",
+        min=1,
+        help="The number of speakers, when known (default: estimated) [config: "
+        "diarize.num_speakers].",
+    ),
+]
+MinSpeakersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--min-speakers", min=1, help="At least this many speakers [config: diarize.min_speakers]."
+    ),
+]
+MaxSpeakersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-speakers", min=1, help="At most this many speakers [config: diarize.max_speakers]."
     ),
 ]
 JsonOption = Annotated[
@@ -46,9 +68,11 @@ def transcribe_config(
     section: str | None = None,
     device: str | None = None,
     channel: str | None = None,
+    speakers: tuple[int | None, int | None, int | None] = (None, None, None),
 ) -> Any:
     """The :class:`~notsofar.pipeline.config.TranscribeConfig` from ``--config``, ``--set`` and
-    ``--device``/``--channel`` (which win over both).
+    ``--device``/``--channel``/``--num-speakers``/``--min-speakers``/``--max-speakers``
+    (``speakers``, in that order; these win over both).
 
     With ``section`` (``diarize`` or ``asr``), a config file whose keys are that section's
     (a stage file such as ``configs/diarize/campplus.yaml``) fills that section, and a ``--set``
@@ -75,4 +99,7 @@ def transcribe_config(
         overrides.append(f"device={device}")
     if channel is not None:
         overrides.append(f"channel={channel}")
+    for key, value in zip(("num_speakers", "min_speakers", "max_speakers"), speakers, strict=True):
+        if value is not None:
+            overrides.append(f"diarize.{key}={value}")
     return load_config(TranscribeConfig, config, overrides, base=base)

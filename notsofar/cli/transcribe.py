@@ -19,7 +19,14 @@ from notsofar.cli.common import (
     console,
     handle_errors,
 )
-from notsofar.cli.options import ChannelOption, DeviceOption, JsonOption
+from notsofar.cli.options import (
+    ChannelOption,
+    DeviceOption,
+    JsonOption,
+    MaxSpeakersOption,
+    MinSpeakersOption,
+    NumSpeakersOption,
+)
 from notsofar.cli.report import HtmlAudio, HtmlAudioOption
 
 
@@ -42,6 +49,9 @@ def transcribe_cmd(
     ] = False,
     channel: ChannelOption = None,
     device: DeviceOption = None,
+    num_speakers: NumSpeakersOption = None,
+    min_speakers: MinSpeakersOption = None,
+    max_speakers: MaxSpeakersOption = None,
     json_: JsonOption = False,
     html: Annotated[
         bool, typer.Option("--html", help="Also write <name>.report.html (see notsofar report).")
@@ -58,7 +68,8 @@ def transcribe_cmd(
     from notsofar.cli.summary import emit
     from notsofar.pipeline.batch import find_sessions, run_batch, summary_json, summary_table
 
-    cfg = transcribe_config(config, sets, device=device, channel=channel)
+    speakers = (num_speakers, min_speakers, max_speakers)
+    cfg = transcribe_config(config, sets, device=device, channel=channel, speakers=speakers)
     sessions = find_sessions(inputs, speakers=cfg.channel == "speakers")
     con = console(quiet)
     if workers > 1 or executor is Executor.dask or scheduler:

@@ -161,6 +161,9 @@ def diarize(
     channel: int | str | None = None,
     session_id: str = "audio",
     device: str | None = None,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
 ) -> Transcript:
     """Who spoke when in ``audio``: speaker turns with empty ``words``.
 
@@ -181,16 +184,19 @@ def diarize(
         session_id: written into every segment.
         device: ``auto``, ``cpu`` or ``cuda`` when ``models`` is None (default: the config's,
             ``auto``).
+        num_speakers, min_speakers, max_speakers: override the config's (as
+            ``--num-speakers`` etc. do).
 
     Returns:
         Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
     """
     from notsofar.diarize.tracks import array_tracks, diarize_tracks
-    from notsofar.pipeline.config import TranscribeConfig, stage_settings
+    from notsofar.pipeline.config import TranscribeConfig, stage_settings, with_speakers
     from notsofar.pipeline.source import ArraySource
 
     crosstalk = (cfg if isinstance(cfg, TranscribeConfig) else TranscribeConfig()).crosstalk_db
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
+    cfg = with_speakers(cfg, num_speakers, min_speakers, max_speakers)
     tracks = array_tracks(audio, sample_rate, channel, session_id)
     if tracks is not None:
         return diarize_tracks(tracks[0], cfg, crosstalk, session_id, tracks[1])[0]

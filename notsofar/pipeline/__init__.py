@@ -47,6 +47,9 @@ def transcribe(
     session_id: str = "audio",
     channel: int | str | None = None,
     device: str | None = None,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
 ) -> Transcript:
     """Who said what, when, in ``audio``: speaker-attributed words with timings.
 
@@ -58,10 +61,13 @@ def transcribe(
         session_id: written into every segment.
         channel: overrides ``cfg.channel`` (as ``notsofar transcribe --channel`` does).
         device: overrides ``cfg.device`` (as ``--device`` does).
+        num_speakers, min_speakers, max_speakers: override ``cfg.diarize``'s (as
+            ``--num-speakers`` etc. do).
     """
     import dataclasses
 
     from notsofar.diarize.tracks import array_tracks
+    from notsofar.pipeline.config import with_speakers
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import ArraySource
     from notsofar.pipeline.tracks import transcribe_tracks
@@ -71,6 +77,8 @@ def transcribe(
         cfg = dataclasses.replace(cfg, channel=channel)
     if device is not None:
         cfg = dataclasses.replace(cfg, device=device)
+    speakers = with_speakers(cfg.diarize, num_speakers, min_speakers, max_speakers)
+    cfg = dataclasses.replace(cfg, diarize=speakers)
     models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
     x = np.asarray(audio, dtype=np.float32)
     tracks = array_tracks(x, sample_rate, cfg.channel, session_id)

@@ -72,6 +72,28 @@ class TranscribeConfig:
             raise NotsofarError("outputs must include .seglst.json (resuming relies on it)")
 
 
+def with_speakers(
+    cfg: Any,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+) -> Any:
+    """A :class:`~notsofar.diarize.config.DiarizeConfig` with the given speaker counts (those
+    not None) put in, as ``--num-speakers``/``--min-speakers``/``--max-speakers`` do.
+
+    >>> from notsofar.diarize.config import DiarizeConfig
+    >>> c = with_speakers(DiarizeConfig(), min_speakers=2, max_speakers=4)
+    >>> c.num_speakers, c.min_speakers, c.max_speakers
+    (None, 2, 4)
+    """
+    import dataclasses
+
+    counts = {"num_speakers": num_speakers, "min_speakers": min_speakers}
+    counts["max_speakers"] = max_speakers
+    given = {k: v for k, v in counts.items() if v is not None}
+    return dataclasses.replace(cfg, **given) if given else cfg
+
+
 def stage_settings(
     cfg: Any, section: str, channel: int | str | None, device: str | None, models: Any
 ) -> tuple[Any, int | str, Any]:
