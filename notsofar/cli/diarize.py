@@ -8,15 +8,8 @@ from typing import Annotated
 
 import typer
 
+from notsofar.cli import options as opt
 from notsofar.cli.common import ConfigOption, QuietOption, SetOption, handle_errors
-from notsofar.cli.options import (
-    ChannelOption,
-    DeviceOption,
-    JsonOption,
-    MaxSpeakersOption,
-    MinSpeakersOption,
-    NumSpeakersOption,
-)
 
 
 @handle_errors
@@ -30,12 +23,12 @@ def diarize_cmd(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     config: ConfigOption = None,
     sets: SetOption = None,
-    channel: ChannelOption = None,
-    device: DeviceOption = None,
-    num_speakers: NumSpeakersOption = None,
-    min_speakers: MinSpeakersOption = None,
-    max_speakers: MaxSpeakersOption = None,
-    json_: JsonOption = False,
+    channel: opt.ChannelOption = None,
+    device: opt.DeviceOption = None,
+    num_speakers: opt.NumSpeakersOption = None,
+    min_speakers: opt.MinSpeakersOption = None,
+    max_speakers: opt.MaxSpeakersOption = None,
+    json_: opt.JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Diarize one recording: writes <name>.rttm and <name>.diarization.seglst.json.
