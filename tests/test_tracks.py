@@ -326,3 +326,28 @@ def test_the_report_page_plays_every_speakers_file(tmp_path):
     for _, a, b, _ in ref[:3]:  # ana, ben, ana: each as loud in the mix as in their own file
         own = max(rms_db(x[k], SAMPLE_RATE, a, b) for k in (0, 1))
         assert abs(rms_db(y, sr, a, b) - own) < 3.0, (a, b)
+
+
+def test_folder_sessions_are_found_and_sized(tmp_path):
+    """``find_sessions`` with ``speakers``: the input folder's own files are one session named
+    after it, each sub-folder of two or more files another, a lone file stays a session of its
+    own; a folder session lasts as long as its longest file (progress and ETA), whichever file
+    sorts first."""
+    from notsofar.pipeline.batch import find_sessions, session_duration
+
+    root = tmp_path / "call"
+    (root / "day2").mkdir(parents=True)
+    tone = np.zeros(SAMPLE_RATE, np.float32)
+    sf.write(root / "a_left_early.wav", tone, SAMPLE_RATE)
+    sf.write(root / "b_stayed.flac", np.tile(tone, 3), SAMPLE_RATE)
+    sf.write(root / "day2" / "x.wav", tone, SAMPLE_RATE)
+    sf.write(root / "day2" / "y.wav", tone, SAMPLE_RATE)
+    (root / "solo").mkdir()
+    sf.write(root / "solo" / "memo.wav", tone, SAMPLE_RATE)
+    found = {s.name: s for s in find_sessions([root], speakers=True)}
+    assert sorted(found) == ["call", "day2", "solo/memo"]
+    assert found["call"].speaker_files and not found["solo/memo"].speaker_files
+    assert session_duration(found["call"]) == pytest.approx(3.0)
+    assert [s.name for s in find_sessions([root])] == [
+        "a_left_early", "b_stayed", "day2/x", "day2/y", "solo/memo",
+    ]  # fmt: skip

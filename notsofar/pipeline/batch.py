@@ -126,6 +126,16 @@ def find_sessions(inputs: list[Path], speakers: bool = False) -> list[Session]:
     return sessions
 
 
+def session_duration(session: Session) -> float:
+    """A session's duration (s) from its headers, for progress: the longest of a folder's
+    per-speaker files, else the first file's (channel files are one length); 0.0 when
+    unreadable (the session itself then reports the file)."""
+    from notsofar.audio import durations_s
+
+    files = session.paths if session.speaker_files else session.paths[:1]
+    return max(durations_s(files))
+
+
 def _speaker_sessions(root: Path, files: list[Path]) -> list[Session]:
     """:func:`find_sessions` with ``speakers`` on the audio ``files`` found under ``root``."""
     folders: dict[Path, list[Path]] = {}
@@ -457,12 +467,7 @@ def run_batch(
             remove_stale_temps(out_dir, session.name, cfg)
             console.print(f"transcribing {session.name}")
             task = progress.add_task(session.name, total=1.0)
-            try:
-                from notsofar.audio import info
-
-                progress.update(task, total=max(info(session.paths[0]).duration_s, 1e-3))
-            except Exception:  # noqa: BLE001 (run_session reports the unreadable file)
-                pass
+            progress.update(task, total=max(session_duration(session), 1e-3))
             outcome = run_session(
                 session,
                 cfg,
@@ -590,7 +595,6 @@ def run_batch_parallel(
     the usable cores shared out (locally) or to each Dask worker's cores over its threads.
     The report lists sessions in input order, as a sequential run does.
     """
-    from notsofar.audio import durations_s
     from notsofar.parallel import BatchProgress, default_threads, run_tasks
     from notsofar.pipeline.models import resolve_device
     from notsofar.recognize.hub import resolve
@@ -619,7 +623,7 @@ def run_batch_parallel(
             )
         remove_stale_temps(out_dir, session.name, cfg)
         todo.append(i)
-    durations = durations_s(sessions[i].paths[0] for i in todo)
+    durations = [session_duration(sessions[i]) for i in todo]
     with BatchProgress(console, durations) as bar:
 
         def done(k: int, value: Any, error: str | None) -> None:
