@@ -20,9 +20,7 @@ speaker count, tcpWER (collar 5 s, NOTSOFAR normalizer, pooled).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_diarize_real as bdr  # noqa: E402
+from bench_tracks import cli  # noqa: E402
 
 #: version name -> (sample rate, bit rate); None: the WAV itself
 VERSIONS: dict[str, tuple[int, int] | None] = {
@@ -44,9 +43,33 @@ VERSIONS: dict[str, tuple[int, int] | None] = {
 PRIMING = 1024
 
 
+def encode_pyav(
+    path: Path, x: np.ndarray, rate: int, codec: str = "aac", bit_rate: int = 0
+) -> Path:
+    """``x`` (``[T]`` or ``[C, T]``, float) encoded with PyAV into ``path`` (the container by its
+    suffix; ``bit_rate`` 0: the encoder's default)."""
+    import av
+
+    x = np.atleast_2d(x)
+    layout = "mono" if len(x) == 1 else "stereo"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as c:
+        st = c.add_stream(codec, rate=rate, layout=layout)
+        if bit_rate:
+            st.bit_rate = bit_rate
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(x.T.reshape(1, -1)), format="flt", layout=layout
+        )
+        frame.sample_rate = rate
+        for packet in st.encode(frame):
+            c.mux(packet)
+        for packet in st.encode(None):
+            c.mux(packet)
+    return path
+
+
 def encode(src: Path, dst: Path, rate: int, bit_rate: int) -> Path:
     """``src`` (mono) as AAC in M4A at ``rate`` Hz and ``bit_rate`` bit/s."""
-    import av
     import soundfile as sf
     import soxr
 
@@ -55,32 +78,7 @@ def encode(src: Path, dst: Path, rate: int, bit_rate: int) -> Path:
     # the encoder puts 1024 samples of priming in front; phones' and FFmpeg's M4A files carry an
     # edit list that the decoder trims them with, PyAV's muxer writes none: start the source
     # that much later (our meetings open with silence) so the decoded file lines up as theirs do
-    x = x[PRIMING:]
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(dst), "w") as c:
-        st = c.add_stream("aac", rate=rate, layout="mono")
-        st.bit_rate = bit_rate
-        frame = av.AudioFrame.from_ndarray(x[None, :], format="flt", layout="mono")
-        frame.sample_rate = rate
-        for packet in st.encode(frame):
-            c.mux(packet)
-        for packet in st.encode(None):
-            c.mux(packet)
-    return dst
-
-
-def cli(*args: str) -> float:
-    """Run ``notsofar ARGS -q``; wall seconds."""
-    t0 = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, "-m", "notsofar.cli.main", *args, "-q"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    if r.returncode != 0:
-        raise RuntimeError(f"notsofar {' '.join(args)}: {r.stderr.strip()[-1500:]}")
-    return time.perf_counter() - t0
+    return encode_pyav(dst, x[PRIMING:], rate, "aac", bit_rate)
 
 
 def main() -> None:
@@ -119,9 +117,8 @@ def main() -> None:
             f"{version}: DER {der0:.3f}/{der5:.3f} count {exact}/{n} tcpWER {tcp:.3f}", flush=True
         )
     print()
-    print(
-        "| version | DER c0 % | DER c0.5 % | count exact | max count diff | tcpWER % | diarize wall s |"
-    )
+    head = "| version | DER c0 % | DER c0.5 % | count exact | max count diff | tcpWER % |"
+    print(head + " diarize wall s |")
     print("|---|---|---|---|---|---|---|")
     for version, der0, der5, exact, n, worst, tcp, wall in rows:
         print(

@@ -35,7 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _cli(*args: str) -> float:
+def cli(*args: str) -> float:
+    """Run ``notsofar ARGS -q`` in a fresh process; wall seconds (a one-line error on failure)."""
     t0 = time.perf_counter()
     r = subprocess.run(
         [sys.executable, "-m", "notsofar.cli.main", *args, "-q"],
@@ -123,12 +124,12 @@ def main() -> None:
             else:
                 audio = args.meetings / args.split / f"{name}.wav"
                 extra = []
-            wall = _cli("diarize", str(audio), "-o", str(out / "diar"), *extra)
+            wall = cli("diarize", str(audio), "-o", str(out / "diar"), *extra)
             d0, d5, found = _der(ref_rttm, out / "diar" / f"{name}.rttm")
             row = {"der0": d0, "der5": d5, "spk": found, "ref_spk": n, "diar_s": wall}
             if m["kind"] == "words" and not args.skip_words and "@" not in system:
                 (out / "words" / f"{name}.done.json").unlink(missing_ok=True)
-                row["asr_s"] = _cli("transcribe", str(audio), "-o", str(out / "words"), *extra)
+                row["asr_s"] = cli("transcribe", str(audio), "-o", str(out / "words"), *extra)
                 row["tcp"] = _tcpwer(ref_seg, out / "words" / f"{name}.seglst.json")
             rows[system][name] = row
             tcp = f" tcpWER {row['tcp'][0]}/{row['tcp'][1]}" if "tcp" in row else ""

@@ -17,6 +17,9 @@ import soundfile as sf
 from notsofar.audio import SAMPLE_RATE, decoded, info, read, stream
 from notsofar.errors import NotsofarError
 
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import load_benchmark  # noqa: E402
+
 REAL = Path(__file__).resolve().parent / "fixtures" / "realspeech"
 
 
@@ -33,21 +36,7 @@ def _speech(rate: int = 44100) -> np.ndarray:
 
 def _encode(path: Path, x: np.ndarray, rate: int, codec: str = "aac") -> Path:
     """``x`` (``[T]`` or ``[C, T]``) encoded with PyAV into ``path`` (container by suffix)."""
-    import av
-
-    x = np.atleast_2d(x)
-    layout = "mono" if len(x) == 1 else "stereo"
-    with av.open(str(path), "w") as c:
-        st = c.add_stream(codec, rate=rate, layout=layout)
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(x.T.reshape(1, -1)), format="flt", layout=layout
-        )
-        frame.sample_rate = rate
-        for packet in st.encode(frame):
-            c.mux(packet)
-        for packet in st.encode(None):
-            c.mux(packet)
-    return path
+    return load_benchmark("bench_compressed").encode_pyav(path, x, rate, codec)
 
 
 def test_an_m4a_recording_reads_like_its_source(tmp_path):
