@@ -48,6 +48,12 @@ class AudioInfo:
 
 def info(path: str | Path) -> AudioInfo:
     """Header information of an audio file, with a one-line error for unreadable files."""
+    return _header(path)[0]
+
+
+def _header(path: str | Path) -> tuple[AudioInfo, bool]:
+    """:func:`info`, and whether libsndfile opens the file itself (False: FFmpeg reads it,
+    through :func:`decoded`)."""
     import soundfile as sf
 
     path = Path(path)
@@ -61,8 +67,8 @@ def info(path: str | Path) -> AudioInfo:
         found = _ffmpeg_info(path)
         if found is None:
             raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
-        return found
-    return AudioInfo(str(path), int(i.samplerate), int(i.channels), int(i.frames))
+        return found, False
+    return AudioInfo(str(path), int(i.samplerate), int(i.channels), int(i.frames)), True
 
 
 #: (resolved path, size, mtime) -> the temporary WAV its audio was decoded into
@@ -78,8 +84,9 @@ def _key(path: Path) -> tuple[str, int, int]:
 def _ffmpeg_info(path: Path) -> AudioInfo | None:
     """Header information from the container (no decoding) for a file that FFmpeg reads and
     libsndfile does not; None when FFmpeg cannot read it either or it holds no audio."""
-    if _key(path) in _DECODED:
-        i = _sf_info(_DECODED[_key(path)])
+    done = _DECODED.get(_key(path))
+    if done is not None and done.is_file():
+        i = _sf_info(done)
         return AudioInfo(str(path), i.sample_rate, i.num_channels, i.num_samples)
     try:
         import av
@@ -114,20 +121,22 @@ def decoded(path: str | Path) -> Path:
     small in a RAM-backed /tmp: ``TMPDIR`` chooses the folder), decoded on first use and kept
     for the next reads (at most :data:`MAX_DECODED` files). A stream that breaks off (a
     recording cut short) keeps the audio decoded before the break."""
-    import soundfile as sf
+    return _source(path)[1]
 
+
+def _source(path: str | Path) -> tuple[AudioInfo, Path]:
+    """``path``'s header (:func:`info`) and what libsndfile should open for it
+    (:func:`decoded`), the header read once."""
+    meta, native = _header(path)
     path = Path(path)
-    try:
-        sf.info(str(path))
-        return path
-    except Exception:  # noqa: BLE001 (FFmpeg's turn; info() has named any unreadable file)
-        pass
+    if native:
+        return meta, path
     key = _key(path)
     if key in _DECODED and _DECODED[key].is_file():
-        return _DECODED[key]
+        return meta, _DECODED[key]
     import av
+    import soundfile as sf
 
-    meta = info(path)
     out = _decoded_dir() / f"{len(_DECODED)}-{abs(hash(key))}.wav"
     written = 0
     try:
@@ -157,7 +166,7 @@ def decoded(path: str | Path) -> Path:
     while len(_DECODED) >= MAX_DECODED:
         _DECODED.pop(next(iter(_DECODED))).unlink(missing_ok=True)
     _DECODED[key] = out
-    return out
+    return meta, out
 
 
 def _decoded_dir() -> Path:
@@ -267,10 +276,9 @@ def read(
     """
     import soundfile as sf
 
-    meta = info(path)
+    meta, src = _source(path)
     start = int(round(start_s * meta.sample_rate))
     frames = -1 if duration_s is None else int(round(duration_s * meta.sample_rate))
-    src = decoded(path)
     try:
         data, sr = sf.read(str(src), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as e:
@@ -295,10 +303,10 @@ def stream(
     """Yield consecutive blocks of a long file, resampled, so memory does not grow with duration."""
     import soundfile as sf
 
-    meta = info(path)
+    meta, src = _source(path)
     block = max(1, int(block_s * meta.sample_rate))
     try:
-        f = sf.SoundFile(str(decoded(path)))
+        f = sf.SoundFile(str(src))
     except Exception as e:
         raise NotsofarError(f"cannot read audio: {_sf_reason(e)}", path=path) from None
     with f:
