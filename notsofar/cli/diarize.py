@@ -40,28 +40,30 @@ def diarize_cmd(
     from notsofar.cli.summary import emit
     from notsofar.data import safe_id
     from notsofar.diarize import diarize_source
-    from notsofar.diarize.tracks import diarize_tracks, speaker_files, tracks_levels, tracks_note
+    from notsofar.diarize.tracks import (
+        channel_sources,
+        diarize_tracks,
+        speaker_files,
+        tracks_levels,
+        tracks_note,
+    )
     from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 
     speakers = (num_speakers, min_speakers, max_speakers)
     cfg = transcribe_config(config, sets, "diarize", device, channel, speakers)
-    if cfg.channel == "speakers" and audio.is_dir():
-        # one file per speaker: the folder is the recording
-        files = speaker_files(audio)
-        name, duration = safe_id(audio.resolve().name), 0.0
-        for f in files:  # one-line errors for unreadable files before any work
-            duration = max(duration, FileSource(f, "mix").duration_s)
+    # one speaker per file (a folder: the folder is the recording) or per channel (a file)
+    folder = cfg.channel == "speakers" and audio.is_dir()
+    levels = None if folder else tracks_levels(audio, cfg.channel)
+    if folder or levels is not None:
+        tracks = speaker_files(audio) if folder else audio
+        name = safe_id(audio.resolve().name) if folder else FileSource(audio, 0).name
+        # one-line errors for unreadable files before any work
+        duration = max(s.duration_s for s in channel_sources(tracks, name))
         check_writable(out_dir)
-        turns, spans = diarize_tracks(files, cfg.diarize, cfg.crosstalk_db, name)
-        notes = [tracks_note(len(spans), files=True)]
-    elif (levels := tracks_levels(audio, cfg.channel)) is not None:
-        source = FileSource(audio, 0)
-        name, duration = source.name, source.duration_s
-        check_writable(out_dir)
-        turns, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, source.name, levels)
-        notes = [tracks_note(len(spans))]
+        turns, spans = diarize_tracks(tracks, cfg.diarize, cfg.crosstalk_db, name, levels)
+        notes = [tracks_note(len(spans), files=folder)]
     else:
         source = FileSource(audio, cfg.channel)
         check_writable(out_dir)

@@ -138,6 +138,12 @@ def channel_source(audio: Audio, k: int, name: str) -> Any:
     return FileSource(audio, k, name=name)
 
 
+def channel_sources(audio: Audio, name: str) -> list[Any]:
+    """Every channel (a folder's every file) as an
+    :class:`~notsofar.pipeline.source.AudioSource`; a one-line error for an unreadable file."""
+    return [channel_source(audio, k, name) for k in range(num_channels(audio))]
+
+
 def channel_levels(audio: Audio, block_s: float = 60.0) -> np.ndarray:
     """Frame levels ``[C, frames]`` (dB, ``FRAME_S`` frames) of every channel of a recording;
     a file is streamed block by block (memory grows by 10 numbers per channel-second). One

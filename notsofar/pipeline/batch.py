@@ -282,28 +282,28 @@ def transcribe_session(
 ) -> Result:
     """Transcribe one session (single- or multi-channel) and return its result."""
     from notsofar.audio import info
+    from notsofar.diarize.tracks import tracks_levels
     from notsofar.pipeline.source import FileSource
+    from notsofar.pipeline.tracks import transcribe_tracks
 
     first = session.paths[0]
-    if session.speaker_files:
-        from notsofar.pipeline.tracks import transcribe_tracks
-
-        if cfg.restore.enabled:
-            notice(f"{session.name}: restore is not applied to one-speaker-per-file audio")
-        return transcribe_tracks(session.paths, cfg, models, session.session_id, on_progress)
     channels = len(session.paths) if len(session.paths) > 1 else info(first).num_channels
     array = session.array if cfg.array is None else cfg.array
-    if len(session.paths) == 1 and (
-        cfg.channel == "speakers" or (channels == 2 and array in (None, "none"))
+    # one speaker per file (a folder) or per channel (a file): speakers from the microphones
+    tracks = session.paths if session.speaker_files else None
+    levels = None
+    if (
+        tracks is None
+        and len(session.paths) == 1
+        and (cfg.channel == "speakers" or (channels == 2 and array in (None, "none")))
     ):
-        from notsofar.diarize.tracks import tracks_levels
-        from notsofar.pipeline.tracks import transcribe_tracks
-
         levels = tracks_levels(first, cfg.channel)
-        if levels is not None:
-            if cfg.restore.enabled:
-                notice(f"{session.name}: restore is not applied to one-speaker-per-channel audio")
-            return transcribe_tracks(first, cfg, models, session.session_id, on_progress, levels)
+        tracks = first if levels is not None else None
+    if tracks is not None:
+        if cfg.restore.enabled:
+            per = "file" if session.speaker_files else "channel"
+            notice(f"{session.name}: restore is not applied to one-speaker-per-{per} audio")
+        return transcribe_tracks(tracks, cfg, models, session.session_id, on_progress, levels)
     if channels == 1 and array not in (None, "none"):
         notice(
             f"{session.name}: mono input; array={array} needs several channels, using the "

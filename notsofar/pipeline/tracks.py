@@ -15,9 +15,8 @@ import numpy as np
 from notsofar.audio import SAMPLE_RATE
 from notsofar.diarize.tracks import (
     Audio,
-    channel_source,
+    channel_sources,
     diarize_tracks,
-    num_channels,
     track_labels,
     tracks_note,
 )
@@ -76,7 +75,7 @@ def transcribe_tracks(
     from notsofar.recognize import recognize_source
     from notsofar.vad import merge_regions
 
-    sources = [channel_source(audio, k, session_id) for k in range(num_channels(audio))]
+    sources = channel_sources(audio, session_id)
     duration = max(float(s.duration_s) for s in sources)  # a folder's files may differ
     diarization, spans = diarize_tracks(audio, cfg.diarize, cfg.crosstalk_db, session_id, levels)
     if on_progress:
