@@ -46,6 +46,24 @@ class AudioInfo:
         return self.num_samples / self.sample_rate if self.sample_rate else 0.0
 
 
+def audio_files(folder: str | Path, recursive: bool = True) -> list[Path]:
+    """The audio files in ``folder`` (and below it when ``recursive``), sorted by path.
+
+    A file counts by its suffix (:data:`AUDIO_SUFFIXES`). Hidden names *below* ``folder`` are
+    left out (``.DS_Store``-style files, ``.ipynb_checkpoints/``, ``.Trash/``), but a folder that
+    itself lies under a hidden directory (``~/.cache/meetings``) is searched like any other.
+    """
+    folder = Path(folder)
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        p
+        for p in found
+        if p.suffix.lower() in AUDIO_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.is_file()
+    )
+
+
 def info(path: str | Path) -> AudioInfo:
     """Header information of an audio file, with a one-line error for unreadable files."""
     return _header(path)[0]

@@ -52,6 +52,28 @@ def test_sessions_from_names_with_spaces_keep_the_name_and_get_a_safe_id(tmp_pat
     assert FileSource(wav, 0).name == "my_rec"
 
 
+def test_folders_under_a_hidden_directory_are_searched_and_hidden_names_below_are_not(tmp_path):
+    """A meeting folder under ~/.cache-like paths found no audio (every part of the absolute
+    path was checked for a leading dot); restore took files inside hidden sub-folders. Both
+    batch commands and the per-speaker folder now share one rule, relative to the folder."""
+    from notsofar.diarize.tracks import speaker_files
+    from notsofar.pipeline.batch import find_sessions
+    from notsofar.restore.batch import find_inputs
+
+    top = tmp_path / ".cache" / "meetings"
+    for rel in ("a.wav", "b.flac", "sub/c.wav", ".hidden.wav", ".ipynb_checkpoints/a.wav"):
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CLEAN, top / rel)
+    (top / "dir.wav").mkdir()  # a folder with an audio suffix is not a file to read
+    want = [top / "a.wav", top / "b.flac", top / "sub/c.wav"]
+    assert find_inputs(top) == want
+    assert [s.paths for s in find_sessions([top])] == [(p,) for p in want]
+    assert [s.name for s in find_sessions([top])] == ["a", "b", "sub/c"]
+    (folder,) = [s for s in find_sessions([top], speakers=True) if s.speaker_files]
+    assert folder.paths == (top / "a.wav", top / "b.flac")
+    assert speaker_files(top) == (top / "a.wav", top / "b.flac")
+
+
 def test_diarize_recognize_score_read_our_own_output_with_spaces(tmp_path):
     wav = tmp_path / "my rec.wav"
     shutil.copy(TWO, wav)

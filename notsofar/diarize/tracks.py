@@ -74,16 +74,10 @@ Audio = str | Path | np.ndarray | tuple[Path, ...]
 def speaker_files(folder: str | Path) -> tuple[Path, ...]:
     """The audio files directly in ``folder`` (sorted by name; hidden files left out): one
     speaker each. A one-line error when there are fewer than two."""
-    from notsofar.audio import AUDIO_SUFFIXES
+    from notsofar.audio import audio_files
 
     folder = Path(folder)
-    files = tuple(
-        sorted(
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and p.name[0] != "."
-        )
-    )
+    files = tuple(audio_files(folder, recursive=False))
     if len(files) < 2:
         raise NotsofarError(
             f"channel=speakers on a folder needs one audio file per speaker; found {len(files)}",

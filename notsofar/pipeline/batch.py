@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notsofar.audio import AUDIO_SUFFIXES
+from notsofar.audio import audio_files
 from notsofar.data import safe_id
 from notsofar.errors import EXIT_PARTIAL, NotsofarError
 from notsofar.pipeline import Result, multichannel_entry, transcribe_source
@@ -108,8 +108,7 @@ def find_sessions(inputs: list[Path], speakers: bool = False) -> list[Session]:
             array = NOTSOFAR_ARRAY if len(files) == NOTSOFAR_CHANNELS else None
             sessions.append(Session(path.name, safe_id(path.name), files, array))
             continue
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        files = [p for p in files if not any(part.startswith(".") for part in p.parts)]
+        files = audio_files(path)
         if not files:
             raise NotsofarError("no audio files found in folder", path=path)
         if speakers:

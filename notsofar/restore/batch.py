@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from notsofar.audio import AUDIO_SUFFIXES
+from notsofar.audio import AUDIO_SUFFIXES, audio_files
 from notsofar.errors import NotsofarError
 from notsofar.restore.analyze import Degradation, analyze, check_signal
 from notsofar.restore.config import RestoreConfig
@@ -50,17 +50,14 @@ class FileResult:
 
 
 def find_inputs(path: str | Path) -> list[Path]:
-    """The audio files under ``path`` (recursively, sorted) or ``[path]`` for a file."""
+    """The audio files under ``path`` (recursively, sorted; hidden names below it left out) or
+    ``[path]`` for a file."""
     path = Path(path)
     if not path.exists():
         raise NotsofarError("input not found", path=path)
     if path.is_file():
         return [path]
-    files = sorted(
-        p
-        for p in path.rglob("*")
-        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
-    )
+    files = audio_files(path)
     if not files:
         raise NotsofarError(
             f"no audio files ({', '.join(AUDIO_SUFFIXES[:4])}, ...) in folder", path=path
