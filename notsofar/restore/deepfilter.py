@@ -212,7 +212,8 @@ def chain_plan(d: Any, cfg: RestoreConfig) -> list[str]:
     if reverb and ch.wpe:
         steps.append("dereverb")
     noisy = "noise" in found and d.snr_db < ch.max_snr_db
-    if noisy or (reverb and ch.deepfilter_on_reverb):
+    clipped = "declip" in steps and ch.clipped_atten_lim_db > 0
+    if noisy or clipped or (reverb and ch.deepfilter_on_reverb):
         steps.append("deepfilter")
     if reverb and ch.late_reverb:
         steps.append("late_reverb")
@@ -252,7 +253,8 @@ def restore_chain(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.nda
         with _one_blas_thread():
             y = istft(dereverb(stft(y, fc), dsp.dereverb), fc, length=len(x))
     if "deepfilter" in steps:
-        y = enhance(y, sample_rate, ch.atten_lim_db, threads=cfg.deepfilter.threads)
+        limit = ch.clipped_atten_lim_db if "declip" in steps and ch.clipped_atten_lim_db > 0 else 0
+        y = enhance(y, sample_rate, limit or ch.atten_lim_db, threads=cfg.deepfilter.threads)
     if "late_reverb" in steps or "bandwidth" in steps:
         Y = stft(y, fc)
         if "late_reverb" in steps:
