@@ -163,21 +163,25 @@ def test_long_audio_runs_in_pieces_that_join_without_a_seam(clean: np.ndarray) -
     assert si_sdr(two[a:b], ref[a:b]) > si_sdr(one[a:b], ref[a:b]) - 2.0
 
 
-def test_chain_runs_a_limited_network_on_clipped_speech(clean: np.ndarray) -> None:
+@pytest.mark.parametrize("utt", ["19-198-0037", "26-496-0006"])
+def test_chain_runs_a_limited_network_on_clipped_speech(utt: str) -> None:
     """Clipped speech, noisy or not, gets declipping then DeepFilterNet3 limited to
-    ``chain.clipped_atten_lim_db``: DNSMOS well above the input's and at least the unlimited
-    network's, PESQ-WB not below the input's (real speech clipped at 10 % of its peak)."""
+    ``chain.clipped_atten_lim_db``: DNSMOS well above the input's and about the unlimited
+    network's, PESQ-WB above both (real LibriSpeech readers clipped at 10 % of the peak)."""
     from notsofar.metrics import reference_metrics
     from notsofar.restore.analyze import analyze
     from notsofar.restore.deepfilter import chain_plan, enhance
     from notsofar.restore.dsp import declip
 
+    clean = read(ROOT / "tests" / "fixtures" / "realspeech" / f"{utt}.flac", SR)[0]
+    clean = 0.3 * clean / np.max(np.abs(clean))
     x = D.clip(clean, 0.1)
     cfg = RestoreConfig(backend="chain")
     assert chain_plan(analyze(x, SR, cfg.analysis), cfg)[:2] == ["declip", "deepfilter"]
     y = restore_array(x, SR, cfg)
     full = enhance(declip(x, max_ratio=cfg.dsp.declip.max_ratio), SR)
     ovrl = {k: dnsmos(v, SR)["ovrl"] for k, v in (("in", x), ("out", y), ("full", full))}
-    assert ovrl["out"] > ovrl["in"] + 0.3 and ovrl["out"] >= ovrl["full"] - 0.05, ovrl
-    pesq_in = reference_metrics(x, clean, SR)["pesq_wb"]
-    assert reference_metrics(y, clean, SR)["pesq_wb"] >= pesq_in - 0.02
+    assert ovrl["out"] > ovrl["in"] + 0.3 and ovrl["out"] >= ovrl["full"] - 0.1, ovrl
+    pesq = {k: reference_metrics(v, clean, SR)["pesq_wb"] for k, v in (("in", x), ("out", y))}
+    pesq["full"] = reference_metrics(full, clean, SR)["pesq_wb"]
+    assert pesq["out"] > pesq["in"] + 0.1 and pesq["out"] > pesq["full"], pesq
