@@ -28,6 +28,7 @@ def diarize_cmd(
     num_speakers: opt.NumSpeakersOption = None,
     min_speakers: opt.MinSpeakersOption = None,
     max_speakers: opt.MaxSpeakersOption = None,
+    speaker_samples: opt.SpeakerSamplesOption = None,
     json_: opt.JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -40,9 +41,11 @@ def diarize_cmd(
     from notsofar.cli.summary import emit
     from notsofar.data import safe_id
     from notsofar.diarize import diarize_source
+    from notsofar.diarize.identify import rename
     from notsofar.diarize.tracks import (
         channel_sources,
         diarize_tracks,
+        name_tracks,
         speaker_files,
         tracks_levels,
         tracks_note,
@@ -52,7 +55,7 @@ def diarize_cmd(
     from notsofar.pipeline.source import FileSource
 
     speakers = (num_speakers, min_speakers, max_speakers)
-    cfg = transcribe_config(config, sets, "diarize", device, channel, speakers)
+    cfg = transcribe_config(config, sets, "diarize", device, channel, speakers, speaker_samples)
     # one speaker per file (a folder: the folder is the recording) or per channel (a file)
     folder = cfg.channel == "speakers" and audio.is_dir()
     levels = None if folder else tracks_levels(audio, cfg.channel)
@@ -64,6 +67,10 @@ def diarize_cmd(
         check_writable(out_dir)
         turns, spans = diarize_tracks(tracks, cfg.diarize, cfg.crosstalk_db, name, levels)
         notes = [tracks_note(len(spans), files=folder)]
+        if cfg.diarize.speaker_samples:
+            names, note = name_tracks(tracks, turns, cfg.diarize, ModelCache(cfg.device), name)
+            turns = rename(turns, names)
+            notes.append(note)
     else:
         source = FileSource(audio, cfg.channel)
         check_writable(out_dir)

@@ -10,6 +10,7 @@ its bare keys (``--set num_speakers=2`` on ``diarize``) are still read, as that 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,6 +57,16 @@ MaxSpeakersOption = Annotated[
         "--max-speakers", min=1, help="At most this many speakers [config: diarize.max_speakers]."
     ),
 ]
+SpeakerSamplesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--speaker-samples",
+        metavar="DIR",
+        help="A folder of voice samples of the people who may take part (Alice.wav, or "
+        "Alice/ with several files): speakers whose voice matches are named after them, the "
+        "others stay spk<k> [config: diarize.speaker_samples].",
+    ),
+]
 JsonOption = Annotated[
     bool,
     typer.Option("--json", help="Print the summary as JSON on stdout (instead of the table)."),
@@ -69,10 +80,12 @@ def transcribe_config(
     device: str | None = None,
     channel: str | None = None,
     speakers: tuple[int | None, int | None, int | None] = (None, None, None),
+    samples: Path | None = None,
 ) -> Any:
     """The :class:`~notsofar.pipeline.config.TranscribeConfig` from ``--config``, ``--set`` and
     ``--device``/``--channel``/``--num-speakers``/``--min-speakers``/``--max-speakers``
-    (``speakers``, in that order; these win over both).
+    (``speakers``, in that order) and ``--speaker-samples`` (``samples``, checked here: a
+    one-line error before any work); these win over both.
 
     With ``section`` (``diarize`` or ``asr``), a config file whose keys are that section's
     (a stage file such as ``configs/diarize/campplus.yaml``) fills that section, and a ``--set``
@@ -102,4 +115,11 @@ def transcribe_config(
     for key, value in zip(("num_speakers", "min_speakers", "max_speakers"), speakers, strict=True):
         if value is not None:
             overrides.append(f"diarize.{key}={value}")
-    return load_config(TranscribeConfig, config, overrides, base=base)
+    if samples is not None:
+        overrides.append(f"diarize.speaker_samples={json.dumps(str(samples.resolve()))}")
+    cfg = load_config(TranscribeConfig, config, overrides, base=base)
+    if cfg.diarize.speaker_samples:
+        from notsofar.diarize.identify import check_samples
+
+        check_samples(cfg.diarize.speaker_samples)
+    return cfg

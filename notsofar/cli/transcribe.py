@@ -26,6 +26,7 @@ from notsofar.cli.options import (
     MaxSpeakersOption,
     MinSpeakersOption,
     NumSpeakersOption,
+    SpeakerSamplesOption,
 )
 from notsofar.cli.report import HtmlAudio, HtmlAudioOption
 
@@ -52,6 +53,7 @@ def transcribe_cmd(
     num_speakers: NumSpeakersOption = None,
     min_speakers: MinSpeakersOption = None,
     max_speakers: MaxSpeakersOption = None,
+    speaker_samples: SpeakerSamplesOption = None,
     json_: JsonOption = False,
     html: Annotated[
         bool, typer.Option("--html", help="Also write <name>.report.html (see notsofar report).")
@@ -69,7 +71,9 @@ def transcribe_cmd(
     from notsofar.pipeline.batch import find_sessions, run_batch, summary_json, summary_table
 
     speakers = (num_speakers, min_speakers, max_speakers)
-    cfg = transcribe_config(config, sets, device=device, channel=channel, speakers=speakers)
+    cfg = transcribe_config(
+        config, sets, device=device, channel=channel, speakers=speakers, samples=speaker_samples
+    )
     sessions = find_sessions(inputs, speakers=cfg.channel == "speakers")
     con = console(quiet)
     if workers > 1 or executor is Executor.dask or scheduler:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -148,7 +149,14 @@ def diarize_source(
         if on_chunk:
             on_chunk(b)
     turns = emb.finish(regions, cfg, source.name)
-    for note in getattr(emb, "notes", ()) if notice else ():
+    notes = list(getattr(emb, "notes", ()))
+    if cfg.speaker_samples:
+        from notsofar.diarize.identify import identify, rename
+
+        names, note = identify(source, turns, cfg, models)
+        turns = rename(turns, names)
+        notes.append(note)
+    for note in notes if notice else ():
         notice(note)
     return turns
 
@@ -164,6 +172,7 @@ def diarize(
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
+    speaker_samples: str | Path | None = None,
 ) -> Transcript:
     """Who spoke when in ``audio``: speaker turns with empty ``words``.
 
@@ -186,6 +195,8 @@ def diarize(
             ``auto``).
         num_speakers, min_speakers, max_speakers: override the config's (as
             ``--num-speakers`` etc. do).
+        speaker_samples: a folder of voice samples (``Alice.wav`` or ``Alice/``) to name the
+            speakers after (as ``--speaker-samples`` does; :mod:`notsofar.diarize.identify`).
 
     Returns:
         Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
@@ -196,9 +207,13 @@ def diarize(
 
     crosstalk = (cfg if isinstance(cfg, TranscribeConfig) else TranscribeConfig()).crosstalk_db
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
-    cfg = with_speakers(cfg, num_speakers, min_speakers, max_speakers)
+    cfg = with_speakers(cfg, num_speakers, min_speakers, max_speakers, speaker_samples)
     tracks = array_tracks(audio, sample_rate, channel, session_id)
     if tracks is not None:
-        return diarize_tracks(tracks[0], cfg, crosstalk, session_id, tracks[1])[0]
+        from notsofar.diarize.identify import rename
+        from notsofar.diarize.tracks import name_tracks
+
+        turns = diarize_tracks(tracks[0], cfg, crosstalk, session_id, tracks[1])[0]
+        return rename(turns, name_tracks(tracks[0], turns, cfg, models, session_id)[0])
     source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
     return diarize_source(source, cfg, models)

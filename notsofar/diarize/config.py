@@ -52,6 +52,15 @@ class DiarizeConfig:
     num_speakers: int | None = None
     min_speakers: int = 1
     max_speakers: int = 8
+    #: a folder of the people who may take part (``Alice.wav``, or ``Alice/`` with several
+    #: files): diarized speakers whose voice matches a person's are named after them
+    #: (:mod:`notsofar.diarize.identify`); None: speakers stay ``spk<k>``
+    speaker_samples: str | None = None
+    #: the least cosine similarity between a speaker's CAM++ embedding and a person's sample
+    #: for the speaker to take that person's name. On the real-voice tuning and long meetings
+    #: (bench_identify.py; clean read samples, far-field meetings) the same person scored
+    #: 0.84-0.99, other people up to 0.72: the midpoint
+    identify_threshold: float = 0.78
     #: how windows are split once the count is known
     clustering: Literal["agglomerative", "spectral"] = "spectral"
     #: how the speaker count is estimated: ``nme`` (NME-SC: the eigengap of a binarised pruned
@@ -186,6 +195,10 @@ class DiarizeConfig:
             )
         if self.num_speakers is not None and not 1 <= self.num_speakers <= 64:
             raise NotsofarError(f"diarize.num_speakers must be 1..64, got {self.num_speakers}")
+        if not -1.0 < self.identify_threshold <= 1.0:
+            raise NotsofarError(
+                f"diarize.identify_threshold must be in (-1, 1], got {self.identify_threshold}"
+            )
         if not 1 <= self.min_speakers <= self.max_speakers:
             raise NotsofarError(
                 f"diarize: need 1 <= min_speakers <= max_speakers, got "

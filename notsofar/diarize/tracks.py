@@ -278,6 +278,20 @@ def array_tracks(
     return None if levels is None else (x, levels)
 
 
+def name_tracks(
+    audio: Audio, turns: Transcript, cfg: DiarizeConfig, models: Any, session_id: str
+) -> tuple[dict[str, str], str]:
+    """:func:`notsofar.diarize.identify.identify` for one-speaker-per-microphone turns: each
+    speaker's voice from their own channel (or file). ``({}, "")`` without speaker samples."""
+    if not cfg.speaker_samples:
+        return {}, ""
+    from notsofar.diarize.identify import identify
+
+    labels = track_labels(audio, num_channels(audio))
+    sources = dict(zip(labels, channel_sources(audio, session_id), strict=True))
+    return identify(sources, turns, cfg, models)
+
+
 def tracks_note(channels: int, files: bool = False) -> str:
     """The notice that says this path ran (``files``: on a folder of one file per speaker)."""
     if files:

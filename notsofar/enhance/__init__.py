@@ -146,8 +146,13 @@ def enhance(
     if cfg.wpe.enabled:
         x = dereverberate(x, sr, cfg.wpe, stft_cfg, inplace=inplace or x is not audio)
     if diarization is None:
+        import dataclasses
+
         from notsofar.diarize import diarize
 
+        if getattr(diarize_cfg, "speaker_samples", None):
+            # speakers are named at the end, from their enhanced streams (enhance/pipeline.py)
+            diarize_cfg = dataclasses.replace(diarize_cfg, speaker_samples=None)
         diarization = diarize(
             x[prep.reference], sr, diarize_cfg, models=models, session_id=session_id
         )

@@ -114,6 +114,7 @@ def transcribe_multichannel(
     del audio
     progress(FRONT_END_SHARE)
     segments = []
+    voices: dict = {}  # speaker -> its voice from its own enhanced stream (speaker_samples)
     for i, speaker in enumerate(result.speakers, start=1):
         stream = result.speaker_audio(speaker)
         if audio_out is not None:
@@ -123,10 +124,21 @@ def transcribe_multichannel(
         turns = result.diarization.filter(lambda s, spk=speaker: s.speaker == spk)
         words = recognize_source(ArraySource(stream, session_id), turns, cfg.asr, models)
         segments.extend(words)
+        if cfg.diarize.speaker_samples:
+            from notsofar.diarize.identify import speaker_voices
+
+            own = {speaker: ArraySource(stream, session_id)}
+            voices |= speaker_voices(own, result.diarization, cfg.diarize, models, [speaker])
         del stream
         progress(FRONT_END_SHARE + (1 - FRONT_END_SHARE) * i / len(result.speakers))
     transcript = Transcript(segments).sorted()
     diarization = result.diarization.with_session_id(session_id)
+    if cfg.diarize.speaker_samples and result.speakers:
+        from notsofar.diarize.identify import name_speakers, rename
+
+        names, note = name_speakers(voices, list(result.speakers), cfg.diarize, models)
+        notice(note)
+        transcript, diarization = rename(transcript, names), rename(diarization, names)
     regions = tuple((s.start_time, s.end_time) for s in diarization.sorted())
     progress(1.0)
     return Result(transcript, diarization, duration, regions, array=ecfg.array)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,7 @@ def transcribe(
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
+    speaker_samples: str | Path | None = None,
 ) -> Transcript:
     """Who said what, when, in ``audio``: speaker-attributed words with timings.
 
@@ -63,6 +65,8 @@ def transcribe(
         device: overrides ``cfg.device`` (as ``--device`` does).
         num_speakers, min_speakers, max_speakers: override ``cfg.diarize``'s (as
             ``--num-speakers`` etc. do).
+        speaker_samples: a folder of voice samples (``Alice.wav`` or ``Alice/``) to name the
+            speakers after (as ``--speaker-samples`` does; :mod:`notsofar.diarize.identify`).
     """
     import dataclasses
 
@@ -77,7 +81,7 @@ def transcribe(
         cfg = dataclasses.replace(cfg, channel=channel)
     if device is not None:
         cfg = dataclasses.replace(cfg, device=device)
-    speakers = with_speakers(cfg.diarize, num_speakers, min_speakers, max_speakers)
+    speakers = with_speakers(cfg.diarize, num_speakers, min_speakers, max_speakers, speaker_samples)
     cfg = dataclasses.replace(cfg, diarize=speakers)
     models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
     x = np.asarray(audio, dtype=np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from notsofar.diarize.config import DiarizeConfig
@@ -77,9 +78,11 @@ def with_speakers(
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
+    speaker_samples: str | Path | None = None,
 ) -> Any:
     """A :class:`~notsofar.diarize.config.DiarizeConfig` with the given speaker counts (those
-    not None) put in, as ``--num-speakers``/``--min-speakers``/``--max-speakers`` do.
+    not None) put in, as ``--num-speakers``/``--min-speakers``/``--max-speakers`` do, and the
+    voice samples folder of ``--speaker-samples`` (checked: a one-line error before any work).
 
     >>> from notsofar.diarize.config import DiarizeConfig
     >>> c = with_speakers(DiarizeConfig(), min_speakers=2, max_speakers=4)
@@ -90,7 +93,12 @@ def with_speakers(
 
     counts = {"num_speakers": num_speakers, "min_speakers": min_speakers}
     counts["max_speakers"] = max_speakers
-    given = {k: v for k, v in counts.items() if v is not None}
+    given: dict[str, Any] = {k: v for k, v in counts.items() if v is not None}
+    if speaker_samples is not None:
+        from notsofar.diarize.identify import check_samples
+
+        check_samples(speaker_samples)
+        given["speaker_samples"] = str(Path(speaker_samples).resolve())
     return dataclasses.replace(cfg, **given) if given else cfg
 
 

@@ -151,9 +151,14 @@ def _stream(
     if pending is not None:
         pending.result()
     diarization = emb.finish(regions, cfg.diarize, source.name)
+    notes = list(getattr(emb, "notes", ()))
+    if cfg.diarize.speaker_samples:
+        from notsofar.diarize.identify import identify, rename
+
+        names, note = identify(source, diarization, cfg.diarize, models)
+        diarization = rename(diarization, names)
+        notes.append(note)
     transcript = attribute(groups, diarization, source.name, cfg.asr.max_gap_s)
     if on_progress:
         on_progress(duration)
-    return Result(
-        transcript, diarization, duration, tuple(regions), notes=tuple(getattr(emb, "notes", ()))
-    )
+    return Result(transcript, diarization, duration, tuple(regions), notes=tuple(notes))

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from notsofar.audio import SAMPLE_RATE
+from notsofar.diarize.identify import rename
 from notsofar.diarize.tracks import (
     Audio,
     channel_sources,
     diarize_tracks,
+    name_tracks,
     track_labels,
     tracks_note,
 )
@@ -92,5 +94,9 @@ def transcribe_tracks(
             on_progress(duration * (0.1 + 0.9 * (k + 1) / len(spans)))
     transcript = sum(words[1:], words[0]).sorted() if words else Transcript()
     regions = merge_regions([r for ts in spans for r in ts])
-    notes = (tracks_note(len(spans), files=isinstance(audio, tuple)),)
-    return Result(transcript, diarization, duration, tuple(regions), notes=notes)
+    notes = [tracks_note(len(spans), files=isinstance(audio, tuple))]
+    names, note = name_tracks(audio, diarization, cfg.diarize, models, session_id)
+    if names or note:
+        transcript, diarization = rename(transcript, names), rename(diarization, names)
+        notes.append(note)
+    return Result(transcript, diarization, duration, tuple(regions), notes=tuple(notes))
