@@ -122,6 +122,29 @@ def merge_regions(regions: Iterable[Region], gap_s: float = 0.0) -> list[Region]
     return [(a, b) for a, b in out]
 
 
+def subtract_regions(
+    regions: Iterable[Region], cuts: Iterable[Region], min_s: float = 0.0
+) -> list[Region]:
+    """The parts of ``regions`` outside every cut, pieces shorter than ``min_s`` dropped.
+
+    >>> subtract_regions([(0.0, 10.0)], [(6.0, 6.4), (0.5, 1.0)], 3.0)
+    [(1.0, 6.0), (6.4, 10.0)]
+    """
+    cuts = sorted(cuts)
+    out: list[Region] = []
+    for a, b in regions:
+        cur = a
+        for c, d in cuts:
+            if d <= cur or c >= b:
+                continue
+            if c - cur >= min_s:
+                out.append((cur, c))
+            cur = max(cur, d)
+        if b - cur >= min_s:
+            out.append((cur, b))
+    return out
+
+
 def regions_from_blocks(blocks: Iterator[tuple[float, np.ndarray]], cfg: VadConfig) -> list[Region]:
     """Run VAD block by block; regions cut by a block boundary are joined again."""
     detect = BACKENDS[cfg.backend]

@@ -165,19 +165,11 @@ def load_voices(folder: str | Path, cfg: DiarizeConfig, models: Any) -> list[Voi
 def solo_spans(turns: Transcript, speaker: str) -> list[tuple[float, float]]:
     """``speaker``'s turns minus every other speaker's (where nobody else talks), pieces of at
     least :data:`MIN_PIECE_S`."""
+    from notsofar.vad import subtract_regions
+
     own = sorted((s.start_time, s.end_time) for s in turns if s.speaker == speaker)
-    others = sorted((s.start_time, s.end_time) for s in turns if s.speaker != speaker)
-    out = []
-    for a, b in own:
-        cuts = [(max(a, c), min(b, d)) for c, d in others if c < b and d > a]
-        t = a
-        for c, d in cuts:
-            if c - t >= MIN_PIECE_S:
-                out.append((t, c))
-            t = max(t, d)
-        if b - t >= MIN_PIECE_S:
-            out.append((t, b))
-    return out
+    others = [(s.start_time, s.end_time) for s in turns if s.speaker != speaker]
+    return subtract_regions(own, others, MIN_PIECE_S)
 
 
 def speaker_voices(

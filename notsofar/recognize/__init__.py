@@ -56,19 +56,10 @@ def uncovered(
     [(2.0, 10.0)]
     """
     cap = max_word_s if max_word_s > 0 else np.inf
-    words = sorted((w.start_time, min(w.end_time, w.start_time + cap)) for g in groups for w in g)
-    out: list[tuple[float, float]] = []
-    for a, b in regions:
-        cur = a
-        for ws, we in words:
-            if we <= cur or ws >= b:
-                continue
-            if ws - cur >= min_s:
-                out.append((cur, ws))
-            cur = max(cur, we)
-        if b - cur >= min_s:
-            out.append((cur, b))
-    return out
+    from notsofar.vad import subtract_regions
+
+    words = [(w.start_time, min(w.end_time, w.start_time + cap)) for g in groups for w in g]
+    return subtract_regions(regions, words, min_s)
 
 
 def recognize_span(
