@@ -296,6 +296,25 @@ def test_band_gap_tells_telephone_speech_from_wideband():
     assert old < 15.0
 
 
+def test_vad_takes_its_telephone_threshold_on_telephone_band_blocks():
+    """Silero scores band-limited speech lower, so telephone-band blocks get
+    ``vad.narrowband_threshold``; wideband blocks keep ``vad.threshold`` (a real reader, and
+    the same through a telephone line; an impossible threshold shows which one ran)."""
+    from notsofar.audio import resample
+    from notsofar.vad import VadConfig, narrowband, speech_regions
+
+    x, sr = sf.read(REAL / "19-198-0037.flac", dtype="float32")
+    tel, rate = telephone(x, sr)
+    tel = resample(tel, rate, SAMPLE_RATE)
+    deaf = VadConfig(narrowband_threshold=0.999)
+    assert narrowband(tel, deaf) and not narrowband(x, deaf)
+    assert speech_regions(tel, SAMPLE_RATE, deaf) == []
+    assert speech_regions(tel, SAMPLE_RATE, VadConfig())  # the default finds the speech
+    assert speech_regions(x, SAMPLE_RATE, deaf) == speech_regions(x, SAMPLE_RATE, VadConfig())
+    off = VadConfig(narrowband_threshold=0.999, narrowband_gap_db=0.0)
+    assert not narrowband(tel, off) and speech_regions(tel, SAMPLE_RATE, off)
+
+
 def test_telephone_call_is_diarized_as_narrowband(tmp_path):
     """The committed two-reader meeting through a telephone line: the accumulator sees
     telephone-band audio (the wideband original does not); ``notsofar diarize`` on the call
