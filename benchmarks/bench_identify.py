@@ -49,17 +49,18 @@ READERS["long"] = READERS["longcheck"] = ("LS19", "LS26", "LS27")
 THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.78, 0.8, 0.85, 0.9)
 
 
-def meeting_utterances(data: Path, split: str, name: str) -> set[str]:
+def meeting_utterances(data: Path, split: str, name: str, made: Path | None = None) -> set[str]:
     """File names (no folder) of the utterances heard in ``name``: those of its speech list
     (``work/<set>/<name>/speech.tsv``, the candidates the simulator drew from) whose
     transcript appears in the reference's words."""
     said = " | ".join(
         s["words"] for s in json.loads((data / split / f"{name}.ref.seglst.json").read_text())
     )
-    tsv = data / "work" / split / name / "speech.tsv"
+    made = made or data
+    tsv = made / "work" / split / name / "speech.tsv"
     if not tsv.exists():  # lw01b17_4spk: lw01_3spk with a brief speaker's turns inserted
         base = name.split("b")[0] if "b" in name else name
-        tsv = next((data / "work" / split).glob(f"{base}_*/speech.tsv"))
+        tsv = next((made / "work" / split).glob(f"{base}_*/speech.tsv"))
     out = set()
     for line in tsv.read_text().splitlines():
         path, _, text = line.split("\t")
@@ -69,19 +70,26 @@ def meeting_utterances(data: Path, split: str, name: str) -> set[str]:
 
 
 def roster(
-    data: Path, realspeech: Path, split: str, rec: Any, out: Path, distractors: int
+    data: Path,
+    realspeech: Path,
+    split: str,
+    rec: Any,
+    out: Path,
+    distractors: int,
+    made: Path | None = None,
 ) -> dict[str, str]:
     """Write ``out/<person>/...`` sample links for one meeting; person -> kind."""
     import soundfile as sf
 
-    used = meeting_utterances(data, split, rec.name)
+    made = made or data
+    used = meeting_utterances(data, split, rec.name, made)
     out.mkdir(parents=True)
     present = {s.speaker for s in rec.ref}
     people: dict[str, str] = {}
     for reader in READERS[split]:
         free = [
             p
-            for p in sorted((data / "speech" / "words" / reader).glob("*.flac"))
+            for p in sorted((made / "speech" / "words" / reader).glob("*.flac"))
             if p.name not in used and sf.info(str(p)).duration >= 4.0
         ]
         if len(free) < 2:
@@ -133,7 +141,7 @@ def majority(ref: Any, hyp: Any) -> dict[str, str]:
 def run(args: argparse.Namespace) -> dict:
     from notsofar.diarize import diarize_source
     from notsofar.diarize.config import DiarizeConfig
-    from notsofar.diarize.identify import load_voices, speaker_voices
+    from notsofar.diarize.identify import load_voices, narrowband, speaker_voices
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 
@@ -149,8 +157,9 @@ def run(args: argparse.Namespace) -> dict:
             if (split, rec.name) in done:
                 continue
             folder = tmp / split / rec.name
-            people = roster(args.data, args.realspeech, split, rec, folder, args.distractors)
-            voices = load_voices(folder, cfg, models)
+            people = roster(
+                args.data, args.realspeech, split, rec, folder, args.distractors, args.made
+            )
             source = FileSource(rec.audio, 0, rec.name)
             t0 = time.perf_counter()
             ours = diarize_source(source, cfg, models)
@@ -158,10 +167,11 @@ def run(args: argparse.Namespace) -> dict:
             for system, hyp in (("ours", ours), ("oracle", rec.ref)):
                 t0 = time.perf_counter()
                 emb = speaker_voices(source, hyp, cfg, models)
+                voices = load_voices(folder, cfg, models, narrowband(emb, cfg))
                 t_id = time.perf_counter() - t0
                 sims = {
                     s: {p.name: round(float(e @ p.embedding), 4) for p in voices}
-                    for s, (e, _) in emb.items()
+                    for s, (e, *_) in emb.items()
                 }
                 rows.append(
                     {
@@ -296,6 +306,13 @@ def main() -> None:
     p.add_argument("--realspeech", type=Path, default=ROOT.parent / "shared" / "realspeech")
     p.add_argument("--set", dest="sets", action="append", choices=sorted(READERS))
     p.add_argument("--distractors", type=int, default=4)
+    p.add_argument(
+        "--made",
+        type=Path,
+        default=None,
+        help="the make_real_meetings.py folder with work/ and speech/ (default: --data); for "
+        "the telephone copies of make_telephone.py, whose meetings are the same",
+    )
     p.add_argument("--sweep", action="store_true", help="every threshold of THRESHOLDS")
     p.add_argument("--save-json", type=Path)
     p.add_argument("--load-json", type=Path, help="report a saved run instead of running")

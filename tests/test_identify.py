@@ -207,3 +207,27 @@ def test_multichannel_path_names_speakers_from_their_enhanced_streams(tmp_path):
     segs = json.loads((out / "mc_two_speakers.seglst.json").read_text())
     who = {w.strip(".,?!"): s["speaker"] for s in segs for w in s["words"].lower().split()}
     assert who.get("users") == "Ann" and who.get("weekly") not in (None, "Ann"), segs
+
+
+def test_a_telephone_call_is_compared_through_the_line(meeting, tmp_path):
+    """The same two readers through a telephone line (300-3400 Hz, 8 kHz mu-law), wideband
+    samples: CAM++ scores a person's wideband sample low against their voice on a call, so the
+    samples are compared through the same band; without that nobody is named."""
+    from notsofar.audio import read, resample
+    from notsofar.diarize import diarize
+    from notsofar.diarize.config import DiarizeConfig
+    from notsofar.restore.degrade import telephone
+
+    audio, ref = meeting
+    x, sr = read(audio)
+    tel, rate = telephone(x, sr)
+    call = resample(tel, rate, SAMPLE_RATE)
+    folder = samples(tmp_path / "team", {"Kara": "19-198-0037", "Denny": "26-496-0026"})
+    # one threshold for both ways, so that only the comparison through the line differs
+    same = {"identify_threshold": 0.72, "identify_narrowband_threshold": 0.72}
+    on = diarize(call, SAMPLE_RATE, DiarizeConfig(**same), num_speakers=2, speaker_samples=folder)
+    assert speaker_at(on, (ref[1][1] + ref[1][2]) / 2) == {"Denny"}
+    assert speaker_at(on, (ref[0][1] + ref[0][2]) / 2) == {"Kara"}
+    off = DiarizeConfig(narrowband_gap_db=0.0, **same)  # no telephone handling at all
+    plain = diarize(call, SAMPLE_RATE, off, num_speakers=2, speaker_samples=folder)
+    assert all(s.startswith("spk") for s in plain.speakers), plain.speakers
