@@ -209,9 +209,9 @@ def speaker_voices(
     only: list[str] | None = None,
 ) -> dict[str, tuple[np.ndarray, float, float]]:
     """Each speaker of ``turns`` (or of ``only``) -> (embedding, seconds of solo speech behind
-    it, its telephone-band measure in dB), read from ``sources[speaker]`` (one source for all, or one per speaker: the
-    multi-channel front end's enhanced streams). Speakers with under :data:`MIN_SPEECH_S` of
-    solo speech are left out."""
+    it, its telephone-band measure in dB), read from ``sources[speaker]`` (one source for all,
+    or one per speaker: the multi-channel front end's enhanced streams). Speakers with under
+    :data:`MIN_SPEECH_S` of solo speech are left out."""
     _, net = models.diarizer_networks(cfg.runtime, cfg.threads)
     speakers = turns.speakers if only is None else only
     if not isinstance(sources, dict):
