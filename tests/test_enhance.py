@@ -1,6 +1,7 @@
 """Multi-channel DSP blocks on simulated rooms: DOA, WPE, GSS + MVDR, channel checks, config.
 
-Sources are real speech (tests/fixtures/clean_speech.wav, anechoic) rendered through
+Sources are synthetic speech (tests/fixtures/clean_speech.wav: an espeak-ng voice, anechoic;
+the DSP blocks' geometry is what is checked) rendered through
 image-method room responses of the NOTSOFAR array (pyroomacoustics, via notsofar.simulate),
 so the true direction, the clean image and the early (direct + 50 ms) part are known exactly.
 """

