@@ -9,7 +9,9 @@ speech, Silero VAD); speakers and people are paired one to one (Hungarian assign
 similarity) and a pair is named only where the similarity reaches
 ``diarize.identify_threshold``. Everyone else keeps ``spk<k>``: a guest nobody recorded, or a
 person whose voice matches nobody well enough. Naming never merges or splits speakers; it only
-renames them, so the diarization's turns and counts are unchanged.
+renames them, so the diarization's turns and counts are unchanged. On a telephone-band
+recording the samples are compared through the same line (:func:`telephone_band`) and the
+stricter ``diarize.identify_narrowband_threshold`` applies (voices sit closer together there).
 
 The samples' embeddings are computed once per process and folder (kept while the files are
 unchanged), so a batch pays for them once per worker.
@@ -286,7 +288,7 @@ def name_speakers(
     said = ", ".join(f"{s} = {n} ({sim:.2f})" for s, (n, sim) in sorted(found.items()))
     rest = len(speakers) - len(found)
     notice = f"speakers recognised from {len(people)} voice samples: {said or 'none'}" + (
-        f"; {rest} not matched (keep spk<k>)" if rest else ""
+        f"; {rest} not matched (they keep their labels)" if rest else ""
     )
     taken = set(names.values())
     for s in speakers:
