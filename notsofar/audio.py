@@ -94,7 +94,8 @@ _DECODED: dict[tuple[str, int, int], Path] = {}
 _DECODED_DIR: list[Path] = []  # this process's temporary folder, made on first use
 
 
-def _key(path: Path) -> tuple[str, int, int]:
+def file_key(path: Path) -> tuple[str, int, int]:
+    """A file's identity for caches: resolved path, size and modification time (ns)."""
     st = path.stat()
     return str(path.resolve()), st.st_size, st.st_mtime_ns
 
@@ -102,7 +103,7 @@ def _key(path: Path) -> tuple[str, int, int]:
 def _ffmpeg_info(path: Path) -> AudioInfo | None:
     """Header information from the container (no decoding) for a file that FFmpeg reads and
     libsndfile does not; None when FFmpeg cannot read it either or it holds no audio."""
-    done = _DECODED.get(_key(path))
+    done = _DECODED.get(file_key(path))
     if done is not None and done.is_file():
         i = _sf_info(done)
         return AudioInfo(str(path), i.sample_rate, i.num_channels, i.num_samples)
@@ -149,7 +150,7 @@ def _source(path: str | Path) -> tuple[AudioInfo, Path]:
     path = Path(path)
     if native:
         return meta, path
-    key = _key(path)
+    key = file_key(path)
     if key in _DECODED and _DECODED[key].is_file():
         return meta, _DECODED[key]
     import av

@@ -157,16 +157,13 @@ def load_voices(
     (``narrowband``: of the samples through a telephone line's band, to compare with a call's
     speakers); cached per process while the folder's files are unchanged. A one-line error
     names a sample that cannot be read or holds under :data:`MIN_SPEECH_S` of speech."""
+    from notsofar.audio import file_key
     from notsofar.pipeline.source import FileSource
     from notsofar.vad import source_regions
 
     people = sample_files(folder)
-    key = (
-        str(Path(folder).resolve()),
-        cfg.runtime,
-        narrowband,
-        tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for v in people.values() for p in v),
-    )
+    files = tuple(file_key(p) for v in people.values() for p in v)
+    key = (str(Path(folder).resolve()), cfg.runtime, narrowband, files)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]

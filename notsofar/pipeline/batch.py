@@ -114,10 +114,7 @@ def find_sessions(inputs: list[Path], speakers: bool = False) -> list[Session]:
         if speakers:
             sessions += _speaker_sessions(path, files)
             continue
-        for p in files:
-            rel = p.relative_to(path)
-            name = (rel.parent / rel.name.split(".")[0]).as_posix()
-            sessions.append(Session(name, safe_id(name), (p,)))
+        sessions += [_file_session(path, p) for p in files]
     names = [s.name for s in sessions]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -135,6 +132,14 @@ def session_duration(session: Session) -> float:
     return max(durations_s(files))
 
 
+def _file_session(root: Path, path: Path) -> Session:
+    """The session of one audio file found under the folder ``root``, named by its path below
+    ``root`` without the audio extension (``sub/meeting``)."""
+    rel = path.relative_to(root)
+    name = (rel.parent / rel.name.split(".")[0]).as_posix()
+    return Session(name, safe_id(name), (path,))
+
+
 def _speaker_sessions(root: Path, files: list[Path]) -> list[Session]:
     """:func:`find_sessions` with ``speakers`` on the audio ``files`` found under ``root``."""
     folders: dict[Path, list[Path]] = {}
@@ -143,9 +148,7 @@ def _speaker_sessions(root: Path, files: list[Path]) -> list[Session]:
     out = []
     for folder, group in folders.items():
         if len(group) == 1:
-            rel = group[0].relative_to(root)
-            name = (rel.parent / rel.name.split(".")[0]).as_posix()
-            out.append(Session(name, safe_id(name), (group[0],)))
+            out.append(_file_session(root, group[0]))
             continue
         name = root.resolve().name if folder == root else folder.relative_to(root).as_posix()
         out.append(Session(name, safe_id(name), tuple(group), speaker_files=True))

@@ -253,8 +253,10 @@ def restore_chain(x: np.ndarray, sample_rate: int, cfg: RestoreConfig) -> np.nda
         with _one_blas_thread():
             y = istft(dereverb(stft(y, fc), dsp.dereverb), fc, length=len(x))
     if "deepfilter" in steps:
-        limit = ch.clipped_atten_lim_db if "declip" in steps and ch.clipped_atten_lim_db > 0 else 0
-        y = enhance(y, sample_rate, limit or ch.atten_lim_db, threads=cfg.deepfilter.threads)
+        # clipped input runs the network limited (chain_plan added it for the clipping)
+        clipped = "declip" in steps and ch.clipped_atten_lim_db > 0
+        atten = ch.clipped_atten_lim_db if clipped else ch.atten_lim_db
+        y = enhance(y, sample_rate, atten, threads=cfg.deepfilter.threads)
     if "late_reverb" in steps or "bandwidth" in steps:
         Y = stft(y, fc)
         if "late_reverb" in steps:
