@@ -173,6 +173,31 @@ def test_refill_sees_through_a_word_stretched_over_the_skip():
         RecognizeConfig(refill_word_s=-1.0).validate()
 
 
+def test_decoding_options_reach_faster_whisper(monkeypatch):
+    """``asr.temperatures``, ``asr.best_of`` and ``asr.log_prob_threshold`` are what
+    faster-whisper is given (a spy wraps the real ``WhisperModel.transcribe``; the real model
+    decodes a real reader), and bad values are one-line config errors."""
+    from faster_whisper import WhisperModel
+
+    seen: list[dict] = []
+    real = WhisperModel.transcribe
+
+    def spy(self, audio, **kw):
+        seen.append(kw)
+        return real(self, audio, **kw)
+
+    monkeypatch.setattr(WhisperModel, "transcribe", spy)
+    audio, sr = sf.read(FIX / "clean_speech.wav", dtype="float32")
+    cfg = RecognizeConfig(temperatures=(0.0, 0.5), best_of=2, log_prob_threshold=None)
+    assert recognize(audio, sr, cfg=cfg).num_words > 5
+    assert [(k["temperature"], k["best_of"], k["log_prob_threshold"]) for k in seen] == [
+        ([0.0, 0.5], 2, None)
+    ]
+    for bad in (dict(temperatures=()), dict(temperatures=(0.0, 2.0)), dict(best_of=0)):
+        with pytest.raises(NotsofarError, match=r"asr\.(temperatures|best_of)"):
+            RecognizeConfig(**bad).validate()
+
+
 def test_model_path_that_is_not_ctranslate2(tmp_path):
     with pytest.raises(NotsofarError, match="not a CTranslate2 Whisper model directory"):
         recognize(np.zeros(32000, np.float32), 16000, cfg=RecognizeConfig(model=str(tmp_path)))

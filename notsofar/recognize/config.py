@@ -24,6 +24,15 @@ class RecognizeConfig:
     #: None: English for ``.en`` models, detected otherwise
     language: str | None = None
     beam_size: int = 5
+    #: Whisper's temperature fallback: a 30 s window whose decode looks wrong (compression ratio
+    #: > 2.4 or mean log-probability < -1) is decoded again at each next temperature by sampling
+    #: ``best_of`` candidates; ``[0.0]`` decodes each window once
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    #: candidates sampled at each fallback temperature
+    best_of: int = 5
+    #: a window whose mean token log-probability is below this falls back (None: only the
+    #: compression ratio, i.e. repetition loops, triggers a fallback)
+    log_prob_threshold: float | None = -1.0
     #: skip non-speech inside each chunk with faster-whisper's bundled Silero VAD
     vad_filter: bool = True
     #: False cured bm01's 20 s skip (tcpWER 40.7 -> 28.6 %) but the 16 first tuning meetings
@@ -62,6 +71,12 @@ class RecognizeConfig:
             check_language(self.language)
         if self.beam_size < 1:
             raise NotsofarError(f"asr.beam_size must be >= 1, got {self.beam_size}")
+        if self.best_of < 1:
+            raise NotsofarError(f"asr.best_of must be >= 1, got {self.best_of}")
+        if not self.temperatures or any(not 0 <= t <= 1.5 for t in self.temperatures):
+            raise NotsofarError(
+                f"asr.temperatures must be a non-empty list in [0, 1.5], got {list(self.temperatures)}"
+            )
         if self.batch_size < 0:
             raise NotsofarError(f"asr.batch_size must be >= 0, got {self.batch_size}")
         if self.chunk_s < 10:

@@ -27,6 +27,9 @@ def recognize_chunk(
     options = dict(
         language=cfg.language,
         beam_size=cfg.beam_size,
+        temperature=list(cfg.temperatures),
+        best_of=cfg.best_of,
+        log_prob_threshold=cfg.log_prob_threshold,
         word_timestamps=True,
         vad_filter=cfg.vad_filter,
     )
