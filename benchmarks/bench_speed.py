@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """`notsofar transcribe` against bare faster-whisper: wall time with cold start, and peak memory.
 
-    python benchmarks/make_real_meetings.py --set bench         # once (real voices)
+    python benchmarks/make_real_meetings.py --set long          # once (real voices)
     python benchmarks/bench_speed.py                            # 5-min and 60-s recordings
     python benchmarks/bench_speed.py --long-minutes 60          # + 60-min peak RSS
     python benchmarks/bench_speed.py --write                    # update BENCHMARKS.md
 
-The recordings are real-voice meetings (``make_real_meetings.py``) concatenated to the wanted
-length. Each run is a fresh process (imports and model loads included, as a user starts it):
+The recordings are real-voice meetings (``make_real_meetings.py --set long``: LibriSpeech
+readers, distinct sentences) concatenated to the wanted length. Each run is a fresh process
+(imports and model loads included, as a user starts it):
 
 * **bare**: faster-whisper alone on the file (the same embedded ``tiny.en``, beam 5, its VAD
   filter on, every segment consumed), no diarization, nothing written;
@@ -37,6 +38,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Transcription speed and memory (real voices)"
+#: the long set's four meetings of distinct LibriSpeech sentences. Not the short benchmark
+#: meetings: most of their speakers have one sentence each and say it at every turn, and
+#: Whisper's temperature fallback (a window whose text compresses too well is decoded again by
+#: sampling, up to 6 times) fires on such verbatim repetition, which a real meeting does not
+#: have (BENCHMARKS.md)
+DEFAULT_MEETINGS = Path("/work/data/realmeet/long")
+DEFAULT_PATTERN = "lw0?_*.wav"
 
 BARE = """
 import sys
@@ -48,11 +56,12 @@ print(sum(len(s.text.split()) for s in segs))
 """
 
 
-def make_recording(meetings: Path, minutes: float, out: Path) -> float:
-    """Concatenate the single-channel meetings (cycling) to ``minutes``; returns seconds."""
+def make_recording(meetings: Path, minutes: float, out: Path, pattern: str = "*.wav") -> float:
+    """Concatenate the single-channel meetings matching ``pattern`` (cycling) to ``minutes``;
+    returns seconds."""
     import soundfile as sf
 
-    files = sorted(p for p in meetings.glob("*.wav") if not p.name.endswith(".7ch.wav"))
+    files = sorted(p for p in meetings.glob(pattern) if not p.name.endswith(".7ch.wav"))
     if not files:
         sys.exit(f"no meetings in {meetings}: run benchmarks/make_real_meetings.py first")
     want = int(minutes * 60 * 16000)
@@ -117,7 +126,13 @@ def peak_rss(path: Path, tmp: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--meetings", type=Path, default=Path("/work/data/realmeet/bench"))
+    ap.add_argument("--meetings", type=Path, default=DEFAULT_MEETINGS)
+    ap.add_argument(
+        "--pattern",
+        default=DEFAULT_PATTERN,
+        help="meetings to concatenate (default: the long set's four meetings of distinct "
+        "LibriSpeech sentences)",
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--long-minutes", type=float, default=0.0, help="0: no memory run")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
@@ -127,7 +142,7 @@ def main() -> None:
         tmp = Path(d)
         for label, minutes in (("5 min", 5.0), ("60 s", 1.0)):
             wav = tmp / f"rec_{minutes:g}.wav"
-            make_recording(args.meetings, minutes, wav)
+            make_recording(args.meetings, minutes, wav, args.pattern)
             results[label] = compare(wav, args.repeats, tmp)
             r = results[label]
             print(
@@ -138,7 +153,7 @@ def main() -> None:
             )
         if args.long_minutes > 0:
             wav = tmp / "long.wav"
-            make_recording(args.meetings, args.long_minutes, wav)
+            make_recording(args.meetings, args.long_minutes, wav, args.pattern)
             results["long_rss_mb"] = peak_rss(wav, tmp)
             print(f"{args.long_minutes:g} min: peak RSS {results['long_rss_mb']:.0f} MB")
     if args.write:
@@ -149,12 +164,14 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
     cmd = "python benchmarks/bench_speed.py" + (
         f" --long-minutes {args.long_minutes:g}" if args.long_minutes else ""
     )
+    if args.meetings != DEFAULT_MEETINGS or args.pattern != DEFAULT_PATTERN:
+        cmd += f" --meetings {args.meetings} --pattern '{args.pattern}'"
     lines = [
         SECTION,
         "",
         f"`{cmd}` ({datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{platform.machine()}, {os.cpu_count()} cores; recordings: real-voice benchmark "
-        f"meetings from `{args.meetings}` concatenated; median of {args.repeats} alternating "
+        f"{platform.machine()}, {os.cpu_count()} cores; recordings: real-voice meetings "
+        f"`{args.meetings}/{args.pattern}` concatenated; median of {args.repeats} alternating "
         "runs, fresh processes, cold start included).",
         "",
         "| recording | bare faster-whisper wall / CPU | `transcribe` wall / CPU | ratio wall | "
@@ -187,9 +204,12 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
     text = path.read_text()
     block = "\n".join(lines)
     if SECTION in text:
+        # the run replaces the section's table; its "### " subsections (notes, history) stay
         start = text.index(SECTION)
         nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + block + (text[nxt + 1 :] if nxt >= 0 else "")
+        sub = text.find("\n### ", start, nxt if nxt >= 0 else len(text))
+        end = sub if sub >= 0 else nxt
+        text = text[:start] + block + (text[end + 1 :] if end >= 0 else "")
     else:
         text = text.rstrip() + "\n\n" + block
     path.write_text(text)
