@@ -605,6 +605,9 @@ def test_librispeech_measured_rirs_and_recorded_noise(tmp_path: Path) -> None:
     h = compute_rirs(sample_room(np.random.default_rng(0), 3, (0.3, 0.3)), ARRAY, 48000, 0.3)
     for k in range(3):  # measured ATFs may come at any rate: 48 kHz, resampled on load
         sf.write(rirs_dir / f"pos{k}.wav", h[k].T, 48000, subtype="FLOAT")
+    # an editor's hidden copy (one channel: taken as an IR it would stop the run) is not an IR
+    (rirs_dir / ".ipynb_checkpoints").mkdir()
+    sf.write(rirs_dir / ".ipynb_checkpoints" / "pos0-checkpoint.wav", h[0][0], 48000)
     noise = tmp_path / "noise.wav"
     sf.write(noise, np.random.default_rng(0).standard_normal(16000 * 5) * 0.1, 16000)
     cfg = with_sources(small_cfg(), speech=str(libri), rirs=str(rirs_dir), noise=str(noise))

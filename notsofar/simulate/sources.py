@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from notsofar.audio import AUDIO_SUFFIXES, audio_files
 from notsofar.errors import NotsofarError
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".sph", ".aiff")
 EMBEDDED_DIR = Path(__file__).parent / "data"
 
 
@@ -224,7 +224,7 @@ def index_measured_rirs(folder: str | Path, num_channels: int) -> list[str]:
     folder = Path(folder)
     if not folder.is_dir():
         raise NotsofarError("transfer-function folder not found", path=folder)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    files = audio_files(folder)
     if not files:
         raise NotsofarError("no impulse-response audio files (wav/flac) in folder", path=folder)
     first = info(files[0])
@@ -268,7 +268,7 @@ def index_noise(path: str | Path) -> list[str]:
         return [str(p)]
     if not p.is_dir():
         raise NotsofarError("noise path not found", path=p)
-    files = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES)
+    files = [str(f) for f in audio_files(p)]
     if not files:
         raise NotsofarError("no noise audio files (wav/flac) in folder", path=p)
     return files
