@@ -87,11 +87,14 @@ def cluster_labels(
         keep = _distinct_small(
             x, labels, small, counts[counts < min_size], cents, cfg, room, float(w.sum())
         )
+        # the rest join the nearest speaker: a large cluster or a small one kept as a voice
+        targets = np.concatenate([large, sorted(keep)]).astype(int)
+        cents = _normalize(np.stack([x[labels == i].mean(0) for i in targets]))
         for s in small:
             if s in keep:
                 continue
             c = _normalize(x[labels == s].mean(0))
-            labels[labels == s] = large[int(np.argmax(cents @ c))]
+            labels[labels == s] = targets[int(np.argmax(cents @ c))]
     return np.unique(labels, return_inverse=True)[1]
 
 
@@ -108,18 +111,26 @@ def _distinct_small(
     """The small clusters that stay speakers of their own: at least ``small_cluster_min_size``
     embeddings and ``small_cluster_min_share`` of ``total`` (the weight of all), with a
     centroid farther than ``small_cluster_distance`` (cosine) from every large cluster's (a
-    voice heard in one short turn, not a stray piece of a known voice); the farthest first, at
-    most ``room`` of them."""
+    voice heard in one short turn, not a stray piece of a known voice) and from every small
+    cluster already kept (two pieces of one short-heard voice are one speaker); the farthest
+    first, at most ``room`` of them."""
     if cfg.small_cluster_distance <= 0 or room <= 0:
         return set()
     far = []
     for s, size in zip(small, sizes, strict=True):
         if size < cfg.small_cluster_min_size or size < cfg.small_cluster_min_share * total:
             continue
-        d = 1.0 - float(np.max(cents @ _normalize(x[labels == s].mean(0))))
+        c = _normalize(x[labels == s].mean(0))
+        d = 1.0 - float(np.max(cents @ c))
         if d > cfg.small_cluster_distance:
-            far.append((d, int(s)))
-    return {s for _, s in sorted(far, reverse=True)[:room]}
+            far.append((d, int(s), c))
+    kept: list[tuple[int, np.ndarray]] = []
+    for _, s, c in sorted(far, key=lambda f: -f[0]):
+        if len(kept) < room and all(
+            1.0 - float(k @ c) > cfg.small_cluster_distance for _, k in kept
+        ):
+            kept.append((s, c))
+    return {s for s, _ in kept}
 
 
 def cluster(x: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
