@@ -81,7 +81,12 @@ def recognize_span(
     if cfg.refill_gap_s <= 0:
         return groups
     end_s = start_s + len(audio) / SAMPLE_RATE
-    inside = [(max(a, start_s), min(b, end_s)) for a, b in regions if b > start_s and a < end_s]
+    from notsofar.vad import merge_regions
+
+    inside = merge_regions(
+        ((max(a, start_s), min(b, end_s)) for a, b in regions if b > start_s and a < end_s),
+        cfg.refill_bridge_s,
+    )
     for a, b in uncovered(inside, groups, cfg.refill_gap_s, cfg.refill_word_s):
         pa, pb = max(start_s, a - CHUNK_PAD_S), min(end_s, b + CHUNK_PAD_S)
         piece = audio[

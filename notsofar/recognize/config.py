@@ -57,6 +57,12 @@ class RecognizeConfig:
     #: Whisper jumps over speech it often stretches a word's timestamps across the jump (bm01:
     #: "next" 8.6 s, "release" 7.0 s), which hides the stretch from ``refill_gap_s``
     refill_word_s: float = 2.0
+    #: for the refill, pauses in the speech regions up to this long do not break a word-free
+    #: stretch (the VAD cuts a talker's sentence at 0.1-0.3 s breaths, and a 6.5 s stretch that
+    #: Whisper jumped over read as three stretches under ``refill_gap_s``). 0.5 (the gap that
+    #: joins diarization turns into ASR regions): real-voice tuning tcpWER 30.5 -> 30.0 % with
+    #: deterministic decoding (1.0 the same), long meetings unchanged
+    refill_bridge_s: float = 0.5
     #: a pause longer than this between two words of one speaker starts a new segment
     max_gap_s: float = 1.0
     #: CTranslate2 CPU threads (0: its default)
@@ -81,8 +87,10 @@ class RecognizeConfig:
             raise NotsofarError(f"asr.batch_size must be >= 0, got {self.batch_size}")
         if self.chunk_s < 10:
             raise NotsofarError(f"asr.chunk_s must be >= 10 seconds, got {self.chunk_s}")
-        if self.refill_gap_s < 0 or self.refill_word_s < 0:
-            raise NotsofarError("asr.refill_gap_s and asr.refill_word_s must be >= 0")
+        if min(self.refill_gap_s, self.refill_word_s, self.refill_bridge_s) < 0:
+            raise NotsofarError(
+                "asr.refill_gap_s, asr.refill_word_s and asr.refill_bridge_s must be >= 0"
+            )
 
 
 def whisper_languages() -> tuple[str, ...]:
