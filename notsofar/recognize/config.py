@@ -80,9 +80,8 @@ class RecognizeConfig:
         if self.best_of < 1:
             raise NotsofarError(f"asr.best_of must be >= 1, got {self.best_of}")
         if not self.temperatures or any(not 0 <= t <= 1.5 for t in self.temperatures):
-            raise NotsofarError(
-                f"asr.temperatures must be a non-empty list in [0, 1.5], got {list(self.temperatures)}"
-            )
+            got = list(self.temperatures)
+            raise NotsofarError(f"asr.temperatures must be a non-empty list in [0, 1.5], got {got}")
         if self.batch_size < 0:
             raise NotsofarError(f"asr.batch_size must be >= 0, got {self.batch_size}")
         if self.chunk_s < 10:
