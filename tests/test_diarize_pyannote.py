@@ -661,3 +661,59 @@ def test_speech_the_segmentation_misses_goes_to_the_nearest_speaker():
         sum(talking(filled, *g) for g in outside)
         <= sum(talking(holed, *g) for g in outside) + slack
     )
+
+
+def test_speech_the_segmentation_misses_goes_to_the_voice_it_matches(monkeypatch):
+    """The same miss made at the model's output (a boundary we change on purpose: the model
+    does not miss on this clean example), here over ARCTIC aew's first answer (11.9-15.75 s,
+    its end alone after LS19 stops at 13.6 s). The nearest talker in time is LS19 on both
+    sides, so ``fill_speech`` alone hands the answer to LS19; with ``fill_by_voice`` its CAM++
+    spans match aew's other answers and the stretch goes to aew."""
+    import dataclasses
+
+    import notsofar.diarize.segmentation as segmentation
+    from notsofar.diarize.pyannote import Accumulator
+    from notsofar.pipeline.source import ArraySource
+    from notsofar.vad import source_regions
+
+    lo, hi = 11.9, 15.75
+    real_segment = segmentation.segment
+
+    def missing(net, audio, step_s):
+        starts, act = real_segment(net, audio, step_s)
+        centres = (
+            starts[:, None] + net.frame_duration_s / 2 + net.frame_step_s * np.arange(act.shape[1])
+        )
+        act[(centres >= lo) & (centres < hi)] = 0
+        return starts, act
+
+    monkeypatch.setattr(segmentation, "segment", missing)
+    audio, sr = sf.read(ROOT / "examples" / "real_meeting" / "meeting.flac", dtype="float32")
+    regions = source_regions(ArraySource.from_array(audio, sr, 0, name="m"), PY.vad)
+    acc = Accumulator(PY, ModelCache("cpu"))
+    acc.add(audio, 0.0, regions)
+
+    def talking(ts, t0, t1, spk=None, other=None):
+        return sum(
+            max(0.0, min(s.end_time, t1) - max(s.start_time, t0))
+            for s in ts
+            if s.speaker != other and spk in (None, s.speaker)
+        )
+
+    def turns(by_voice):
+        cfg = dataclasses.replace(PY, fill_by_voice=by_voice)
+        acc.cfg = cfg
+        ts = list(acc.finish(regions, cfg, "m"))
+        assert len({s.speaker for s in ts}) == 2
+        # LS19: the speaker at 5 s, where LS19 reads alone
+        (ls19,) = {s.speaker for s in ts if s.start_time < 5.0 < s.end_time}
+        return ts, ls19
+
+    nearest, ls19 = turns(False)
+    # the premise: the answer goes to LS19
+    assert talking(nearest, 13.7, 15.6, spk=ls19) >= 1.5
+    assert talking(nearest, 13.7, 15.6, other=ls19) < 0.3
+    voice, ls19 = turns(True)
+    assert talking(voice, 13.7, 15.6, other=ls19) >= 1.5
+    # LS19's turn before the hole is not taken
+    assert talking(voice, 5.0, 11.5, spk=ls19) >= talking(nearest, 5.0, 11.5, spk=ls19) - 0.1

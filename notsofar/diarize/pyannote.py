@@ -177,6 +177,9 @@ class Accumulator:
         # resegmentation: short spans' absolute centre times and embeddings (float16)
         self.short_t: list[np.ndarray] = []
         self.short_emb: list[np.ndarray] = []
+        # the same for stretches of VAD speech that segmentation-3.0 heard nobody in
+        self.unheard_t: list[np.ndarray] = []
+        self.unheard_emb: list[np.ndarray] = []
         # per chunk: (dB from 1-3 kHz to 4.3-5.2 kHz in the loudest frames, frames)
         self.band_gap: list[tuple[float, int]] = []
         #: one-line notices on how the recording was handled (``finish`` adds them), for the
@@ -258,6 +261,19 @@ class Accumulator:
                 )
             self.short_t.append(start_s + tc[speech > 0])
             self.short_emb.append(se[speech > 0])
+        if cfg.fill_speech and cfg.fill_by_voice:
+            # VAD speech in which the windows' mean count of voices rounds to nobody
+            inside = np.zeros(len(t), dtype=bool)
+            for ra, rb in regions:
+                inside |= (t + start_s >= ra) & (t + start_s < rb)
+            unheard = inside & (cover > 0) & (np.rint(voices / np.maximum(cover, 1)) == 0)
+            if unheard.any():
+                with torch_threads(cfg.threads):
+                    tc, se, speech = short_embeddings(
+                        net, feats, unheard, cfg.reseg_window_s, cfg.reseg_hop_s
+                    )
+                self.unheard_t.append(start_s + tc[speech > 0])
+                self.unheard_emb.append(se[speech > 0])
         self.starts.append(start_s + starts)
         self.activity.append(act)
         self.embeddings.append(emb)
@@ -322,6 +338,10 @@ class Accumulator:
                 break
             centroids = np.delete(centroids, least, axis=0)
             binary = frames(centroids)
+        if cfg.fill_speech and cfg.fill_by_voice:
+            self._fill_unheard(
+                binary, centroids, regions, seg.frame_step_s, seg.frame_duration_s / 2
+            )
         return self._turns(binary, regions, seg, session_id)
 
     def band_gap_db(self) -> float:
@@ -433,6 +453,49 @@ class Accumulator:
                 out[k] = a
                 out.append(b)
         return np.stack(out)
+
+    def _fill_unheard(
+        self,
+        binary: np.ndarray,
+        centroids: np.ndarray,
+        regions: list[tuple[float, float]],
+        step: float,
+        offset: float,
+    ) -> None:
+        """Give VAD speech that segmentation-3.0 heard nobody in (in place) the speaker whose
+        centroid its ``reseg_window_s`` CAM++ spans match, with the Viterbi pass of
+        :meth:`_resegment` (``reseg_penalty`` per change) over each run of consecutive spans;
+        only frames where nobody talks and inside ``regions`` change."""
+        if not self.unheard_t:
+            return
+        cfg = self.cfg
+        tc = np.concatenate(self.unheard_t)
+        emb = np.concatenate(self.unheard_emb).astype(np.float32)
+        if len(tc) == 0:
+            return
+        frame = np.round((tc - offset) / step).astype(int)
+        ok = (frame >= 0) & (frame < len(binary))
+        tc, emb, frame = tc[ok], emb[ok], frame[ok]
+        order = np.argsort(tc, kind="stable")
+        tc, emb, frame = tc[order], emb[order], frame[order]
+        inside = np.zeros(len(binary), dtype=bool)
+        for a, b in regions:
+            lo = max(0, int(np.ceil((a - offset) / step - 0.5)))
+            hi = min(len(binary), int(np.ceil((b - offset) / step - 0.5)))
+            inside[lo:hi] = True
+        silent = inside & ~binary.any(axis=1)
+        sims = emb @ centroids.T.astype(np.float32)
+        best = np.argmax(sims, axis=1)
+        breaks = np.nonzero(np.diff(tc) > 1.5 * cfg.reseg_hop_s)[0] + 1
+        half = int(round(cfg.reseg_hop_s / 2 / step))
+        for run in np.split(np.arange(len(tc)), breaks):
+            labels = viterbi_relabel(sims[run], best[run], 0.0, cfg.reseg_penalty)
+            for i, spk in zip(run, labels, strict=True):
+                lo, hi = max(0, frame[i] - half), min(len(binary), frame[i] + half + 1)
+                rows = np.arange(lo, hi)
+                rows = rows[silent[rows]]
+                binary[rows, spk] = True
+                silent[rows] = False
 
     def _resegment(
         self, binary: np.ndarray, centroids: np.ndarray, step: float, offset: float
