@@ -39,6 +39,29 @@ def test_word_outside_turns_goes_to_the_nearest_and_long_pauses_split():
     assert [s.words for s in attribute([words], None, "s", max_gap_s=1.0)] == ["a b", "c d"]
 
 
+def test_a_drifting_word_stays_with_its_sentence_and_a_real_change_does_not():
+    """Whisper stretches a sentence's last word over the next talker's start: per word it goes
+    to B, with the sentence-level penalty it stays with A. Two words well inside B's turn are
+    a change the penalty does not hide, and a sentence end lets the next word change alone."""
+    turns = Transcript([Segment("s", "A", 0.0, 2.0, ""), Segment("s", "B", 2.0, 6.0, "")])
+    drift = [Word("one", 0.2, 0.8), Word("two", 0.9, 1.7), Word("three", 1.8, 2.4)]
+    assert [s.speaker for s in attribute([drift], turns, "s")] == ["A", "B"]
+    assert [s.speaker for s in attribute([drift], turns, "s", change_penalty=0.5)] == ["A"]
+    change = drift[:2] + [Word("four", 2.2, 2.6), Word("five", 2.7, 3.2)]
+    out = attribute([change], turns, "s", change_penalty=0.5)
+    assert [(s.speaker, s.words) for s in out] == [("A", "one two"), ("B", "four five")]
+    ended = [Word("one", 0.2, 0.8), Word("two.", 0.9, 1.7), Word("Yes", 2.1, 2.5)]
+    out = attribute([ended], turns, "s", change_penalty=5.0)
+    assert [(s.speaker, s.words) for s in out] == [("A", "one two."), ("B", "Yes")]
+
+
+def test_speaker_change_penalty_is_checked():
+    import dataclasses
+
+    with pytest.raises(NotsofarError, match="speaker_change_penalty"):
+        dataclasses.replace(RecognizeConfig(), speaker_change_penalty=-1).validate()
+
+
 def test_recognize_clean_speech_with_the_shipped_model():
     from notsofar.score import score
     from notsofar.score.config import ScoreConfig

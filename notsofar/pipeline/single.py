@@ -158,7 +158,13 @@ def _stream(
         names, note = identify(source, diarization, cfg.diarize, models)
         diarization = rename(diarization, names)
         notes.append(note)
-    transcript = attribute(groups, diarization, source.name, cfg.asr.max_gap_s)
+    transcript = attribute(
+        groups,
+        diarization,
+        source.name,
+        cfg.asr.max_gap_s,
+        change_penalty=cfg.asr.speaker_change_penalty,
+    )
     if on_progress:
         on_progress(duration)
     return Result(transcript, diarization, duration, tuple(regions), notes=tuple(notes))

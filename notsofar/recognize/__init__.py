@@ -137,7 +137,13 @@ def recognize_source(
         groups.extend(recognize_span(run, source.read(a, b - a), a, regions, cfg, models))
         if on_chunk:
             on_chunk(b)
-    return attribute(groups, diarization, source.name, cfg.max_gap_s)
+    return attribute(
+        groups,
+        diarization,
+        source.name,
+        cfg.max_gap_s,
+        change_penalty=cfg.speaker_change_penalty,
+    )
 
 
 def recognize(

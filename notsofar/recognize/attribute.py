@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 
@@ -10,6 +11,9 @@ from notsofar.data import Segment, Transcript, Word
 
 #: seconds on each side of a word that decide between speakers who both talk during it
 OVERLAP_CONTEXT_S = 1.0
+
+#: a word ending a sentence (for the sentence-level smoothing of :func:`attribute`)
+SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 
 
 def speaker_of(word: Word, turns: list[Segment], starts: np.ndarray) -> str:
@@ -25,6 +29,22 @@ def speaker_of(word: Word, turns: list[Segment], starts: np.ndarray) -> str:
     """
     a = word.start_time or 0.0
     b = max(word.end_time or a, a)
+    overlap, context = _overlaps(a, b, turns, starts)
+    if overlap:
+        top = max(overlap.values())
+        # speakers covering (nearly) as much of the word as the best one: decide by context
+        close = [spk for spk, ov in overlap.items() if ov >= 0.5 * top]
+        return max(close, key=lambda spk: (context.get(spk, 0.0), overlap[spk]))
+    mid = (a + b) / 2
+    nearest = min(turns, key=lambda s: max(s.start_time - mid, mid - s.end_time, 0.0))
+    return nearest.speaker
+
+
+def _overlaps(
+    a: float, b: float, turns: list[Segment], starts: np.ndarray
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Per speaker: seconds of ``[a, b]`` their turns cover, and seconds of it with
+    :data:`OVERLAP_CONTEXT_S` on each side."""
     # turns are sorted by start; any overlapping one (context included) starts before b + ctx
     hi = int(np.searchsorted(starts, b + OVERLAP_CONTEXT_S, side="right"))
     overlap: dict[str, float] = {}
@@ -36,14 +56,59 @@ def speaker_of(word: Word, turns: list[Segment], starts: np.ndarray) -> str:
         cv = min(b + OVERLAP_CONTEXT_S, s.end_time) - max(a - OVERLAP_CONTEXT_S, s.start_time)
         if cv > 0:
             context[s.speaker] = context.get(s.speaker, 0.0) + cv
-    if overlap:
-        top = max(overlap.values())
-        # speakers covering (nearly) as much of the word as the best one: decide by context
-        close = [spk for spk, ov in overlap.items() if ov >= 0.5 * top]
-        return max(close, key=lambda spk: (context.get(spk, 0.0), overlap[spk]))
-    mid = (a + b) / 2
-    nearest = min(turns, key=lambda s: max(s.start_time - mid, mid - s.end_time, 0.0))
-    return nearest.speaker
+    return overlap, context
+
+
+def sentence_speakers(
+    words: list[Word], turns: list[Segment], starts: np.ndarray, penalty: float
+) -> list[str]:
+    """The speakers of one sentence's words: each word's :func:`speaker_of`, then, with
+    ``penalty`` > 0, the sequence that maximises the words' shares covered by their speaker's
+    turns (plus 0.01 for :func:`speaker_of`'s choice) less ``penalty`` per change of speaker.
+
+    Whisper's word timestamps drift at turn boundaries (a sentence's last word stretched over
+    the next talker's start, a first word started early), so a word alone in another speaker's
+    turn does not move a sentence; a run of words that is does.
+
+    >>> turns = [Segment("s", "A", 0.0, 2.0, ""), Segment("s", "B", 2.0, 4.0, "")]
+    >>> ws = [Word("one", 0.2, 0.8), Word("two", 0.9, 1.7), Word("three.", 1.8, 2.4)]
+    >>> sentence_speakers(ws, turns, np.array([0.0, 2.0]), 0.0)
+    ['A', 'A', 'B']
+    >>> sentence_speakers(ws, turns, np.array([0.0, 2.0]), 0.5)
+    ['A', 'A', 'A']
+    """
+    from notsofar.diarize.pyannote import viterbi_relabel
+
+    base = [speaker_of(w, turns, starts) for w in words]
+    names = sorted({s.speaker for s in turns})
+    if penalty <= 0 or len(words) < 2 or len(names) < 2:
+        return base
+    index = {n: i for i, n in enumerate(names)}
+    share = np.zeros((len(words), len(names)))
+    for i, w in enumerate(words):
+        a = w.start_time or 0.0
+        b = max(w.end_time or a, a + MIN_WORD_S)
+        for spk, ov in _overlaps(a, b, turns, starts)[0].items():
+            share[i, index[spk]] = min(ov / (b - a), 1.0)
+    labels = viterbi_relabel(share, np.array([index[s] for s in base]), 0.01, penalty)
+    return [names[k] for k in labels]
+
+
+def _sentences(words: list[Word], max_gap_s: float) -> list[list[Word]]:
+    """``words`` cut after each word that ends a sentence and at pauses over ``max_gap_s``."""
+    out: list[list[Word]] = []
+    current: list[Word] = []
+    for w in words:
+        if current and (w.start_time or 0.0) - (current[-1].end_time or 0.0) > max_gap_s:
+            out.append(current)
+            current = []
+        current.append(w)
+        if SENTENCE_END.search(w.word):
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
 
 
 def attribute(
@@ -52,11 +117,14 @@ def attribute(
     session_id: str,
     max_gap_s: float = 1.0,
     default_speaker: str = "spk0",
+    change_penalty: float = 0.0,
 ) -> Transcript:
     """Turn ASR word groups into speaker segments.
 
     A new segment starts at every ASR segment boundary, at a change of speaker (so a speaker
     change inside an ASR segment splits it), and after a pause longer than ``max_gap_s``.
+    Each word goes to :func:`speaker_of`; with ``change_penalty`` > 0 each sentence's words
+    are smoothed by :func:`sentence_speakers`.
 
     >>> d = Transcript([Segment("s", "A", 0.0, 1.0, ""), Segment("s", "B", 1.0, 2.0, "")])
     >>> ws = [Word("hi", 0.1, 0.4), Word("there", 0.5, 0.9), Word("yes", 1.2, 1.5)]
@@ -70,8 +138,15 @@ def attribute(
     for words in chunks:
         current: list[Word] = []
         current_spk = None
-        for w in words:
-            spk = speaker_of(w, turns, starts) if turns else default_speaker
+        if turns:
+            speakers = [
+                spk
+                for sentence in _sentences(words, max_gap_s)
+                for spk in sentence_speakers(sentence, turns, starts, change_penalty)
+            ]
+        else:
+            speakers = [default_speaker] * len(words)
+        for w, spk in zip(words, speakers, strict=True):
             gap = (w.start_time or 0.0) - (current[-1].end_time or 0.0) if current else 0.0
             if current and (spk != current_spk or gap > max_gap_s):
                 segments.append(_segment(current, current_spk, session_id))
