@@ -717,3 +717,17 @@ def test_speech_the_segmentation_misses_goes_to_the_voice_it_matches(monkeypatch
     assert talking(voice, 13.7, 15.6, other=ls19) >= 1.5
     # LS19's turn before the hole is not taken
     assert talking(voice, 5.0, 11.5, spk=ls19) >= talking(nearest, 5.0, 11.5, spk=ls19) - 0.1
+
+
+def test_unheard_spans_outside_the_frame_grid_change_nothing():
+    """Spans of unheard speech that fall outside the frame grid (none left after the bounds
+    check) leave the frames as they are instead of failing."""
+    from notsofar.diarize.pyannote import Accumulator
+
+    acc = Accumulator(PY, ModelCache("cpu"))
+    acc.unheard_t = [np.array([50.0, 50.25])]
+    acc.unheard_emb = [np.ones((2, 192), np.float16)]
+    binary = np.zeros((100, 2), dtype=bool)
+    binary[10, 0] = True
+    acc._fill_unheard(binary, np.eye(2, 192), [(0.0, 60.0)], 0.017, 0.0)
+    assert binary.sum() == 1 and binary[10, 0]

@@ -471,10 +471,10 @@ class Accumulator:
         cfg = self.cfg
         tc = np.concatenate(self.unheard_t)
         emb = np.concatenate(self.unheard_emb).astype(np.float32)
-        if len(tc) == 0:
-            return
         frame = np.round((tc - offset) / step).astype(int)
         ok = (frame >= 0) & (frame < len(binary))
+        if not ok.any():
+            return
         tc, emb, frame = tc[ok], emb[ok], frame[ok]
         order = np.argsort(tc, kind="stable")
         tc, emb, frame = tc[order], emb[order], frame[order]
