@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from notsofar import io
 from notsofar.data import Segment, Transcript, Word
 from notsofar.errors import NotsofarError
-from notsofar.recognize import recognize
+from notsofar.recognize import drop_echoes, recognize
 from notsofar.recognize.attribute import attribute
 from notsofar.recognize.config import RecognizeConfig
 
@@ -194,6 +194,50 @@ def test_refill_sees_through_a_word_stretched_over_the_skip():
     assert len([w for g in found for w in g if 10.5 <= w.start_time < 19.5]) >= 15
     with pytest.raises(NotsofarError, match="refill_word_s"):
         RecognizeConfig(refill_word_s=-1.0).validate()
+
+
+def test_an_echo_of_the_previous_segment_is_dropped_and_its_stretch_decoded_again():
+    """Whisper sometimes echoes its prompt over speech it cannot read: the previous segment's
+    words again, squeezed into a fraction of the time (seen on the multi-channel path's
+    enhanced streams). Such a segment is dropped (``drop_echoes``), so the stretch it stood on
+    counts as skipped and the refill decodes it again.
+
+    As above, the echo is made by a wrapper around the real backend (it cannot be provoked on
+    demand): the first decode loses the words of 10-20 s and gets, right after the segment
+    before them, that segment's words squeezed into 20 ms each from 10 s."""
+    from dataclasses import replace
+
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize import recognize_span
+
+    audio, sr = sf.read(ROOT / "examples" / "meeting" / "meeting.wav", dtype="float32")
+    calls: list[float] = []
+    skipping = _skipping(calls)
+    echoes: list[list[Word]] = []
+
+    def echoing(chunk, start_s, cfg, models):
+        groups = skipping(chunk, start_s, cfg, models)
+        if len(calls) == 1:
+            i = max(k for k, g in enumerate(groups) if g[-1].end_time < 10.0)
+            echo = [
+                replace(w, start_time=10.0 + 0.02 * j, end_time=10.02 + 0.02 * j)
+                for j, w in enumerate(groups[i])
+            ]
+            assert len(echo) >= 3
+            echoes.append(echo)
+            groups.insert(i + 1, echo)
+        return groups
+
+    regions = [(0.5, len(audio) / sr - 0.5)]
+    out = recognize_span(
+        echoing, audio, 0.0, regions, RecognizeConfig(refill_gap_s=3.0), ModelCache("cpu")
+    )
+    assert echoes and echoes[0] not in out
+    assert len([w for g in out for w in g if 10.0 <= w.start_time < 20.0]) >= 15
+    # a sentence said again at its own pace stays
+    said = [Word("we", 1.0, 1.3), Word("agree", 1.3, 1.8), Word("then.", 1.8, 2.4)]
+    again = [replace(w, start_time=w.start_time + 5, end_time=w.end_time + 5) for w in said]
+    assert drop_echoes([said, again]) == [said, again]
 
 
 def test_refill_sees_a_skip_across_short_pauses_in_the_speech_regions():

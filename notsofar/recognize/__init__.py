@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 #: seconds of context read on each side of a chunk of speech
 CHUNK_PAD_S = 0.2
 
+#: a Whisper segment that repeats the previous segment's words (at least ``ECHO_MIN_WORDS``)
+#: in under this share of its time is dropped: Whisper echoing its prompt over speech it cannot
+#: read, its words squeezed together (seen on the multi-channel path's enhanced streams: "God
+#: bless and I hope I will be on the same system." three times in 0.4-1.4 s after its 2.9 s
+#: original). People do say a sentence again, but not in half the time
+ECHO_SHARE = 0.5
+ECHO_MIN_WORDS = 3
+
 __all__ = ["BACKENDS", "RecognizeConfig", "recognize", "recognize_source"]
 
 
@@ -62,6 +70,38 @@ def uncovered(
     return subtract_regions(regions, words, min_s)
 
 
+def drop_echoes(groups: list[list[Word]]) -> list[list[Word]]:
+    """``groups`` (one decode's Whisper segments, in order) without the segments that echo
+    the one before (see :data:`ECHO_SHARE`).
+
+    >>> said = [Word("God", 68.9, 69.1), Word("bless", 69.1, 69.5), Word("them.", 69.5, 71.8)]
+    >>> echo = [Word("God", 74.9, 75.1), Word("bless", 75.1, 75.2), Word("them.", 75.2, 75.2)]
+    >>> again = [Word("God", 80.0, 80.3), Word("bless", 80.3, 80.8), Word("them.", 80.8, 82.6)]
+    >>> [g[0].start_time for g in drop_echoes([said, echo, again])]
+    [68.9, 80.0]
+    """
+    import re
+
+    def text(words: list[Word]) -> list[str]:
+        return [t for t in (re.sub(r"[^\w']", "", w.word.lower()) for w in words) if t]
+
+    def span(words: list[Word]) -> float:
+        return max(w.end_time or 0.0 for w in words) - (words[0].start_time or 0.0)
+
+    out: list[list[Word]] = []
+    for g in groups:
+        words = text(g)
+        if (
+            out
+            and len(words) >= ECHO_MIN_WORDS
+            and words == text(out[-1])
+            and span(g) < ECHO_SHARE * span(out[-1])
+        ):
+            continue
+        out.append(g)
+    return out
+
+
 def recognize_span(
     run: Callable[..., list[list[Word]]],
     audio: np.ndarray,
@@ -77,7 +117,7 @@ def recognize_span(
     """
     from notsofar.audio import SAMPLE_RATE
 
-    groups = run(audio, start_s, cfg, models)
+    groups = drop_echoes(run(audio, start_s, cfg, models))
     if cfg.refill_gap_s <= 0:
         return groups
     end_s = start_s + len(audio) / SAMPLE_RATE
@@ -92,7 +132,7 @@ def recognize_span(
         piece = audio[
             int(round((pa - start_s) * SAMPLE_RATE)) : int(round((pb - start_s) * SAMPLE_RATE))
         ]
-        for g in run(piece, pa, cfg, models):
+        for g in drop_echoes(run(piece, pa, cfg, models)):
             # only words centred in the gap: the padding must not repeat its neighbours
             kept = [w for w in g if a <= (w.start_time + w.end_time) / 2 <= b]
             if kept:
