@@ -468,7 +468,6 @@ class Accumulator:
         only frames where nobody talks and inside ``regions`` change."""
         if not self.unheard_t:
             return
-        cfg = self.cfg
         tc = np.concatenate(self.unheard_t)
         emb = np.concatenate(self.unheard_emb).astype(np.float32)
         frame = np.round((tc - offset) / step).astype(int)
@@ -480,22 +479,15 @@ class Accumulator:
         tc, emb, frame = tc[order], emb[order], frame[order]
         inside = np.zeros(len(binary), dtype=bool)
         for a, b in regions:
-            lo = max(0, int(np.ceil((a - offset) / step - 0.5)))
-            hi = min(len(binary), int(np.ceil((b - offset) / step - 0.5)))
+            lo, hi = _frame_range(a, b, step, offset, len(binary))
             inside[lo:hi] = True
         silent = inside & ~binary.any(axis=1)
         sims = emb @ centroids.T.astype(np.float32)
         best = np.argmax(sims, axis=1)
-        breaks = np.nonzero(np.diff(tc) > 1.5 * cfg.reseg_hop_s)[0] + 1
-        half = int(round(cfg.reseg_hop_s / 2 / step))
-        for run in np.split(np.arange(len(tc)), breaks):
-            labels = viterbi_relabel(sims[run], best[run], 0.0, cfg.reseg_penalty)
-            for i, spk in zip(run, labels, strict=True):
-                lo, hi = max(0, frame[i] - half), min(len(binary), frame[i] + half + 1)
-                rows = np.arange(lo, hi)
-                rows = rows[silent[rows]]
-                binary[rows, spk] = True
-                silent[rows] = False
+        for _, spk, rows in self._span_labels(tc, frame, sims, best, 0.0, step, len(binary)):
+            rows = rows[silent[rows]]
+            binary[rows, spk] = True
+            silent[rows] = False
 
     def _resegment(
         self, binary: np.ndarray, centroids: np.ndarray, step: float, offset: float
@@ -512,17 +504,37 @@ class Accumulator:
         if len(tc) == 0:
             return
         sims = emb @ centroids.T.astype(np.float32)
-        # runs of spans one hop apart
+        spans = self._span_labels(tc, frame, sims, current, cfg.reseg_prior, step, len(binary))
+        for i, spk, rows in spans:
+            if spk == current[i]:
+                continue
+            rows = rows[binary[rows].sum(axis=1) == 1]
+            binary[rows] = False
+            binary[rows, spk] = True
+
+    def _span_labels(
+        self,
+        tc: np.ndarray,
+        frame: np.ndarray,
+        sims: np.ndarray,
+        current: np.ndarray,
+        prior: float,
+        step: float,
+        num_frames: int,
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Per short span (centre times ``tc``, sorted; frame rows ``frame``): its index, its
+        speaker by :func:`viterbi_relabel` (``prior`` for ``current``, ``reseg_penalty`` per
+        change) over each run of spans one hop apart, and the frame rows within half a hop of
+        its centre. Lazy: the rows are for the caller to filter against the frames as they
+        are when the span comes."""
+        cfg = self.cfg
         breaks = np.nonzero(np.diff(tc) > 1.5 * cfg.reseg_hop_s)[0] + 1
         half = int(round(cfg.reseg_hop_s / 2 / step))
         for run in np.split(np.arange(len(tc)), breaks):
-            new = viterbi_relabel(sims[run], current[run], cfg.reseg_prior, cfg.reseg_penalty)
-            for i, spk in zip(run[new != current[run]], new[new != current[run]], strict=True):
-                lo, hi = max(0, frame[i] - half), min(len(binary), frame[i] + half + 1)
-                rows = np.arange(lo, hi)
-                rows = rows[binary[rows].sum(axis=1) == 1]
-                binary[rows] = False
-                binary[rows, spk] = True
+            labels = viterbi_relabel(sims[run], current[run], prior, cfg.reseg_penalty)
+            for i, spk in zip(run, labels, strict=True):
+                lo, hi = max(0, frame[i] - half), min(num_frames, frame[i] + half + 1)
+                yield int(i), int(spk), np.arange(lo, hi)
 
 
 def fill_speech(
@@ -540,8 +552,7 @@ def fill_speech(
     """
     talking = binary.any(axis=1)
     for a, b in regions:
-        lo = max(0, int(np.ceil((a - offset) / step - 0.5)))
-        hi = min(len(binary), int(np.ceil((b - offset) / step - 0.5)))
+        lo, hi = _frame_range(a, b, step, offset, len(binary))
         idx = np.nonzero(talking[lo:hi])[0]
         if hi <= lo or len(idx) == 0 or len(idx) == hi - lo:
             continue
@@ -550,6 +561,16 @@ def fill_speech(
         left = idx[np.maximum(np.searchsorted(idx, pos) - 1, 0)]
         near = np.where(np.abs(pos - left) <= np.abs(right - pos), left, right)
         binary[lo + pos, np.argmax(binary[lo + near], axis=1)] = True
+
+
+def _frame_range(
+    a: float, b: float, step: float, offset: float, num_frames: int
+) -> tuple[int, int]:
+    """The rows ``lo:hi`` of the frames whose centres lie in ``[a, b)`` (frame ``i`` spans
+    ``offset + i * step`` to ``offset + (i + 1) * step``), clipped to ``num_frames``."""
+    lo = max(0, int(np.ceil((a - offset) / step - 0.5)))
+    hi = min(num_frames, int(np.ceil((b - offset) / step - 0.5)))
+    return lo, hi
 
 
 def _speaker_turns(
