@@ -89,7 +89,7 @@ def cluster_labels(
         )
         # the rest join the nearest speaker: a large cluster or a small one kept as a voice
         targets = np.concatenate([large, sorted(keep)]).astype(int)
-        cents = _normalize(np.stack([x[labels == i].mean(0) for i in targets]))
+        cents = np.vstack([cents, *(_normalize(x[labels == i].mean(0)) for i in sorted(keep))])
         for s in small:
             if s in keep:
                 continue

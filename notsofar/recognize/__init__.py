@@ -8,6 +8,7 @@ attributes each word to a speaker by time overlap with a diarization
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +81,6 @@ def drop_echoes(groups: list[list[Word]]) -> list[list[Word]]:
     >>> [g[0].start_time for g in drop_echoes([said, echo, again])]
     [68.9, 80.0]
     """
-    import re
 
     def text(words: list[Word]) -> list[str]:
         return [t for t in (re.sub(r"[^\w']", "", w.word.lower()) for w in words) if t]
@@ -89,16 +89,18 @@ def drop_echoes(groups: list[list[Word]]) -> list[list[Word]]:
         return max(w.end_time or 0.0 for w in words) - (words[0].start_time or 0.0)
 
     out: list[list[Word]] = []
+    last: list[str] = []  # the words of out[-1]
     for g in groups:
         words = text(g)
         if (
             out
             and len(words) >= ECHO_MIN_WORDS
-            and words == text(out[-1])
+            and words == last
             and span(g) < ECHO_SHARE * span(out[-1])
         ):
             continue
         out.append(g)
+        last = words
     return out
 
 

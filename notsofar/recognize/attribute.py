@@ -29,7 +29,17 @@ def speaker_of(word: Word, turns: list[Segment], starts: np.ndarray) -> str:
     """
     a = word.start_time or 0.0
     b = max(word.end_time or a, a)
-    overlap, context = _overlaps(a, b, turns, starts)
+    return _pick(a, b, *_overlaps(a, b, turns, starts), turns)
+
+
+def _pick(
+    a: float,
+    b: float,
+    overlap: dict[str, float],
+    context: dict[str, float],
+    turns: list[Segment],
+) -> str:
+    """:func:`speaker_of`'s choice for ``[a, b]`` from its :func:`_overlaps`."""
     if overlap:
         top = max(overlap.values())
         # speakers covering (nearly) as much of the word as the best one: decide by context
@@ -60,7 +70,11 @@ def _overlaps(
 
 
 def sentence_speakers(
-    words: list[Word], turns: list[Segment], starts: np.ndarray, penalty: float
+    words: list[Word],
+    turns: list[Segment],
+    starts: np.ndarray,
+    penalty: float,
+    names: list[str] | None = None,
 ) -> list[str]:
     """The speakers of one sentence's words: each word's :func:`speaker_of`, then, with
     ``penalty`` > 0, the sequence that maximises the words' shares covered by their speaker's
@@ -76,19 +90,28 @@ def sentence_speakers(
     ['A', 'A', 'B']
     >>> sentence_speakers(ws, turns, np.array([0.0, 2.0]), 0.5)
     ['A', 'A', 'A']
+
+    ``names``: the diarization's speakers, sorted (derived from ``turns`` when None; pass them
+    when calling once per sentence).
     """
     from notsofar.diarize.pyannote import viterbi_relabel
 
-    base = [speaker_of(w, turns, starts) for w in words]
-    names = sorted({s.speaker for s in turns})
+    spans = []
+    for w in words:
+        a = w.start_time or 0.0
+        b = max(w.end_time or a, a)
+        spans.append((a, b, *_overlaps(a, b, turns, starts)))
+    base = [_pick(a, b, overlap, context, turns) for a, b, overlap, context in spans]
+    names = names if names is not None else sorted({s.speaker for s in turns})
     if penalty <= 0 or len(words) < 2 or len(names) < 2:
         return base
     index = {n: i for i, n in enumerate(names)}
     share = np.zeros((len(words), len(names)))
-    for i, w in enumerate(words):
-        a = w.start_time or 0.0
-        b = max(w.end_time or a, a + MIN_WORD_S)
-        for spk, ov in _overlaps(a, b, turns, starts)[0].items():
+    for i, (a, b, overlap, _) in enumerate(spans):
+        if b - a < MIN_WORD_S:  # a word of no length covers one timestamp step
+            b = a + MIN_WORD_S
+            overlap = _overlaps(a, b, turns, starts)[0]
+        for spk, ov in overlap.items():
             share[i, index[spk]] = min(ov / (b - a), 1.0)
     labels = viterbi_relabel(share, np.array([index[s] for s in base]), 0.01, penalty)
     return [names[k] for k in labels]
@@ -134,6 +157,7 @@ def attribute(
     chunks = [[_with_length(w) for w in words] for words in chunks]
     turns = list(diarization.sorted()) if diarization is not None else []
     starts = np.array([s.start_time for s in turns])
+    names = sorted({s.speaker for s in turns})
     segments: list[Segment] = []
     for words in chunks:
         current: list[Word] = []
@@ -142,7 +166,7 @@ def attribute(
             speakers = [
                 spk
                 for sentence in _sentences(words, max_gap_s)
-                for spk in sentence_speakers(sentence, turns, starts, change_penalty)
+                for spk in sentence_speakers(sentence, turns, starts, change_penalty, names)
             ]
         else:
             speakers = [default_speaker] * len(words)
