@@ -613,6 +613,52 @@ def test_two_similar_voices_merged_by_the_windows_are_split():
     assert run(max_speakers=1)[0] == 1
 
 
+def test_two_voices_heard_in_one_window_are_not_one_cluster():
+    """The shipped example (LS19 reading, ARCTIC aew answering under and after him): cut at
+    0.8 instead of 0.625, the clustering merges the two voices (the premise, with the conflict
+    test and the Ward split off); segmentation-3.0 still hears them as two local speakers of
+    the same windows, so ``conflict_splits`` finds the cluster and splits it into the turns of
+    the default cut. LS19 heard twice in one window (two local speakers 0.9 alike, closer than
+    the cut) is no conflict: at the default cut nothing is split although such windows
+    exist."""
+    import dataclasses
+
+    from notsofar.diarize.ahc import conflict_splits
+    from notsofar.diarize.pyannote import Accumulator
+    from notsofar.pipeline.source import ArraySource
+    from notsofar.vad import source_regions
+
+    audio, sr = sf.read(ROOT / "examples" / "real_meeting" / "meeting.flac", dtype="float32")
+    regions = source_regions(ArraySource.from_array(audio, sr, 0, name="m"), PY.vad)
+    acc = Accumulator(PY, ModelCache("cpu"))
+    acc.add(audio, 0.0, regions)
+
+    def turns(**changes):
+        cfg = dataclasses.replace(PY, split_distance=0.0, **changes)
+        acc.cfg = cfg
+        return [(s.speaker, s.start_time, s.end_time) for s in acc.finish(regions, cfg, "m")]
+
+    default = turns()
+    assert len({t[0] for t in default}) == 2
+    assert len({t[0] for t in turns(ahc_threshold=0.8, conflict_share=0.0)}) == 1
+    assert turns(ahc_threshold=0.8) == default
+
+    usable = np.concatenate(acc.usable)
+    x = np.concatenate(acc.embeddings)[usable]
+    windows = np.nonzero(usable)[0]
+    labels = cluster_labels(x, PY)
+    _, per_window = np.unique(windows * 10 + labels, return_counts=True)
+    assert (per_window >= 2).sum() >= 3  # one cluster, two local speakers, several windows
+    assert conflict_splits(x, labels, windows, PY) == {}
+    # unless the two count whatever their distance
+    assert conflict_splits(x, labels, windows, dataclasses.replace(PY, ahc_threshold=0.1))
+    from notsofar.errors import NotsofarError
+
+    for bad in ({"conflict_share": 1.5}, {"conflict_min": 0}):
+        with pytest.raises(NotsofarError, match="conflict_"):
+            dataclasses.replace(PY, **bad).validate()
+
+
 def test_speech_the_segmentation_misses_goes_to_the_nearest_speaker():
     """On far-field, noisy meetings segmentation-3.0 hears nobody in stretches of speech that
     Silero VAD finds. Here it is made to miss 2 s in the middle of the shipped example's longest

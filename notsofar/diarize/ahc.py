@@ -135,9 +135,82 @@ def _distinct_small(
 
 def cluster(x: np.ndarray, cfg: DiarizeConfig) -> np.ndarray:
     """Speaker centroids ``[S, d]`` (L2-normalised) of the embeddings ``x``."""
-    labels = cluster_labels(x, cfg)
+    return centroids_of(x, cluster_labels(x, cfg))
+
+
+def centroids_of(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The L2-normalised mean of each label's rows of ``x``, labels 0..S-1 in order."""
     x = _normalize(np.asarray(x, dtype=np.float64))
     return _normalize(np.stack([x[labels == i].mean(0) for i in range(labels.max() + 1)]))
+
+
+def _farthest(x: np.ndarray) -> tuple[float, tuple[int, int]]:
+    """The largest Euclidean distance between two rows of ``x`` (L2-normalised), and the
+    rows."""
+    sims = x @ x.T
+    i, j = np.unravel_index(np.argmin(sims), sims.shape)
+    return float(np.sqrt(max(0.0, 2.0 - 2.0 * sims[i, j]))), (int(i), int(j))
+
+
+def conflict_splits(
+    x: np.ndarray, labels: np.ndarray, windows: np.ndarray, cfg: DiarizeConfig
+) -> dict[int, np.ndarray]:
+    """Clusters that took in two local speakers of one window too often, each with two
+    centroids ``[2, d]`` to split it into: ``{label: centroids}``.
+
+    segmentation-3.0 hears two people in one window as two local speakers, so a cluster that
+    holds both local speakers of a window in at least ``conflict_min`` windows, and in at least
+    ``conflict_share`` of the windows where it meets another local speaker, has probably merged
+    two voices that CAM++ puts closer than the cut (a far-field pair, a short-heard third
+    person). Its split: two centroids seeded by the least similar such pair, refined as k-means
+    in which each window's local speakers go to distinct halves (Hungarian, as :func:`assign`).
+    ``x`` holds the clustered embeddings, ``windows`` the window of each.
+
+    >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [0.1, 1.0], [0.9, 0.2]])
+    >>> cfg = DiarizeConfig(conflict_min=2)
+    >>> conflict_splits(x, np.zeros(5, int), np.array([0, 0, 1, 1, 2]), cfg)[0].round(2).tolist()
+    [[0.99, 0.11], [0.05, 1.0]]
+    >>> conflict_splits(x, np.zeros(5, int), np.array([0, 1, 2, 3, 4]), cfg)
+    {}
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if cfg.conflict_share <= 0 or cfg.num_speakers is not None:
+        return {}
+    x = _normalize(np.asarray(x, dtype=np.float64))
+    wins, per_window = np.unique(windows, return_counts=True)
+    shared = wins[per_window >= 2]  # windows with two or more clustered local speakers
+    out: dict[int, np.ndarray] = {}
+    for c in range(labels.max() + 1):
+        rows = np.nonzero(labels == c)[0]
+        mine, count = np.unique(windows[rows], return_counts=True)
+        # windows where the cluster holds two local speakers farther apart than the cut (two
+        # close ones are segmentation-3.0 hearing one voice twice)
+        both = [
+            w
+            for w in mine[count >= 2]
+            if _farthest(x[rows[windows[rows] == w]])[0] > cfg.ahc_threshold
+        ]
+        meets = np.intersect1d(shared, mine)
+        if len(both) < cfg.conflict_min or len(both) < cfg.conflict_share * len(meets):
+            continue
+        pairs = [rows[windows[rows] == w] for w in both]
+        seed = max(pairs, key=lambda r: _farthest(x[r])[0])
+        cents = x[seed[list(_farthest(x[seed])[1])]]
+        side = np.full(len(rows), -1)
+        for _ in range(50):
+            sims = x[rows] @ cents.T
+            new = np.argmax(sims, axis=1)
+            for w in both:
+                idx = np.nonzero(windows[rows] == w)[0]
+                r, k = linear_sum_assignment(sims[idx], maximize=True)
+                new[idx[r]] = k
+            if np.array_equal(new, side):
+                break
+            side = new
+            cents = _normalize(np.stack([x[rows[side == k]].mean(0) for k in (0, 1)]))
+        out[c] = cents
+    return out
 
 
 def assign(emb: np.ndarray, active: np.ndarray, centroids: np.ndarray) -> np.ndarray:

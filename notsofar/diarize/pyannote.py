@@ -283,7 +283,7 @@ class Accumulator:
     def finish(
         self, regions: list[tuple[float, float]], cfg: DiarizeConfig, session_id: str
     ) -> Transcript:
-        from notsofar.diarize.ahc import assign, cluster
+        from notsofar.diarize.ahc import assign, centroids_of, cluster_labels, conflict_splits
 
         if not self.starts:
             return Transcript()
@@ -318,11 +318,13 @@ class Accumulator:
         def frames(centroids: np.ndarray) -> np.ndarray:
             return self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
 
-        centroids = cluster(emb[usable], cfg)
+        labels = cluster_labels(emb[usable], cfg)
+        centroids = centroids_of(emb[usable], labels)
         binary = frames(centroids)
-        if cfg.split_distance > 0 and cfg.num_speakers is None:
+        if cfg.num_speakers is None:
+            conflicts = conflict_splits(emb[usable], labels, np.nonzero(usable)[0], cfg)
             split = self._split_merged(
-                binary, centroids, seg.frame_step_s, seg.frame_duration_s / 2
+                binary, centroids, seg.frame_step_s, seg.frame_duration_s / 2, conflicts
             )
             if len(split) > len(centroids):
                 centroids = split
@@ -422,36 +424,48 @@ class Accumulator:
         return tc, emb, frame, np.argmax(binary[frame], axis=1)
 
     def _split_merged(
-        self, binary: np.ndarray, centroids: np.ndarray, step: float, offset: float
+        self,
+        binary: np.ndarray,
+        centroids: np.ndarray,
+        step: float,
+        offset: float,
+        conflicts: dict[int, np.ndarray],
     ) -> np.ndarray:
         """Centroids with each merged speaker split in two (see ``split_distance``): Ward's
         two groups of the speaker's one-voice spans become two speakers when far enough apart
-        and both big enough."""
+        and both big enough; a speaker they leave whole that ``conflicts`` holds (see
+        :func:`notsofar.diarize.ahc.conflict_splits`) takes that split instead."""
         from scipy.cluster.hierarchy import fcluster, linkage
 
         from notsofar.diarize.ahc import _normalize
 
         cfg = self.cfg
-        if not self.short_t:
-            return centroids
-        _, emb, _, who = self._one_voice_spans(binary, step, offset)
+        emb, who = np.zeros((0, 1)), np.zeros(0, dtype=int)
+        if self.short_t and cfg.split_distance > 0:
+            _, emb, _, who = self._one_voice_spans(binary, step, offset)
         out = list(centroids)
         for k in range(len(centroids)):
+            if len(out) >= cfg.max_speakers:
+                break
             x = emb[who == k].astype(np.float64)
-            if len(x) < 20 or len(out) >= cfg.max_speakers:
-                continue
-            # evenly spread over the recording: Ward is quadratic in the spans
-            pick = x[np.linspace(0, len(x) - 1, min(len(x), 400)).astype(int)]
-            halves = fcluster(linkage(pick, "ward"), 2, "maxclust") == 1
-            a, b = (_normalize(pick[h].mean(0)) for h in (halves, ~halves))
-            share = min(halves.mean(), 1.0 - halves.mean())
-            if (
-                np.linalg.norm(a - b) > cfg.split_distance
-                and share >= cfg.split_min_share
-                and share * len(x) * cfg.reseg_hop_s >= cfg.split_min_s
-            ):
-                out[k] = a
-                out.append(b)
+            halves = None
+            if len(x) >= 20:
+                # evenly spread over the recording: Ward is quadratic in the spans
+                pick = x[np.linspace(0, len(x) - 1, min(len(x), 400)).astype(int)]
+                groups = fcluster(linkage(pick, "ward"), 2, "maxclust") == 1
+                a, b = (_normalize(pick[h].mean(0)) for h in (groups, ~groups))
+                share = min(groups.mean(), 1.0 - groups.mean())
+                if (
+                    np.linalg.norm(a - b) > cfg.split_distance
+                    and share >= cfg.split_min_share
+                    and share * len(x) * cfg.reseg_hop_s >= cfg.split_min_s
+                ):
+                    halves = (a, b)
+            if halves is None and k in conflicts:
+                halves = tuple(conflicts[k])
+            if halves is not None:
+                out[k] = halves[0]
+                out.append(halves[1])
         return np.stack(out)
 
     def _fill_unheard(
