@@ -338,18 +338,29 @@ def test_vad_takes_its_telephone_threshold_on_telephone_band_blocks():
     assert not narrowband(tel, off) and speech_regions(tel, SAMPLE_RATE, off)
 
 
-def test_telephone_call_is_diarized_as_narrowband(tmp_path):
+def test_telephone_call_is_diarized_as_narrowband(tmp_path, monkeypatch):
     """The committed two-reader meeting through a telephone line: the accumulator sees
-    telephone-band audio (the wideband original does not); ``notsofar diarize`` on the call
+    telephone-band audio (the wideband original does not) and clusters with the telephone cut,
+    while two local speakers of one window still count as two voices beyond the wideband cut
+    (a wrapper records what ``conflict_splits`` is given); ``notsofar diarize`` on the call
     says it used the telephone settings (stderr and the JSON summary) and still finds its two
     speakers."""
     import json
     import subprocess
 
+    import notsofar.diarize.ahc as ahc
     from notsofar import io
     from notsofar.audio import resample
     from notsofar.diarize import accumulator
 
+    seen = []
+    real_splits = ahc.conflict_splits
+
+    def recorded(x, labels, windows, cfg, distance=None):
+        seen.append((cfg.ahc_threshold, distance))
+        return real_splits(x, labels, windows, cfg, distance)
+
+    monkeypatch.setattr(ahc, "conflict_splits", recorded)
     audio, ref = _real_meeting()
     tel, rate = telephone(audio, SAMPLE_RATE)
     models = ModelCache("cpu")
@@ -359,6 +370,8 @@ def test_telephone_call_is_diarized_as_narrowband(tmp_path):
         assert acc.narrowband() is narrow
         acc.finish([(0.0, len(x) / SAMPLE_RATE)], PY, "call")
         assert bool(acc.notes) is narrow
+        cut = PY.narrowband_ahc_threshold if narrow else PY.ahc_threshold
+        assert seen.pop() == (cut, PY.ahc_threshold)
     sf.write(tmp_path / "call.wav", tel, rate)
     proc = subprocess.run(
         [sys.executable, "-m", "notsofar.cli.main", "diarize", str(tmp_path / "call.wav")]
@@ -651,7 +664,7 @@ def test_two_voices_heard_in_one_window_are_not_one_cluster():
     assert (per_window >= 2).sum() >= 3  # one cluster, two local speakers, several windows
     assert conflict_splits(x, labels, windows, PY) == {}
     # unless the two count whatever their distance
-    assert conflict_splits(x, labels, windows, dataclasses.replace(PY, ahc_threshold=0.1))
+    assert conflict_splits(x, labels, windows, PY, distance=0.1)
     from notsofar.errors import NotsofarError
 
     for bad in ({"conflict_share": 1.5}, {"conflict_min": 0}):

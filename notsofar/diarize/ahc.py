@@ -153,7 +153,11 @@ def _farthest(x: np.ndarray) -> tuple[float, tuple[int, int]]:
 
 
 def conflict_splits(
-    x: np.ndarray, labels: np.ndarray, windows: np.ndarray, cfg: DiarizeConfig
+    x: np.ndarray,
+    labels: np.ndarray,
+    windows: np.ndarray,
+    cfg: DiarizeConfig,
+    distance: float | None = None,
 ) -> dict[int, np.ndarray]:
     """Clusters that took in two local speakers of one window too often, each with two
     centroids ``[2, d]`` to split it into: ``{label: centroids}``.
@@ -164,7 +168,9 @@ def conflict_splits(
     two voices that CAM++ puts closer than the cut (a far-field pair, a short-heard third
     person). Its split: two centroids seeded by the least similar such pair, refined as k-means
     in which each window's local speakers go to distinct halves (Hungarian, as :func:`assign`).
-    ``x`` holds the clustered embeddings, ``windows`` the window of each.
+    ``x`` holds the clustered embeddings, ``windows`` the window of each. A pair counts when
+    it lies farther apart than ``distance`` (default: the cut, ``cfg.ahc_threshold``):
+    segmentation-3.0 sometimes hears one voice as two local speakers, and those lie close.
 
     >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [0.1, 1.0], [0.9, 0.2]])
     >>> cfg = DiarizeConfig(conflict_min=2)
@@ -178,19 +184,15 @@ def conflict_splits(
     if cfg.conflict_share <= 0 or cfg.num_speakers is not None:
         return {}
     x = _normalize(np.asarray(x, dtype=np.float64))
+    distance = cfg.ahc_threshold if distance is None else distance
     wins, per_window = np.unique(windows, return_counts=True)
     shared = wins[per_window >= 2]  # windows with two or more clustered local speakers
     out: dict[int, np.ndarray] = {}
     for c in range(labels.max() + 1):
         rows = np.nonzero(labels == c)[0]
         mine, count = np.unique(windows[rows], return_counts=True)
-        # windows where the cluster holds two local speakers farther apart than the cut (two
-        # close ones are segmentation-3.0 hearing one voice twice)
-        both = [
-            w
-            for w in mine[count >= 2]
-            if _farthest(x[rows[windows[rows] == w]])[0] > cfg.ahc_threshold
-        ]
+        # windows where the cluster holds two local speakers farther apart than ``distance``
+        both = [w for w in mine[count >= 2] if _farthest(x[rows[windows[rows] == w]])[0] > distance]
         meets = np.intersect1d(shared, mine)
         if len(both) < cfg.conflict_min or len(both) < cfg.conflict_share * len(meets):
             continue
