@@ -672,6 +672,38 @@ def test_two_voices_heard_in_one_window_are_not_one_cluster():
             dataclasses.replace(PY, **bad).validate()
 
 
+def test_a_long_meetings_merged_pair_is_split_by_many_windows():
+    """In a long meeting a merged pair (A, B) also meets a third voice (C) often, so the windows
+    holding both A and B are a small share of the cluster's shared windows: 25 of 200 here, under
+    ``conflict_share`` (0.3) but over ``conflict_many`` (20) and ``conflict_many_share`` (0.1).
+    Fourteen such windows in a cluster (a single voice heard twice) stay below both rules."""
+    import dataclasses
+
+    from notsofar.diarize.ahc import conflict_splits
+
+    rng = np.random.default_rng(0)
+    a, b, c = np.eye(3)
+
+    def voice(v, n):
+        return v + 0.05 * rng.standard_normal((n, 3))
+
+    def layout(both: int, total: int):
+        x = np.vstack([voice(a, both), voice(b, both), voice(a, total - both)])
+        x = np.vstack([x, voice(c, total - both)])
+        windows = np.concatenate([np.arange(both)] * 2 + [np.arange(both, total)] * 2)
+        labels = np.array([0] * (both * 2 + total - both) + [1] * (total - both))
+        return x, labels, windows
+
+    x, labels, windows = layout(25, 200)
+    split = conflict_splits(x, labels, windows, PY)
+    assert list(split) == [0]
+    assert sorted(np.argmax(split[0], axis=1).tolist()) == [0, 1]  # A and B
+    assert conflict_splits(x, labels, windows, dataclasses.replace(PY, conflict_many=0)) == {}
+    assert conflict_splits(*layout(14, 200), PY) == {}
+    with pytest.raises(Exception, match="conflict_many"):
+        dataclasses.replace(PY, conflict_many=-1).validate()
+
+
 def test_speech_the_segmentation_misses_goes_to_the_nearest_speaker():
     """On far-field, noisy meetings segmentation-3.0 hears nobody in stretches of speech that
     Silero VAD finds. Here it is made to miss 2 s in the middle of the shipped example's longest

@@ -166,7 +166,8 @@ def conflict_splits(
     holds both local speakers of a window in at least ``conflict_min`` windows, and in at least
     ``conflict_share`` of the windows where it meets another local speaker, has probably merged
     two voices that CAM++ puts closer than the cut (a far-field pair, a short-heard third
-    person). Its split: two centroids seeded by the least similar such pair, refined as k-means
+    person); so has one that does in at least ``conflict_many`` windows and
+    ``conflict_many_share`` of them (a long meeting, where a merged pair meets many others). Its split: two centroids seeded by the least similar such pair, refined as k-means
     in which each window's local speakers go to distinct halves (Hungarian, as :func:`assign`).
     ``x`` holds the clustered embeddings, ``windows`` the window of each. A pair counts when
     it lies farther apart than ``distance`` (default: the cut, ``cfg.ahc_threshold``):
@@ -194,7 +195,13 @@ def conflict_splits(
         # windows where the cluster holds two local speakers farther apart than ``distance``
         both = [w for w in mine[count >= 2] if _farthest(x[rows[windows[rows] == w]])[0] > distance]
         meets = np.intersect1d(shared, mine)
-        if len(both) < cfg.conflict_min or len(both) < cfg.conflict_share * len(meets):
+        few = len(both) >= cfg.conflict_min and len(both) >= cfg.conflict_share * len(meets)
+        many = (
+            cfg.conflict_many > 0
+            and len(both) >= cfg.conflict_many
+            and len(both) >= cfg.conflict_many_share * len(meets)
+        )
+        if not (few or many):
             continue
         pairs = [rows[windows[rows] == w] for w in both]
         seed = max(pairs, key=lambda r: _farthest(x[r])[0])
