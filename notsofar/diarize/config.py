@@ -170,7 +170,8 @@ class DiarizeConfig:
     #: meets the others, so its share is lower. Chosen on the long set (10-25 min): the two
     #: merged clusters hold 27 and 31 such windows (12-13 %), single voices at most 14 (8 %);
     #: DER 10.8 -> 8.5 %, exact counts 6 -> 8 of 10 (the same from 15 to 25 windows and a share
-    #: of 0 to 0.12); no tuning meeting (1-3 min) reaches 15
+    #: of 0 to 0.12); on the tuning meetings (1-3 min) only merged clusters reach 15, and
+    #: the share rule or the Ward test splits them already
     conflict_many: int = 20
     conflict_many_share: float = 0.1
     #: telephone-band audio (nothing above ~4 kHz: the loudest frames' fbank lies at least
