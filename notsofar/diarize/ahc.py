@@ -167,8 +167,9 @@ def conflict_splits(
     ``conflict_share`` of the windows where it meets another local speaker, has probably merged
     two voices that CAM++ puts closer than the cut (a far-field pair, a short-heard third
     person); so has one that does in at least ``conflict_many`` windows and
-    ``conflict_many_share`` of them (a long meeting, where a merged pair meets many others). Its split: two centroids seeded by the least similar such pair, refined as k-means
-    in which each window's local speakers go to distinct halves (Hungarian, as :func:`assign`).
+    ``conflict_many_share`` of them (a long meeting, where a merged pair meets many others).
+    Its split: two centroids seeded by the least similar such pair, refined as k-means in which
+    each window's local speakers go to distinct halves (Hungarian, as :func:`assign`).
     ``x`` holds the clustered embeddings, ``windows`` the window of each. A pair counts when
     it lies farther apart than ``distance`` (default: the cut, ``cfg.ahc_threshold``):
     segmentation-3.0 sometimes hears one voice as two local speakers, and those lie close.
@@ -192,8 +193,10 @@ def conflict_splits(
     for c in range(labels.max() + 1):
         rows = np.nonzero(labels == c)[0]
         mine, count = np.unique(windows[rows], return_counts=True)
-        # windows where the cluster holds two local speakers farther apart than ``distance``
-        both = [w for w in mine[count >= 2] if _farthest(x[rows[windows[rows] == w]])[0] > distance]
+        # per window where the cluster holds two or more local speakers: their positions in
+        # ``rows`` and their farthest pair; kept where that pair lies beyond ``distance``
+        held = [np.nonzero(windows[rows] == w)[0] for w in mine[count >= 2]]
+        both = [(idx, far) for idx in held if (far := _farthest(x[rows[idx]]))[0] > distance]
         meets = np.intersect1d(shared, mine)
         few = len(both) >= cfg.conflict_min and len(both) >= cfg.conflict_share * len(meets)
         many = (
@@ -203,15 +206,13 @@ def conflict_splits(
         )
         if not (few or many):
             continue
-        pairs = [rows[windows[rows] == w] for w in both]
-        seed = max(pairs, key=lambda r: _farthest(x[r])[0])
-        cents = x[seed[list(_farthest(x[seed])[1])]]
+        idx, (_, pair) = max(both, key=lambda b: b[1][0])
+        cents = x[rows[idx[list(pair)]]]
         side = np.full(len(rows), -1)
         for _ in range(50):
             sims = x[rows] @ cents.T
             new = np.argmax(sims, axis=1)
-            for w in both:
-                idx = np.nonzero(windows[rows] == w)[0]
+            for idx, _ in both:
                 r, k = linear_sum_assignment(sims[idx], maximize=True)
                 new[idx[r]] = k
             if np.array_equal(new, side):

@@ -322,13 +322,12 @@ class Accumulator:
         def frames(centroids: np.ndarray) -> np.ndarray:
             return self._reconstruct(starts, act, assign(emb, active, centroids), seg, centroids)
 
-        labels = cluster_labels(emb[usable], cfg)
-        centroids = centroids_of(emb[usable], labels)
+        clustered = emb[usable]
+        labels = cluster_labels(clustered, cfg)
+        centroids = centroids_of(clustered, labels)
         binary = frames(centroids)
         if cfg.num_speakers is None:
-            conflicts = conflict_splits(
-                emb[usable], labels, np.nonzero(usable)[0], cfg, voices_apart
-            )
+            conflicts = conflict_splits(clustered, labels, np.nonzero(usable)[0], cfg, voices_apart)
             split = self._split_merged(
                 binary, centroids, seg.frame_step_s, seg.frame_duration_s / 2, conflicts
             )
