@@ -92,6 +92,33 @@ def test_srp_phat_finds_the_azimuth(two_sources, source, azimuth):
     assert float(angular_distance(srp.doa(images[source]), azimuth)) <= 15.0
 
 
+def test_srp_phat_bin_selection_finds_the_talker_beside_a_fan(speech):
+    """A stationary broadband noise source (a fan, a projector) fills every bin; PHAT weighs each
+    bin alike, so with every bin each window points at the fan even 10 dB under the talker. The
+    bins the talker dominates (``bin_snr_db``) point at the talker."""
+    from notsofar.features import stft
+    from notsofar.simulate.convolve import convolve_sources
+    from notsofar.simulate.rooms import RoomSpec, compute_rirs
+
+    room = RoomSpec((6.0, 5.0, 2.8), 0.6, CENTER, (seat(30, 1.8), seat(200, 1.5)))
+    n = len(speech)
+    dry = np.stack([speech, np.random.default_rng(2).standard_normal(n).astype(np.float32)])
+    (images,) = convolve_sources(dry, [compute_rirs(room, GEOM)], n)
+    talker, fan = images
+    for snr_db in (10.0, 0.0):
+        gain = math.sqrt(np.mean(talker[0] ** 2) / np.mean(fan[0] ** 2) / 10 ** (snr_db / 10))
+        X = stft(talker + gain * fan, STFT)
+        per = int(0.5 * SR / STFT.hop_length)  # 0.5-s windows
+        windows = [(a, a + per) for a in range(0, X.shape[-1] - per + 1, per)]
+        found = {}
+        for bins in (None, 15.0):
+            srp = SRPPhat(GEOM, STFT, bin_snr_db=bins)
+            az = srp.azimuths[np.argmax(srp.windows(X, windows), axis=1)]
+            found[bins] = float(np.mean(angular_distance(az, 30.0) <= 15.0))
+        assert found[None] < 0.2, (snr_db, found)  # the premise: every bin finds the fan
+        assert found[15.0] >= 0.8, (snr_db, found)
+
+
 def test_spatial_diarize_splits_and_merges_by_direction():
     from notsofar.enhance.config import SpatialConfig
     from notsofar.enhance.spatial import spatial_diarize
@@ -99,11 +126,11 @@ def test_spatial_diarize_splits_and_merges_by_direction():
 
     audio = read_multichannel(FIXTURES / "mc_two_speakers.flac")
     ref = read(FIXTURES / "mc_two_speakers.ref.rttm")
-    cfg = SpatialConfig(split=True, split_min_s=1.0)
+    cfg = SpatialConfig(split_min_s=1.0)
     # one cluster holding both seats -> split in two, matching the reference speakers
     merged = ref.map(lambda s: Segment(s.session_id, "X", s.start_time, s.end_time, ""))
-    kept, _ = spatial_diarize(audio, SR, merged, GEOM, SpatialConfig(split_min_s=1.0), STFT)
-    assert kept.speakers == ["X"]  # the split is off by default
+    off = SpatialConfig(split=False, split_min_s=1.0)
+    assert spatial_diarize(audio, SR, merged, GEOM, off, STFT)[0].speakers == ["X"]
     out, dirs = spatial_diarize(audio, SR, merged, GEOM, cfg, STFT)
     assert len(out.speakers) == 2
     by_ref = {s.speaker: o.speaker for s, o in zip(ref.sorted(), out.sorted(), strict=True)}
@@ -360,6 +387,8 @@ def test_bad_config_values_are_rejected(tmp_path):
         load_config(EnhanceConfig, None, ["separation.backend=beamformit"])
     with pytest.raises(NotsofarError, match="unknown config key 'wpe.tap'"):
         load_config(EnhanceConfig, None, ["wpe.tap=3"])
+    with pytest.raises(NotsofarError, match="split_min_tight <= 1, got 1.5"):
+        load_config(EnhanceConfig, None, ["spatial.split_min_tight=1.5"])
     with pytest.raises(NotsofarError, match="unknown array 'octagon'"):
         from notsofar.enhance import prepare_array
 

@@ -66,17 +66,28 @@ class SpatialConfig:
     azimuth_step_deg: float = 5.0
     #: assumed source elevation (a talker's mouth above a table-top device)
     elevation_deg: float = 0.0
-    #: split a speaker cluster whose windows come from two seats (off by default: the voice
-    #: diarizer now splits two similar voices itself, ``diarize.split_distance``, and on the 21
-    #: real-voice far-field tuning meetings the direction split then cost DER c0.5 14.5 ->
-    #: 16.8 % and 2 exact counts, with 2 of its 5 splits right; merging by seat still helps)
-    split: bool = False
-    #: ... whose windows come from two directions this far apart ...
-    split_min_separation_deg: float = 45.0
+    #: SRP-PHAT from the time-frequency bins at least this far (dB) above the analysed
+    #: segment's floor only (None: every bin). On the 21 real-voice far-field tuning meetings
+    #: (WPE audio, reference turns) the share of a talker's clean 1-s windows within 15 degrees
+    #: of their seat's direction rose from 0.88 to 0.97 on average (every bin / 15 dB), and
+    #: talkers with fewer than half their windows there from 7 of 74 to none
+    bin_snr_db: float | None = 15.0
+    #: split a speaker cluster whose windows come from two seats: it catches two people the
+    #: voice diarizer merged (on the 21 far-field tuning meetings two such clusters, both split
+    #: right); the voice diarizer also splits similar voices itself (``diarize.split_distance``)
+    split: bool = True
+    #: ... whose windows come from two directions this far apart (the seats of a table are
+    #: rarely closer as seen from its centre) ...
+    split_min_separation_deg: float = 35.0
     #: ... when the smaller direction holds at least this share of the cluster's windows ...
-    split_min_share: float = 0.2
-    #: ... and at least this many seconds
+    split_min_share: float = 0.15
+    #: ... and at least this many seconds ...
     split_min_s: float = 4.0
+    #: ... and each direction is a seat: at least this share of the windows nearest to it lie
+    #: within :data:`notsofar.enhance.spatial.SEAT_WIDTH_DEG` of it (one talker's windows do,
+    #: reflections and the noise field scatter): split directions that held 0.98-1.00 were two
+    #: people on the tuning meetings, those at 0.43-0.83 one
+    split_min_tight: float = 0.9
     #: merge two clusters whose dominant directions are this close (0 disables merging): the
     #: embedding diarizer tends to split one voice; two people rarely sit this close in angle
     merge_max_separation_deg: float = 15.0
@@ -86,6 +97,10 @@ class SpatialConfig:
             raise NotsofarError("spatial: window_s and azimuth_step_deg must be > 0")
         if not 0 <= self.fmin_hz < self.fmax_hz:
             raise NotsofarError("spatial: need 0 <= fmin_hz < fmax_hz")
+        if not 0 <= self.split_min_tight <= 1:
+            raise NotsofarError(
+                f"spatial: need 0 <= split_min_tight <= 1, got {self.split_min_tight}"
+            )
 
 
 @dataclass(frozen=True)

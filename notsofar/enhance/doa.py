@@ -58,6 +58,12 @@ class SRPPhat:
 
     The PHAT-weighted cross-spectra of all microphone pairs are averaged over a window of frames
     and steered to every candidate azimuth; the map's peak is the direction of the dominant source.
+
+    PHAT gives every time-frequency bin the same weight, so in noise and reverberation the bins
+    that hold only the noise field or a reverberant tail pull the peak away from the talker. With
+    ``bin_snr_db``, only bins at least that far above the analysed signal's own floor (the 20th
+    percentile of each frequency's power over its frames) count: the bins the direct sound
+    dominates (time-frequency bin selection, as in DOA estimation in noise).
     """
 
     def __init__(
@@ -68,8 +74,10 @@ class SRPPhat:
         fmax_hz: float = 4000.0,
         azimuth_step_deg: float = 5.0,
         elevation_deg: float = 0.0,
+        bin_snr_db: float | None = None,
     ) -> None:
         self.geometry = geometry
+        self.bin_snr_db = bin_snr_db
         self.stft_cfg = stft_cfg
         self.azimuths = azimuth_grid(azimuth_step_deg)
         freqs = np.fft.rfftfreq(stft_cfg.n_fft, 1.0 / stft_cfg.sample_rate)
@@ -88,6 +96,10 @@ class SRPPhat:
         i, j = self.pairs
         R = Xb[i] * np.conj(Xb[j])
         R /= np.maximum(np.abs(R), 1e-10)
+        if self.bin_snr_db is not None and Xb.shape[-1] > 1:
+            power = np.abs(Xb[0]) ** 2  # [F, N], the first microphone (the reference)
+            floor = np.percentile(power, 20, axis=1, keepdims=True)
+            R *= (power > floor * 10 ** (self.bin_snr_db / 10))[None]
         return R
 
     def map_from_cross(self, R_sum: np.ndarray) -> np.ndarray:

@@ -3,8 +3,8 @@
 People in a meeting sit still; two similar voices at different seats come from different
 directions. :func:`spatial_diarize` measures an SRP-PHAT direction for every analysis window of
 every diarization segment, then, per speaker cluster of the embedding diarizer, looks for more
-than one dominant direction: two clusters from the same seat are merged, and (``split: true``)
-a cluster drawn from two seats is split.
+than one dominant direction: a cluster drawn from two seats is split (``split``, when each
+direction is a tight seat), and two clusters from the same seat are merged.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from notsofar.data import Segment, Transcript
 from notsofar.enhance.config import SpatialConfig
 from notsofar.enhance.doa import SRPPhat, angular_distance
 from notsofar.features import FeatureConfig, stft
+
+#: one talker's windows point within this many degrees of their seat (SRP-PHAT from the
+#: dominant time-frequency bins, 1-s windows, WPE audio: 97 % of them on the tuning meetings)
+SEAT_WIDTH_DEG = 15.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,13 @@ def window_doas(
 ) -> list[WindowDOA]:
     """SRP-PHAT direction of every ``window_s`` window inside each diarization segment."""
     srp = SRPPhat(
-        geometry, stft_cfg, cfg.fmin_hz, cfg.fmax_hz, cfg.azimuth_step_deg, cfg.elevation_deg
+        geometry,
+        stft_cfg,
+        cfg.fmin_hz,
+        cfg.fmax_hz,
+        cfg.azimuth_step_deg,
+        cfg.elevation_deg,
+        cfg.bin_snr_db,
     )
     hop_s = stft_cfg.hop_length / sample_rate
     segments = list(diarization)
@@ -59,6 +69,8 @@ def window_doas(
         frames = [(int(edges[k]), int(edges[k + 1])) for k in range(n_win)]
         maps = srp.windows(X, frames)
         for (f0, f1), m in zip(frames, maps, strict=True):
+            if not np.ptp(m) > 0:  # no usable bin (bin_snr_db): the window has no direction
+                continue
             k = int(np.argmax(m))
             out.append(
                 WindowDOA(
@@ -122,6 +134,27 @@ def direction_modes(
     return modes
 
 
+def seats(
+    azimuths: np.ndarray, durations: np.ndarray, modes: list[float], min_tight: float
+) -> bool:
+    """Whether every one of several directions is a seat: at least ``min_tight`` of the window
+    time nearest to it lies within :data:`SEAT_WIDTH_DEG` of it.
+
+    >>> az = np.array([10.0] * 9 + [40.0] + [200.0] * 5)
+    >>> seats(az, np.ones(15), [10.0, 200.0], 0.9), seats(az, np.ones(15), [10.0, 200.0], 0.95)
+    (True, False)
+    """
+    if len(modes) < 2:
+        return True
+    nearest = np.argmin(angular_distance(azimuths[:, None], np.array(modes)[None, :]), axis=1)
+    for k, mode in enumerate(modes):
+        mine = nearest == k
+        tight = mine & (angular_distance(azimuths, mode) <= SEAT_WIDTH_DEG)
+        if float(durations[tight].sum()) < min_tight * float(durations[mine].sum()):
+            return False
+    return True
+
+
 def spatial_diarize(
     audio: np.ndarray,
     sample_rate: int,
@@ -167,6 +200,8 @@ def spatial_diarize(
             cfg.split_min_s,
             max_modes=4 if cfg.split else 1,
         )
+        if not seats(az[use], dur[use], modes, cfg.split_min_tight):
+            modes = modes[:1]
         names = [spk] + [f"{spk}~{k + 1}" for k in range(1, len(modes))]
         for name, m in zip(names, modes, strict=True):
             directions[name] = m
