@@ -30,6 +30,11 @@ class RecognizeConfig:
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     #: candidates sampled at each fallback temperature
     best_of: int = 5
+    #: seed of CTranslate2's sampler, set before the first decode of a process, so the same
+    #: recording and settings give the same words run after run (None: a new seed each run).
+    #: The fallback's samples then follow from what the process decoded before: a batch's
+    #: recordings decode as they would in that batch, not as on their own
+    seed: int | None = 0
     #: a window whose mean token log-probability is below this falls back (None: only the
     #: compression ratio, i.e. repetition loops, triggers a fallback)
     log_prob_threshold: float | None = -1.0
@@ -90,6 +95,8 @@ class RecognizeConfig:
         if not self.temperatures or any(not 0 <= t <= 1.5 for t in self.temperatures):
             got = list(self.temperatures)
             raise NotsofarError(f"asr.temperatures must be a non-empty list in [0, 1.5], got {got}")
+        if self.seed is not None and self.seed < 0:
+            raise NotsofarError(f"asr.seed must be >= 0, got {self.seed}")
         if self.speaker_change_penalty < 0:
             raise NotsofarError(
                 f"asr.speaker_change_penalty must be >= 0, got {self.speaker_change_penalty}"

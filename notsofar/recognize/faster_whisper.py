@@ -24,6 +24,12 @@ def recognize_chunk(
     if len(audio) < SAMPLE_RATE // 10:
         return []
     model = models.whisper(cfg.model, cfg.compute_type)
+    if cfg.seed is not None:
+        import ctranslate2
+
+        # CTranslate2 seeds each decoding thread's sampler once, at its first sample: setting
+        # the seed before every decode is cheap and takes effect at the first
+        ctranslate2.set_random_seed(cfg.seed)
     options = dict(
         language=cfg.language,
         beam_size=cfg.beam_size,
