@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""The multi-channel path's diarization alone (no separation, no ASR), with spatial variants.
+
+    python benchmarks/bench_mc_diarize.py --set tune \\
+        --variant "" "bin_snr_db=null,split=false,split_min_separation_deg=45,split_min_share=0.2"
+
+For every far-field meeting with a 7-channel file (``benchmarks/make_real_meetings.py``): the
+channels through the front end's WPE (``configs/enhance/default.yaml``), our diarizer on the
+dereverberated reference channel, then :func:`notsofar.enhance.spatial.spatial_diarize` once per
+``--variant`` (``KEY=VALUE`` of ``enhance.spatial``, comma-separated; ``""`` is the default).
+The single-channel path's diarization of the same meeting (``notsofar diarize`` on its mono
+file) is the baseline column. DER with pyannote ``collar=0.5``, overlap scored, per meeting and
+their mean (as ``bench_diarize_real.py``'s multi-channel table), and the speaker counts.
+
+``--doa`` also reports how well directions come out: SRP-PHAT over the reference turns' 1-s
+windows in which nobody else talks, and per talker the share of that time within 15 degrees of
+the talker's main direction (mean over talkers), for each ``bin_snr_db`` among the variants.
+
+The dereverberated audio is cached in ``--cache`` (float16), so reruns skip WPE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_diarize_real as bdr  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def parse_variant(text: str, base: Any) -> Any:
+    """A :class:`SpatialConfig` from ``base`` and ``"key=value,..."`` (YAML values).
+
+    >>> from notsofar.enhance.config import SpatialConfig
+    >>> v = parse_variant("split=false,bin_snr_db=null", SpatialConfig())
+    >>> v.split, v.bin_snr_db
+    (False, None)
+    """
+    import yaml
+
+    kw = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        kw[key.strip()] = yaml.safe_load(value)
+    return dataclasses.replace(base, **kw)
+
+
+def dereverberated(rec: Any, cfg: Any, cache: Path) -> tuple[np.ndarray, Any, int]:
+    """``[C, T]`` WPE output of ``rec``'s 7-channel file (cached), its geometry, reference."""
+    from notsofar.enhance import prepare_array
+    from notsofar.enhance.channels import read_multichannel
+    from notsofar.enhance.wpe import dereverberate
+
+    prep = prepare_array(read_multichannel([rec.audio_7ch]), 16000, cfg, rec.name)
+    path = cache / f"{rec.name}.wpe.npy"
+    if path.exists():
+        return np.load(path).astype(np.float32), prep.geometry, prep.reference
+    x = dereverberate(prep.audio, 16000, cfg.wpe, cfg.stft, inplace=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, x.astype(np.float16))
+    return x, prep.geometry, prep.reference
+
+
+def doa_consistency(x: np.ndarray, geometry: Any, rec: Any, cfg: Any) -> list[float]:
+    """Per reference talker: the share of their clean windows' time within 15 degrees of
+    their main direction."""
+    from notsofar.enhance.doa import angular_distance
+    from notsofar.enhance.spatial import direction_modes, window_doas
+
+    segments = list(rec.ref)
+    wins = window_doas(x, 16000, rec.ref, geometry, cfg)
+    out = []
+    for spk in sorted({s.speaker for s in segments}):
+        mine = [w for w in wins if segments[w.segment].speaker == spk and not w.overlapped]
+        if not mine:
+            continue
+        az = np.array([w.azimuth_deg for w in mine])
+        dur = np.array([w.end_time - w.start_time for w in mine])
+        main = direction_modes(az, dur, 45.0, 0.2, 4.0)[0]
+        out.append(float(dur[angular_distance(az, main) <= 15.0].sum() / dur.sum()))
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=bdr.DEFAULT_DATA)
+    p.add_argument("--set", dest="which", default="tune")
+    p.add_argument("--variant", nargs="*", default=[""], help="spatial KEY=VALUE,... each")
+    p.add_argument("--cache", type=Path, default=REPO / "bench_out" / "mc_diarize")
+    p.add_argument("--doa", action="store_true", help="also report direction consistency")
+    args = p.parse_args()
+
+    from notsofar.config import load_config
+    from notsofar.diarize import diarize_source
+    from notsofar.diarize.config import DiarizeConfig
+    from notsofar.enhance.config import EnhanceConfig
+    from notsofar.enhance.spatial import spatial_diarize
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.pipeline.source import ArraySource, FileSource
+
+    recs = [
+        r
+        for r in bdr.load_meetings(args.data, args.which)
+        if r.condition == "far" and r.audio_7ch is not None
+    ]
+    if not recs:
+        raise SystemExit(f"error: {args.data}/{args.which}: no far-field 7-channel meetings")
+    ecfg = load_config(EnhanceConfig, REPO / "configs" / "enhance" / "default.yaml")
+    dcfg = load_config(DiarizeConfig, REPO / "configs" / "diarize" / "default.yaml")
+    variants = [(v or "default", parse_variant(v, ecfg.spatial)) for v in args.variant]
+    models = ModelCache("cpu")
+    sc: dict[str, Any] = {}
+    hyps: dict[str, dict[str, Any]] = {name: {} for name, _ in variants}
+    consistency: dict[Any, list[float]] = {}
+    t0 = time.perf_counter()
+    for r in recs:
+        sc[r.name] = diarize_source(FileSource(r.audio, 0, r.name), dcfg, models)
+        x, geometry, ref = dereverberated(r, ecfg, args.cache / args.which)
+        voice = diarize_source(ArraySource(np.ascontiguousarray(x[ref]), r.name), dcfg, models)
+        for name, cfg in variants:
+            hyps[name][r.name] = spatial_diarize(x, 16000, voice, geometry, cfg)[0]
+        if args.doa:
+            for snr in {cfg.bin_snr_db for _, cfg in variants}:
+                cfg = dataclasses.replace(ecfg.spatial, bin_snr_db=snr)
+                consistency.setdefault(snr, []).extend(doa_consistency(x, geometry, r, cfg))
+        print(f"{r.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    columns = [("single-channel", sc)] + [(name, hyps[name]) for name, _ in variants]
+    scores = [bdr.diarization_scores(recs, h, 0.5) for _, h in columns]
+    print(f"**{args.which}: {len(recs)} far-field meetings, DER c0.5 % (speakers found)**\n")
+    print("| meeting | ref | " + " | ".join(f"`{n}`" for n, _ in columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for r in recs:
+        cells = [
+            f"{100 * (per[r.name] or 0.0):.1f} ({bdr.speaker_count(h[r.name], r.start_s, r.end_s)})"
+            for (per, _, _), (_, h) in zip(scores, columns, strict=True)
+        ]
+        nref = bdr.speaker_count(r.ref, r.start_s, r.end_s)
+        print(f"| {r.name} | {nref} | " + " | ".join(cells) + " |")
+    means = []
+    for (_, mean, _), (_, h) in zip(scores, columns, strict=True):
+        exact, n, worst = bdr.count_errors(recs, h)
+        means.append(f"**{100 * (mean or 0.0):.2f}** ({exact}/{n} exact, worst {worst} off)")
+    print("| **mean** | | " + " | ".join(means) + " |")
+    for snr, shares in sorted(consistency.items(), key=lambda kv: (kv[0] is not None, kv[0])):
+        low = sum(s < 0.5 for s in shares)
+        print(
+            f"\nbin_snr_db {snr}: a talker's clean windows within 15 degrees of their direction, "
+            f"mean {np.mean(shares):.3f} over {len(shares)} talkers, {low} under half"
+        )
+    print(
+        f"\n{time.perf_counter() - t0:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+
+
+if __name__ == "__main__":
+    main()
