@@ -171,3 +171,34 @@ def test_notsofar_dataset_mc_sessions_take_the_mc_path_by_default(tmp_path):
     assert by_id["multichannel/MTG_30860_plaza_0"].array == "notsofar_mc"
     assert len(by_id["multichannel/MTG_30860_plaza_0"].paths) == 7
     assert by_id["singlechannel/MTG_30860_rockfall_1"].array is None
+
+
+def test_separated_streams_decode_with_their_own_temperatures(monkeypatch):
+    """``asr.separated_temperatures``: the speaker streams of the multi-channel path reach
+    faster-whisper with it (default: each window decoded once), the single-channel setting
+    otherwise (a spy wraps the real ``WhisperModel.transcribe``; real models, real fixture)."""
+    import dataclasses
+
+    from faster_whisper import WhisperModel
+
+    from notsofar.enhance.pipeline import transcribe_multichannel
+    from notsofar.pipeline import TranscribeConfig
+    from notsofar.pipeline.models import ModelCache
+
+    seen: list = []
+    real = WhisperModel.transcribe
+
+    def spy(self, audio, **kw):
+        seen.append(kw["temperature"])
+        return real(self, audio, **kw)
+
+    monkeypatch.setattr(WhisperModel, "transcribe", spy)
+    cfg = TranscribeConfig(array="notsofar_mc")
+    models = ModelCache("cpu")
+    result = transcribe_multichannel(MC, cfg, models, notice=lambda m: None)
+    assert result.transcript.num_words > 5
+    assert seen and all(t == [0.0] for t in seen), seen
+    seen.clear()
+    same = dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, separated_temperatures=None))
+    transcribe_multichannel(MC, same, models, notice=lambda m: None)
+    assert seen and all(t == list(cfg.asr.temperatures) for t in seen), seen

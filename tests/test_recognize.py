@@ -287,8 +287,9 @@ def test_decoding_options_reach_faster_whisper(monkeypatch):
     assert [(k["temperature"], k["best_of"], k["log_prob_threshold"]) for k in seen] == [
         ([0.0, 0.5], 2, None)
     ]
-    for bad in (dict(temperatures=()), dict(temperatures=(0.0, 2.0)), dict(best_of=0)):
-        with pytest.raises(NotsofarError, match=r"asr\.(temperatures|best_of)"):
+    bads = (dict(temperatures=()), dict(temperatures=(0.0, 2.0)), dict(best_of=0))
+    for bad in bads + (dict(separated_temperatures=(-1.0,)),):
+        with pytest.raises(NotsofarError, match=r"asr\.(temperatures|best_of|separated_temp)"):
             RecognizeConfig(**bad).validate()
     with pytest.raises(NotsofarError, match=r"asr\.seed must be >= 0, got -1"):
         RecognizeConfig(seed=-1).validate()

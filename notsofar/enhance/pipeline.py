@@ -115,6 +115,9 @@ def transcribe_multichannel(
     progress(FRONT_END_SHARE)
     segments = []
     voices: dict = {}  # speaker -> its voice from its own enhanced stream (speaker_samples)
+    asr = cfg.asr
+    if asr.separated_temperatures is not None:
+        asr = dataclasses.replace(asr, temperatures=asr.separated_temperatures)
     for i, speaker in enumerate(result.speakers, start=1):
         stream = result.speaker_audio(speaker)
         if audio_out is not None:
@@ -122,7 +125,7 @@ def transcribe_multichannel(
 
             write(Path(audio_out) / f"{speaker}.wav", stream, 16000)
         turns = result.diarization.filter(lambda s, spk=speaker: s.speaker == spk)
-        words = recognize_source(ArraySource(stream, session_id), turns, cfg.asr, models)
+        words = recognize_source(ArraySource(stream, session_id), turns, asr, models)
         segments.extend(words)
         if cfg.diarize.speaker_samples:
             from notsofar.diarize.identify import speaker_voices
