@@ -291,8 +291,11 @@ def test_decoding_options_reach_faster_whisper(monkeypatch):
     for bad in bads + (dict(separated_temperatures=(-1.0,)),):
         with pytest.raises(NotsofarError, match=r"asr\.(temperatures|best_of|separated_temp)"):
             RecognizeConfig(**bad).validate()
-    with pytest.raises(NotsofarError, match=r"asr\.seed must be >= 0, got -1"):
-        RecognizeConfig(seed=-1).validate()
+    for seed in (-1, 2**32):
+        with pytest.raises(
+            NotsofarError, match=rf"asr\.seed must be in \[0, 2\*\*32\), got {seed}"
+        ):
+            RecognizeConfig(seed=seed).validate()
 
 
 SAMPLED_DECODE = """

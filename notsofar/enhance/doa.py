@@ -97,7 +97,7 @@ class SRPPhat:
         R = Xb[i] * np.conj(Xb[j])
         R /= np.maximum(np.abs(R), 1e-10)
         if self.bin_snr_db is not None and Xb.shape[-1] > 1:
-            power = np.abs(Xb[0]) ** 2  # [F, N], the first microphone (the reference)
+            power = np.abs(Xb[0]) ** 2  # [F, N]: the first microphone (NOTSOFAR's centre mic)
             floor = np.percentile(power, 20, axis=1, keepdims=True)
             R *= (power > floor * 10 ** (self.bin_snr_db / 10))[None]
         return R

@@ -104,8 +104,8 @@ class RecognizeConfig:
                 raise NotsofarError(
                     f"asr.{key} must be a non-empty list in [0, 1.5], got {list(temps)}"
                 )
-        if self.seed is not None and self.seed < 0:
-            raise NotsofarError(f"asr.seed must be >= 0, got {self.seed}")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise NotsofarError(f"asr.seed must be in [0, 2**32), got {self.seed}")
         if self.speaker_change_penalty < 0:
             raise NotsofarError(
                 f"asr.speaker_change_penalty must be >= 0, got {self.speaker_change_penalty}"
