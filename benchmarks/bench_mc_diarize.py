@@ -4,10 +4,11 @@
     python benchmarks/bench_mc_diarize.py --set tune \\
         --variant "" "bin_snr_db=null,split=false,split_min_separation_deg=45,split_min_share=0.2"
 
-For every far-field meeting with a 7-channel file (``benchmarks/make_real_meetings.py``): the
-channels through the front end's WPE (``configs/enhance/default.yaml``), our diarizer on the
-dereverberated reference channel, then :func:`notsofar.enhance.spatial.spatial_diarize` once per
-``--variant`` (``KEY=VALUE`` of ``enhance.spatial``, comma-separated; ``""`` is the default).
+For every far-field meeting (``--condition``) with a 7-channel file
+(``benchmarks/make_real_meetings.py``): the channels through the front end's WPE
+(``configs/enhance/default.yaml``), our diarizer on the dereverberated reference channel, then
+:func:`notsofar.enhance.spatial.spatial_diarize` once per ``--variant`` (``KEY=VALUE`` of
+``enhance.spatial``, comma-separated; ``""`` is the default).
 The single-channel path's diarization of the same meeting (``notsofar diarize`` on its mono
 file) is the baseline column. DER with pyannote ``collar=0.5``, overlap scored, per meeting and
 their mean (as ``bench_diarize_real.py``'s multi-channel table), and the speaker counts.
@@ -96,6 +97,7 @@ def main() -> None:
     p.add_argument("--variant", nargs="*", default=[""], help="spatial KEY=VALUE,... each")
     p.add_argument("--cache", type=Path, default=REPO / "bench_out" / "mc_diarize")
     p.add_argument("--doa", action="store_true", help="also report direction consistency")
+    p.add_argument("--condition", default="far", help="far (default), near or all")
     args = p.parse_args()
 
     from notsofar.config import load_config
@@ -109,10 +111,10 @@ def main() -> None:
     recs = [
         r
         for r in bdr.load_meetings(args.data, args.which)
-        if r.condition == "far" and r.audio_7ch is not None
+        if args.condition in ("all", r.condition) and r.audio_7ch is not None
     ]
     if not recs:
-        raise SystemExit(f"error: {args.data}/{args.which}: no far-field 7-channel meetings")
+        raise SystemExit(f"error: {args.data}/{args.which}: no {args.condition} 7-channel meetings")
     ecfg = load_config(EnhanceConfig, REPO / "configs" / "enhance" / "default.yaml")
     dcfg = load_config(DiarizeConfig, REPO / "configs" / "diarize" / "default.yaml")
     variants = [(v or "default", parse_variant(v, ecfg.spatial)) for v in args.variant]
@@ -134,7 +136,7 @@ def main() -> None:
         print(f"{r.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     columns = [("single-channel", sc)] + [(name, hyps[name]) for name, _ in variants]
     scores = [bdr.diarization_scores(recs, h, 0.5) for _, h in columns]
-    print(f"**{args.which}: {len(recs)} far-field meetings, DER c0.5 % (speakers found)**\n")
+    print(f"**{args.which}: {len(recs)} {args.condition} meetings, DER c0.5 % (speakers found)**\n")
     print("| meeting | ref | " + " | ".join(f"`{n}`" for n, _ in columns) + " |")
     print("|---|---|" + "---|" * len(columns))
     for r in recs:
