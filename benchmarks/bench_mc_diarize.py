@@ -17,6 +17,9 @@ their mean (as ``bench_diarize_real.py``'s multi-channel table), and the speaker
 windows in which nobody else talks, and per talker the share of that time within 15 degrees of
 the talker's main direction (mean over talkers), for each ``bin_snr_db`` among the variants.
 
+``--espeak DIR`` takes the espeak-ng meetings of ``benchmarks/make_meetings.py`` instead
+(``DIR/<name>/mc.flac``, ``sc.wav``, ``ref.rttm``): a regression check, not evidence.
+
 The dereverberated audio is cached in ``--cache`` (float16), so reruns skip WPE.
 """
 
@@ -52,6 +55,19 @@ def parse_variant(text: str, base: Any) -> Any:
         key, _, value = item.partition("=")
         kw[key.strip()] = yaml.safe_load(value)
     return dataclasses.replace(base, **kw)
+
+
+def espeak_meetings(folder: Path) -> list[Any]:
+    """The espeak-ng meetings of ``make_meetings.py`` as far-field recordings."""
+    from notsofar import io
+    from notsofar.audio import info
+
+    recs = []
+    for d in sorted(p for p in folder.iterdir() if (p / "mc.flac").exists()):
+        ref = io.read(d / "ref.rttm").with_session_id(d.name)
+        end = info(d / "sc.wav").duration_s
+        recs.append(bdr.Recording(d.name, "espeak", d / "sc.wav", ref, 0.0, end, d / "mc.flac"))
+    return [dataclasses.replace(r, condition="far") for r in recs]
 
 
 def dereverberated(rec: Any, cfg: Any, cache: Path) -> tuple[np.ndarray, Any, int]:
@@ -98,6 +114,7 @@ def main() -> None:
     p.add_argument("--cache", type=Path, default=REPO / "bench_out" / "mc_diarize")
     p.add_argument("--doa", action="store_true", help="also report direction consistency")
     p.add_argument("--condition", default="far", help="far (default), near or all")
+    p.add_argument("--espeak", type=Path, default=None, help="make_meetings.py's meetings")
     args = p.parse_args()
 
     from notsofar.config import load_config
@@ -108,11 +125,12 @@ def main() -> None:
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import ArraySource, FileSource
 
-    recs = [
-        r
-        for r in bdr.load_meetings(args.data, args.which)
-        if args.condition in ("all", r.condition) and r.audio_7ch is not None
-    ]
+    found = (
+        espeak_meetings(args.espeak) if args.espeak else bdr.load_meetings(args.data, args.which)
+    )
+    recs = [r for r in found if args.condition in ("all", r.condition) and r.audio_7ch is not None]
+    if args.espeak:
+        args.which = "espeak"
     if not recs:
         raise SystemExit(f"error: {args.data}/{args.which}: no {args.condition} 7-channel meetings")
     ecfg = load_config(EnhanceConfig, REPO / "configs" / "enhance" / "default.yaml")
