@@ -9,6 +9,7 @@ so the true direction, the clean image and the early (direct + 50 ms) part are k
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,38 @@ def test_spatial_diarize_splits_and_merges_by_direction():
     out, _ = spatial_diarize(audio, SR, split, GEOM, cfg, STFT)
     labels = [s.speaker for s in out.sorted()]
     assert len(set(labels)) == 2 and labels[0] == labels[2] != labels[1]
+
+
+def test_spatial_diarize_reseats_a_confused_turn():
+    """The voice diarizer gave the end of one talker's turn to the other talker, who sits 66
+    degrees away: those windows point at the first talker's seat, so ``reseat`` gives them
+    back; the rest stays as it was."""
+    from notsofar.enhance.config import SpatialConfig
+    from notsofar.enhance.spatial import spatial_diarize
+    from notsofar.io import read
+
+    audio = read_multichannel(FIXTURES / "mc_two_speakers.flac")
+    ref = read(FIXTURES / "mc_two_speakers.ref.rttm").sorted()
+    m7, f2 = "spk_m7_us", "spk_f2_us"
+    turn = next(s for s in ref if s.speaker == f2)  # 2.28-5.51 s, alone after 3.32 s
+    confused = Transcript(
+        [s for s in ref if s is not turn]
+        + [
+            Segment(turn.session_id, f2, turn.start_time, 4.0, ""),
+            Segment(turn.session_id, m7, 4.0, turn.end_time, ""),
+        ]
+    )
+
+    def speaker_at(t: Transcript, time: float) -> set[str]:
+        return {s.speaker for s in t if s.start_time <= time < s.end_time}
+
+    cfg = SpatialConfig(split=False)  # the reseat alone, not the split by seat
+    kept, _ = spatial_diarize(audio, SR, confused, GEOM, replace(cfg, reseat=False), STFT)
+    assert speaker_at(kept, 5.0) == {m7}
+    out, _ = spatial_diarize(audio, SR, confused, GEOM, cfg, STFT)
+    assert speaker_at(out, 4.5) == speaker_at(out, 5.0) == {f2}
+    for time, who in [(1.5, {m7}), (2.8, {m7, f2}), (3.8, {f2}), (7.0, {m7})]:
+        assert speaker_at(out, time) == who, time
 
 
 # ---------------------------------------------------------------------------------- WPE

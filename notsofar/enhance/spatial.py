@@ -4,7 +4,9 @@ People in a meeting sit still; two similar voices at different seats come from d
 directions. :func:`spatial_diarize` measures an SRP-PHAT direction for every analysis window of
 every diarization segment, then, per speaker cluster of the embedding diarizer, looks for more
 than one dominant direction: a cluster drawn from two seats is split (``split``, when each
-direction is a tight seat), and two clusters from the same seat are merged.
+direction is a tight seat), two clusters from the same seat are merged, and a window that
+points at another speaker's seat, far from its own speaker's, goes to that speaker
+(``reseat``).
 """
 
 from __future__ import annotations
@@ -220,11 +222,63 @@ def spatial_diarize(
             continue
         new_segments.extend(_split_segment(seg, _smooth([p[2] for p in parts]), parts))
     out = Transcript(new_segments)
+    target: dict[str, str] = {}
     if cfg.merge_max_separation_deg > 0:
-        out, directions = _merge_same_seat(
+        out, directions, target = _merge_same_seat(
             out, directions, cfg.merge_max_separation_deg, clean_windows
         )
+    if cfg.reseat and len(directions) > 1:
+        reseated = _reseat(segments, wins, labelled, target, directions, cfg)
+        if reseated is not None:
+            out = reseated
     return out.sorted(), directions
+
+
+def _reseat(
+    segments: list[Segment],
+    wins: list[WindowDOA],
+    labelled: dict[int, list[tuple[float, float, str]]],
+    target: dict[str, str],
+    directions: dict[str, float],
+    cfg: SpatialConfig,
+) -> Transcript | None:
+    """Give each clean window that points at another speaker's seat, far from its own
+    speaker's, to that speaker (``SpatialConfig.reseat``); the segments are rebuilt from the
+    original ones with every window's final label. None when no window moves."""
+    names = list(directions)
+    seats_deg = np.array([directions[n] for n in names])
+    by_window = {(w.segment, w.start_time): w for w in wins}
+    relabelled: dict[int, list[tuple[float, float, str]]] = {}
+    moved = False
+    for idx, parts in labelled.items():
+        row = []
+        for t0, t1, name in parts:
+            name = target.get(name, name)
+            w = by_window[(idx, t0)]
+            if not w.overlapped and name in directions:
+                dist = angular_distance(w.azimuth_deg, seats_deg)
+                k = int(np.argmin(dist))
+                if (
+                    names[k] != name
+                    and dist[k] <= SEAT_WIDTH_DEG
+                    and angular_distance(w.azimuth_deg, directions[name])
+                    >= cfg.split_min_separation_deg
+                ):
+                    name, moved = names[k], True
+            row.append((t0, t1, name))
+        relabelled[idx] = row
+    if not moved:
+        return None
+    out: list[Segment] = []
+    for idx, seg in enumerate(segments):
+        parts = relabelled.get(idx)
+        if not parts:
+            out.append(dataclasses.replace(seg, speaker=target.get(seg.speaker, seg.speaker)))
+        elif len({p[2] for p in parts}) == 1:
+            out.append(dataclasses.replace(seg, speaker=parts[0][2]))
+        else:
+            out.extend(_split_segment(seg, _smooth([p[2] for p in parts]), parts))
+    return Transcript(out)
 
 
 def _smooth(labels: list[str]) -> list[str]:
@@ -264,8 +318,9 @@ def _merge_same_seat(
     max_sep: float,
     windows: dict[str, list[tuple[float, float]]],
     min_agree: float = 0.6,
-) -> tuple[Transcript, dict[str, float]]:
-    """Merge a cluster into a bigger one when most of its windows point at that one's seat.
+) -> tuple[Transcript, dict[str, float], dict[str, str]]:
+    """Merge a cluster into a bigger one when most of its windows point at that one's seat
+    (the merged transcript, the remaining directions, and which cluster went into which).
 
     ``windows`` holds ``(azimuth, duration)`` of each cluster's non-overlapped windows; a
     cluster whose direction is a tie between two seats (e.g. it swallowed an overlap) agrees
@@ -287,6 +342,6 @@ def _merge_same_seat(
                 target[s] = kept
                 break
     if not target:
-        return t, directions
+        return t, directions, target
     merged = t.map(lambda x: dataclasses.replace(x, speaker=target.get(x.speaker, x.speaker)))
-    return merged, {s: a for s, a in directions.items() if s not in target}
+    return merged, {s: a for s, a in directions.items() if s not in target}, target
