@@ -21,7 +21,8 @@ the talker's main direction (mean over talkers), for each ``bin_snr_db`` among t
 (``DIR/<name>/mc.flac``, ``sc.wav``, ``ref.rttm``): a regression check, not evidence.
 
 The dereverberated audio is cached in ``--cache`` as the path holds it (float32: a float16 copy
-moved a meeting's DER by 0.1 point), so reruns skip WPE and read the same.
+moved a meeting's DER by 0.1 point), so reruns skip WPE and read the same. ``--wpe KEY=VALUE,...``
+changes ``enhance.wpe`` (e.g. ``stats_stride=3``); its audio is cached in a folder of its own.
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def main() -> None:
     p.add_argument("--doa", action="store_true", help="also report direction consistency")
     p.add_argument("--condition", default="far", help="far (default), near or all")
     p.add_argument("--espeak", type=Path, default=None, help="make_meetings.py's meetings")
+    p.add_argument(
+        "--wpe", default="", help="enhance.wpe KEY=VALUE,... (cached apart from the default)"
+    )
     args = p.parse_args()
 
     from notsofar.config import load_config
@@ -135,6 +139,10 @@ def main() -> None:
     ecfg = load_config(EnhanceConfig, REPO / "configs" / "enhance" / "default.yaml")
     dcfg = load_config(DiarizeConfig, REPO / "configs" / "diarize" / "default.yaml")
     variants = [(v or "default", parse_variant(v, ecfg.spatial)) for v in args.variant]
+    cache = args.cache / args.which
+    if args.wpe:
+        ecfg = dataclasses.replace(ecfg, wpe=parse_variant(args.wpe, ecfg.wpe))
+        cache = cache / ("wpe_" + args.wpe.replace("=", "-").replace(",", "_"))
     models = ModelCache("cpu")
     sc: dict[str, Any] = {}
     hyps: dict[str, dict[str, Any]] = {name: {} for name, _ in variants}
@@ -142,7 +150,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for r in recs:
         sc[r.name] = diarize_source(FileSource(r.audio, 0, r.name), dcfg, models)
-        x, geometry, ref = dereverberated(r, ecfg, args.cache / args.which)
+        x, geometry, ref = dereverberated(r, ecfg, cache)
         voice = diarize_source(ArraySource(np.ascontiguousarray(x[ref]), r.name), dcfg, models)
         for name, cfg in variants:
             hyps[name][r.name] = spatial_diarize(x, 16000, voice, geometry, cfg)[0]

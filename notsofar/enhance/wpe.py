@@ -16,25 +16,32 @@ from notsofar.enhance.config import WPEConfig
 from notsofar.features import FeatureConfig, istft, stft
 
 
-def wpe_stft(Y: np.ndarray, taps: int, delay: int, iterations: int) -> np.ndarray:
+def wpe_stft(
+    Y: np.ndarray, taps: int, delay: int, iterations: int, stats_stride: int = 1
+) -> np.ndarray:
     """WPE on an STFT ``[F, C, N]``: nara-wpe's ``wpe`` (v7, ``statistics_mode='full'``).
 
     Same algorithm and helpers (``build_y_tilde``, ``get_power_inverse``, ``_stable_solve``);
     only the three large batched products run in torch, whose complex batched matmul is an
-    order of magnitude faster on CPU than numpy's on these shapes.
+    order of magnitude faster on CPU than numpy's on these shapes. ``stats_stride`` > 1 takes
+    the prediction filter's statistics from every n-th frame only (the filter still applies to
+    every frame); 1 is nara-wpe exactly.
     """
     import torch
     from nara_wpe.wpe import _stable_solve, build_y_tilde, get_power_inverse
 
     Yt = torch.from_numpy(np.ascontiguousarray(build_y_tilde(Y, taps, delay)))  # [F, C*taps, N]
     Yn = torch.from_numpy(np.ascontiguousarray(Y))
+    s = max(1, stats_stride)
+    Yt_s = Yt[:, :, ::s].contiguous() if s > 1 else Yt
+    Yn_s = Yn[:, :, ::s].contiguous() if s > 1 else Yn
     X = Y
     for _ in range(iterations):
-        inverse_power = torch.from_numpy(get_power_inverse(X).astype(np.float32))  # [F, N]
-        weighted = Yt * inverse_power[:, None, :]
+        inverse_power = get_power_inverse(X[:, :, ::s] if s > 1 else X).astype(np.float32)
+        weighted = Yt_s * torch.from_numpy(inverse_power)[:, None, :]  # [F, C*taps, N / s]
         # conjugate-transposed views (.mH): the matmul reads them in place, no Hermitian copies
-        R = torch.bmm(weighted, Yt.mH).resolve_conj().numpy()
-        P = torch.bmm(weighted, Yn.mH).resolve_conj().numpy()
+        R = torch.bmm(weighted, Yt_s.mH).resolve_conj().numpy()
+        P = torch.bmm(weighted, Yn_s.mH).resolve_conj().numpy()
         G = torch.from_numpy(_stable_solve(R, P).astype(np.complex64))  # [F, C*taps, C]
         X = (Yn - torch.bmm(G.mH, Yt)).numpy()
     return X
@@ -51,7 +58,7 @@ def wpe_block(
     Y = np.ascontiguousarray(stft(x, stft_cfg).transpose(1, 0, 2))  # [F, C, N] (nara-wpe's)
     for f0 in range(0, Y.shape[0], bins_per_batch):
         f1 = min(Y.shape[0], f0 + bins_per_batch)
-        Y[f0:f1] = wpe_stft(Y[f0:f1], cfg.taps, cfg.delay, cfg.iterations)
+        Y[f0:f1] = wpe_stft(Y[f0:f1], cfg.taps, cfg.delay, cfg.iterations, cfg.stats_stride)
     return istft(Y.transpose(1, 0, 2), stft_cfg, length=x.shape[-1])
 
 
