@@ -164,6 +164,17 @@ def subtract_regions(
     return out
 
 
+def no_speech_note(cfg: VadConfig) -> str:
+    """The notice for a recording in which the VAD found no speech: quiet or distant talkers
+    can score under Silero's threshold (two 30 s AMI meeting openings whose few words lie at
+    -45 to -50 dBFS gave Silero no speech at 0.35)."""
+    what = f"{cfg.backend}, threshold {cfg.threshold}" if cfg.backend == "silero" else cfg.backend
+    return (
+        f"no speech found (VAD: {what}); if people do talk, quietly or far from the "
+        "microphone, try --set diarize.vad.threshold=0.2 or diarize.vad.backend=pyannote"
+    )
+
+
 def regions_from_blocks(blocks: Iterator[tuple[float, np.ndarray]], cfg: VadConfig) -> list[Region]:
     """Run VAD block by block; regions cut by a block boundary are joined again."""
     detect = BACKENDS[cfg.backend]

@@ -175,3 +175,23 @@ def test_stereo_call_keeps_both_parties(tmp_path):
     assert {spk for t, _, spk in words["auto"] if t < first_half} == {"spk0"}
     assert {spk for t, _, spk in words["auto"] if t > first_half} == {"spk1"}
     assert all(t < first_half for t, _, _ in words["first"])
+
+
+def test_a_recording_without_speech_says_so(tmp_path):
+    """No speech found is not an error, but the user hears why the outputs are empty and what
+    to try when people do talk in it (quietly: Silero's threshold)."""
+    import numpy as np
+    import soundfile as sf
+
+    quiet = tmp_path / "room_tone.wav"
+    noise = 10 ** (-60 / 20) * np.random.default_rng(0).standard_normal(16000 * 4)
+    sf.write(quiet, noise.astype(np.float32), 16000)
+    for command in ("transcribe", "diarize"):
+        proc = notsofar(command, str(quiet), "-o", str(tmp_path / command))
+        assert proc.returncode == 0, proc.stderr
+        said = " ".join(proc.stderr.split())  # the progress console may wrap the line
+        assert "no speech found (VAD: silero, threshold 0.35)" in said, proc.stderr
+        assert "diarize.vad.threshold=0.2" in said, proc.stderr
+    assert io.read(tmp_path / "transcribe" / "room_tone.seglst.json") == io.read(
+        tmp_path / "diarize" / "room_tone.rttm"
+    )

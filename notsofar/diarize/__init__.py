@@ -150,6 +150,10 @@ def diarize_source(
             on_chunk(b)
     turns = emb.finish(regions, cfg, source.name)
     notes = list(getattr(emb, "notes", ()))
+    if not regions:
+        from notsofar.vad import no_speech_note
+
+        notes.append(no_speech_note(cfg.vad))
     if cfg.speaker_samples:
         from notsofar.diarize.identify import identify, rename
 

@@ -152,6 +152,10 @@ def _stream(
         pending.result()
     diarization = emb.finish(regions, cfg.diarize, source.name)
     notes = list(getattr(emb, "notes", ()))
+    if not regions:
+        from notsofar.vad import no_speech_note
+
+        notes.append(no_speech_note(cfg.diarize.vad))
     if cfg.diarize.speaker_samples:
         from notsofar.diarize.identify import identify, rename
 
