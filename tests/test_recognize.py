@@ -240,6 +240,44 @@ def test_an_echo_of_the_previous_segment_is_dropped_and_its_stretch_decoded_agai
     assert drop_echoes([said, again]) == [said, again]
 
 
+def test_a_looping_segment_is_dropped_and_its_stretch_decoded_again():
+    """Whisper can loop on a phrase over audio it cannot read (seen on the multi-channel path's
+    separated streams, which decode each window once: "thanks for joining us on this video, "
+    over and over, 195 words in 0.5 s). A segment whose text compresses more than
+    ``asr.max_loop_ratio`` (Whisper's 2.4) is dropped, and the refill decodes its stretch
+    again. The loop is made by a wrapper around the real backend (it cannot be provoked on
+    demand): the first decode loses the words of 10-20 s and gets a loop at 12 s instead."""
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.recognize import compression_ratio, drop_loops, recognize_span
+
+    audio, sr = sf.read(ROOT / "examples" / "meeting" / "meeting.wav", dtype="float32")
+    calls: list[float] = []
+    skipping = _skipping(calls)
+    phrase = ["thanks", "for", "joining", "us", "on", "this", "video,"]
+    loop = [Word(w, 12.0 + 0.005 * j, 12.005 + 0.005 * j) for j, w in enumerate(phrase * 20)]
+
+    def looping(chunk, start_s, cfg, models):
+        groups = skipping(chunk, start_s, cfg, models)
+        if len(calls) == 1:
+            groups.append(loop)
+            groups.sort(key=lambda g: g[0].start_time)
+        return groups
+
+    regions = [(0.5, len(audio) / sr - 0.5)]
+    out = recognize_span(
+        looping, audio, 0.0, regions, RecognizeConfig(refill_gap_s=3.0), ModelCache("cpu")
+    )
+    assert loop not in out and not any(w.word == "joining" for g in out for w in g)
+    assert len([w for g in out for w in g if 10.0 <= w.start_time < 20.0]) >= 15
+    # every real segment of the decode stays (their text compresses under 1.5)
+    real = [g for g in out if g[0].start_time < 10.0]
+    assert real and max(compression_ratio(" ".join(w.word for w in g)) for g in real) < 1.5
+    assert drop_loops(real + [loop], None) == real + [loop]
+    assert drop_loops(real + [loop], 2.4) == real
+    with pytest.raises(NotsofarError, match="max_loop_ratio must be > 1"):
+        RecognizeConfig(max_loop_ratio=0.5).validate()
+
+
 def test_refill_sees_a_skip_across_short_pauses_in_the_speech_regions():
     """``asr.refill_bridge_s``: the VAD cuts a talker's speech at short breaths, so a skipped
     10 s stretch can arrive as four regions each under ``refill_gap_s``; bridging pauses of up
