@@ -103,7 +103,7 @@ class SpatialConfig:
     #: :data:`~notsofar.enhance.spatial.SEAT_WIDTH_DEG` of another speaker's seat and at least
     #: ``split_min_separation_deg`` away from its own speaker's seat goes to that other
     #: speaker: the voice diarizer's confusions between people at different seats. Chosen on
-    #: the 21 far-field real-voice tuning meetings (DER c0.5 7.45 -> 7.00 %; requiring both
+    #: the 21 far-field real-voice tuning meetings (DER c0.5 7.45 -> 6.98 %; requiring both
     #: seats tight, as the split does, kept less: 7.22 %)
     reseat: bool = True
 

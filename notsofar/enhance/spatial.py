@@ -282,9 +282,15 @@ def _reseat(
 
 
 def _smooth(labels: list[str]) -> list[str]:
-    """Majority vote for short segments, a width-3 mode filter otherwise (one noisy window)."""
+    """Majority vote for short segments, a width-3 mode filter otherwise (one noisy window).
+    A tied vote goes to the earliest label (not to a set's order, which Python's string hashing
+    changes from process to process).
+
+    >>> _smooth(["B", "A"]), _smooth(["A", "B", "B"]), _smooth(["A", "B", "A", "A"])
+    (['B', 'B'], ['B', 'B', 'B'], ['A', 'A', 'A', 'A'])
+    """
     if len(labels) <= 3:
-        winner = max(set(labels), key=labels.count)
+        winner = max(labels, key=labels.count)
         return [winner] * len(labels)
     out = list(labels)
     for i in range(1, len(labels) - 1):
