@@ -43,8 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def parse_variant(text: str, base: Any) -> Any:
-    """A :class:`SpatialConfig` from ``base`` and ``"key=value,..."`` (values read and checked
-    as ``--set`` reads them).
+    """A config of ``base``'s type (``SpatialConfig``, ``WPEConfig``) from ``base`` and
+    ``"key=value,..."`` (values read and checked as ``--set`` reads them).
 
     >>> from notsofar.enhance.config import SpatialConfig
     >>> v = parse_variant("split=false,bin_snr_db=null", SpatialConfig())

@@ -28,6 +28,7 @@ __all__ = [
     "diarize_source",
     "accumulator",
     "embed_chunk",
+    "finish_notes",
     "plan_chunks",
 ]
 
@@ -117,6 +118,17 @@ def accumulator(cfg: DiarizeConfig, models: Any) -> Any:
     return Embeddings(cfg, models)
 
 
+def finish_notes(emb: Any, regions: list[tuple[float, float]], cfg: DiarizeConfig) -> list[str]:
+    """The notices of a finished :func:`accumulator` (e.g. telephone-band clustering), and one
+    when the VAD found no speech at all."""
+    notes = list(getattr(emb, "notes", ()))
+    if not regions:
+        from notsofar.vad import no_speech_note
+
+        notes.append(no_speech_note(cfg.vad))
+    return notes
+
+
 def diarize_source(
     source: AudioSource,
     cfg: DiarizeConfig,
@@ -149,11 +161,7 @@ def diarize_source(
         if on_chunk:
             on_chunk(b)
     turns = emb.finish(regions, cfg, source.name)
-    notes = list(getattr(emb, "notes", ()))
-    if not regions:
-        from notsofar.vad import no_speech_note
-
-        notes.append(no_speech_note(cfg.vad))
+    notes = finish_notes(emb, regions, cfg)
     if cfg.speaker_samples:
         from notsofar.diarize.identify import identify, rename
 

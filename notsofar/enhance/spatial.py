@@ -184,9 +184,8 @@ def spatial_diarize(
     by_speaker: dict[str, list[WindowDOA]] = {}
     for w in wins:
         by_speaker.setdefault(segments[w.segment].speaker, []).append(w)
-    new_segments: list[Segment] = []
     directions: dict[str, float] = {}
-    labelled: dict[int, list[tuple[float, float, str]]] = {}
+    assigned: list[tuple[WindowDOA, str]] = []  # each window and the cluster it went to
     clean_windows: dict[str, list[tuple[float, float]]] = {}
     for spk, ws in by_speaker.items():
         az = np.array([w.azimuth_deg for w in ws])
@@ -209,76 +208,75 @@ def spatial_diarize(
             directions[name] = m
         nearest = np.argmin(angular_distance(az[:, None], np.array(modes)[None, :]), axis=1)
         for w, k, ok in zip(ws, nearest, use, strict=True):
-            labelled.setdefault(w.segment, []).append((w.start_time, w.end_time, names[k]))
+            assigned.append((w, names[k]))
             if ok:
                 clean_windows.setdefault(names[k], []).append(
                     (w.azimuth_deg, w.end_time - w.start_time)
                 )
-    for idx, seg in enumerate(segments):
-        parts = labelled.get(idx)
-        if not parts or len({p[2] for p in parts}) == 1:
-            label = parts[0][2] if parts else seg.speaker
-            new_segments.append(dataclasses.replace(seg, speaker=label))
-            continue
-        new_segments.extend(_split_segment(seg, _smooth([p[2] for p in parts]), parts))
-    out = Transcript(new_segments)
+    out = Transcript(_rebuild(segments, assigned))
     target: dict[str, str] = {}
     if cfg.merge_max_separation_deg > 0:
         out, directions, target = _merge_same_seat(
             out, directions, cfg.merge_max_separation_deg, clean_windows
         )
     if cfg.reseat and len(directions) > 1:
-        reseated = _reseat(segments, wins, labelled, target, directions, cfg)
+        reseated = _reseat(assigned, target, directions, cfg)
         if reseated is not None:
-            out = reseated
+            out = Transcript(_rebuild(segments, reseated, target))
     return out.sorted(), directions
 
 
-def _reseat(
+def _rebuild(
     segments: list[Segment],
-    wins: list[WindowDOA],
-    labelled: dict[int, list[tuple[float, float, str]]],
-    target: dict[str, str],
-    directions: dict[str, float],
-    cfg: SpatialConfig,
-) -> Transcript | None:
-    """Give each clean window that points at another speaker's seat, far from its own
-    speaker's, to that speaker (``SpatialConfig.reseat``); the segments are rebuilt from the
-    original ones with every window's final label. None when no window moves."""
-    names = list(directions)
-    seats_deg = np.array([directions[n] for n in names])
-    by_window = {(w.segment, w.start_time): w for w in wins}
-    relabelled: dict[int, list[tuple[float, float, str]]] = {}
-    moved = False
-    for idx, parts in labelled.items():
-        row = []
-        for t0, t1, name in parts:
-            name = target.get(name, name)
-            w = by_window[(idx, t0)]
-            if not w.overlapped and name in directions:
-                dist = angular_distance(w.azimuth_deg, seats_deg)
-                k = int(np.argmin(dist))
-                if (
-                    names[k] != name
-                    and dist[k] <= SEAT_WIDTH_DEG
-                    and angular_distance(w.azimuth_deg, directions[name])
-                    >= cfg.split_min_separation_deg
-                ):
-                    name, moved = names[k], True
-            row.append((t0, t1, name))
-        relabelled[idx] = row
-    if not moved:
-        return None
+    assigned: list[tuple[WindowDOA, str]],
+    rename: dict[str, str] | None = None,
+) -> list[Segment]:
+    """The diarization's segments with their windows' labels: one label for the whole segment,
+    or the segment cut where the (smoothed) labels change; a segment without a window keeps its
+    speaker (through ``rename``, e.g. a merge)."""
+    rename = rename or {}
+    parts_of: dict[int, list[tuple[float, float, str]]] = {}
+    for w, name in assigned:
+        parts_of.setdefault(w.segment, []).append((w.start_time, w.end_time, name))
     out: list[Segment] = []
     for idx, seg in enumerate(segments):
-        parts = relabelled.get(idx)
+        parts = parts_of.get(idx)
         if not parts:
-            out.append(dataclasses.replace(seg, speaker=target.get(seg.speaker, seg.speaker)))
+            out.append(dataclasses.replace(seg, speaker=rename.get(seg.speaker, seg.speaker)))
         elif len({p[2] for p in parts}) == 1:
             out.append(dataclasses.replace(seg, speaker=parts[0][2]))
         else:
             out.extend(_split_segment(seg, _smooth([p[2] for p in parts]), parts))
-    return Transcript(out)
+    return out
+
+
+def _reseat(
+    assigned: list[tuple[WindowDOA, str]],
+    target: dict[str, str],
+    directions: dict[str, float],
+    cfg: SpatialConfig,
+) -> list[tuple[WindowDOA, str]] | None:
+    """Each window with its final label (``target``: the merge's mapping), a clean window that
+    points at another speaker's seat, far from its own speaker's, given to that speaker
+    (``SpatialConfig.reseat``). None when no window moves."""
+    names = list(directions)
+    seats_deg = np.array([directions[n] for n in names])
+    out: list[tuple[WindowDOA, str]] = []
+    moved = False
+    for w, name in assigned:
+        name = target.get(name, name)
+        if not w.overlapped and name in directions:
+            dist = angular_distance(w.azimuth_deg, seats_deg)
+            k = int(np.argmin(dist))
+            if (
+                names[k] != name
+                and dist[k] <= SEAT_WIDTH_DEG
+                and angular_distance(w.azimuth_deg, directions[name])
+                >= cfg.split_min_separation_deg
+            ):
+                name, moved = names[k], True
+        out.append((w, name))
+    return out if moved else None
 
 
 def _smooth(labels: list[str]) -> list[str]:

@@ -115,7 +115,7 @@ def _stream(
     after ``pending`` (the models' load); ``regions`` may still be coming (the VAD pass's
     future)."""
     from notsofar.audio import SAMPLE_RATE
-    from notsofar.diarize import plan_chunks
+    from notsofar.diarize import finish_notes, plan_chunks
     from notsofar.recognize import CHUNK_PAD_S, recognize_span
     from notsofar.recognize import backend as asr_backend
     from notsofar.recognize.attribute import attribute
@@ -151,11 +151,7 @@ def _stream(
     if pending is not None:
         pending.result()
     diarization = emb.finish(regions, cfg.diarize, source.name)
-    notes = list(getattr(emb, "notes", ()))
-    if not regions:
-        from notsofar.vad import no_speech_note
-
-        notes.append(no_speech_note(cfg.diarize.vad))
+    notes = finish_notes(emb, regions, cfg.diarize)
     if cfg.diarize.speaker_samples:
         from notsofar.diarize.identify import identify, rename
 

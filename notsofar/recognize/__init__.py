@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -105,25 +104,22 @@ def drop_echoes(groups: list[list[Word]]) -> list[list[Word]]:
     return out
 
 
-def compression_ratio(text: str) -> float:
-    """Bytes of ``text`` over bytes of its zlib compression: Whisper's repetition test.
-
-    >>> compression_ratio("He began a confused complaint against the wizard.") < 1.5
-    True
-    >>> compression_ratio("thanks for joining us on this video, " * 12) > 2.4
-    True
-    """
-    raw = text.encode("utf-8")
-    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
-
-
 def drop_loops(groups: list[list[Word]], max_ratio: float | None) -> list[list[Word]]:
     """``groups`` (Whisper segments) without those whose text repeats itself: a compression
-    ratio above ``max_ratio`` (``RecognizeConfig.max_loop_ratio``; None keeps all)."""
+    ratio (faster-whisper's ``get_compression_ratio``, Whisper's repetition test) above
+    ``max_ratio`` (``RecognizeConfig.max_loop_ratio``; None keeps all).
+
+    >>> said = [Word(w) for w in "He began a confused complaint against the wizard.".split()]
+    >>> loop = [Word(w) for w in "thanks for joining us on this video,".split() * 12]
+    >>> drop_loops([said, loop], 2.4) == [said], drop_loops([said, loop], None) == [said, loop]
+    (True, True)
+    """
     if max_ratio is None:
         return groups
+    from faster_whisper.transcribe import get_compression_ratio
+
     return [
-        g for g in groups if compression_ratio(" ".join(w.word.strip() for w in g)) <= max_ratio
+        g for g in groups if get_compression_ratio(" ".join(w.word.strip() for w in g)) <= max_ratio
     ]
 
 
@@ -142,7 +138,10 @@ def recognize_span(
     """
     from notsofar.audio import SAMPLE_RATE
 
-    groups = drop_loops(drop_echoes(run(audio, start_s, cfg, models)), cfg.max_loop_ratio)
+    def decode(x: np.ndarray, t0: float) -> list[list[Word]]:
+        return drop_loops(drop_echoes(run(x, t0, cfg, models)), cfg.max_loop_ratio)
+
+    groups = decode(audio, start_s)
     if cfg.refill_gap_s <= 0:
         return groups
     end_s = start_s + len(audio) / SAMPLE_RATE
@@ -157,7 +156,7 @@ def recognize_span(
         piece = audio[
             int(round((pa - start_s) * SAMPLE_RATE)) : int(round((pb - start_s) * SAMPLE_RATE))
         ]
-        for g in drop_loops(drop_echoes(run(piece, pa, cfg, models)), cfg.max_loop_ratio):
+        for g in decode(piece, pa):
             # only words centred in the gap: the padding must not repeat its neighbours
             kept = [w for w in g if a <= (w.start_time + w.end_time) / 2 <= b]
             if kept:
