@@ -195,3 +195,39 @@ def test_a_recording_without_speech_says_so(tmp_path):
     assert io.read(tmp_path / "transcribe" / "room_tone.seglst.json") == io.read(
         tmp_path / "diarize" / "room_tone.rttm"
     )
+
+
+def test_no_speech_is_said_on_the_multichannel_and_per_speaker_paths(tmp_path):
+    """The same notice when a 7-channel array recording (the multi-channel front end) or a
+    one-microphone-per-speaker recording holds no speech; before, both gave 0 speakers
+    silently. The Python APIs hand it to ``notice``."""
+    import numpy as np
+    import soundfile as sf
+
+    from notsofar.diarize import diarize
+    from notsofar.pipeline import transcribe
+    from notsofar.vad import VadConfig, no_speech_note
+
+    rng = np.random.default_rng(0)
+    seven = tmp_path / "array_tone.wav"
+    sf.write(seven, (1e-3 * rng.standard_normal((16000 * 4, 7))).astype(np.float32), 16000)
+    stereo = 1e-3 * rng.standard_normal((2, 16000 * 4))
+    sf.write(tmp_path / "call_tone.wav", stereo.T.astype(np.float32), 16000)
+    runs = [
+        ("transcribe", seven, "--set", "array=notsofar_mc"),
+        ("transcribe", tmp_path / "call_tone.wav", "--channel", "speakers"),
+        ("diarize", tmp_path / "call_tone.wav", "--channel", "speakers"),
+    ]
+    for command, path, *options in runs:
+        proc = notsofar(command, str(path), "-o", str(tmp_path / command), *options)
+        assert proc.returncode == 0, proc.stderr
+        said = " ".join(proc.stderr.split())
+        assert f"{path.stem}: no speech found (VAD: silero" in said, (command, proc.stderr)
+    for api in (diarize, transcribe):
+        notes: list[str] = []
+        assert len(api(stereo, 16000, channel="speakers", notice=notes.append)) == 0
+        assert notes[0].startswith("one speaker per channel (2 channels"), (api, notes)
+        assert notes[1].startswith("no speech found"), (api, notes)
+    notes = []
+    assert len(transcribe(stereo[0], 16000, notice=notes.append)) == 0
+    assert notes == [no_speech_note(VadConfig())]

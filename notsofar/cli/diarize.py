@@ -48,7 +48,7 @@ def diarize_cmd(
         name_tracks,
         speaker_files,
         tracks_levels,
-        tracks_note,
+        tracks_notes,
     )
     from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
@@ -66,7 +66,7 @@ def diarize_cmd(
         duration = max(s.duration_s for s in channel_sources(tracks, name))
         check_writable(out_dir)
         turns, spans = diarize_tracks(tracks, cfg.diarize, cfg.crosstalk_db, name, levels)
-        notes = [tracks_note(len(spans), files=folder)]
+        notes = tracks_notes(spans, cfg.diarize, files=folder)
         if cfg.diarize.speaker_samples:
             names, note = name_tracks(tracks, turns, cfg.diarize, ModelCache(cfg.device), name)
             turns = rename(turns, names)

@@ -185,6 +185,7 @@ def diarize(
     min_speakers: int | None = None,
     max_speakers: int | None = None,
     speaker_samples: str | Path | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Transcript:
     """Who spoke when in ``audio``: speaker turns with empty ``words``.
 
@@ -209,11 +210,13 @@ def diarize(
             ``--num-speakers`` etc. do).
         speaker_samples: a folder of voice samples (``Alice.wav`` or ``Alice/``) to name the
             speakers after (as ``--speaker-samples`` does; :mod:`notsofar.diarize.identify`).
+        notice: receives the one-line notices ``notsofar diarize`` prints (no speech found,
+            telephone-band settings, one speaker per channel, ...).
 
     Returns:
         Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
     """
-    from notsofar.diarize.tracks import array_tracks, diarize_tracks
+    from notsofar.diarize.tracks import array_tracks, diarize_tracks, tracks_notes
     from notsofar.pipeline.config import TranscribeConfig, stage_settings, with_speakers
     from notsofar.pipeline.source import ArraySource
 
@@ -225,7 +228,10 @@ def diarize(
         from notsofar.diarize.identify import rename
         from notsofar.diarize.tracks import name_tracks
 
-        turns = diarize_tracks(tracks[0], cfg, crosstalk, session_id, tracks[1])[0]
-        return rename(turns, name_tracks(tracks[0], turns, cfg, models, session_id)[0])
+        turns, spans = diarize_tracks(tracks[0], cfg, crosstalk, session_id, tracks[1])
+        names, note = name_tracks(tracks[0], turns, cfg, models, session_id)
+        for line in tracks_notes(spans, cfg) + ([note] if note else []) if notice else ():
+            notice(line)
+        return rename(turns, names)
     source = ArraySource.from_array(audio, sample_rate, channel, name=session_id)
-    return diarize_source(source, cfg, models)
+    return diarize_source(source, cfg, models, notice=notice)

@@ -292,14 +292,25 @@ def name_tracks(
     return identify(sources, turns, cfg, models)
 
 
-def tracks_note(channels: int, files: bool = False) -> str:
-    """The notice that says this path ran (``files``: on a folder of one file per speaker)."""
+def tracks_notes(
+    spans: list[list[tuple[float, float]]], cfg: DiarizeConfig, files: bool = False
+) -> list[str]:
+    """The notices of a run of this path (:func:`diarize_tracks`'s ``spans``; ``files``: on a
+    folder of one file per speaker): that it ran, and that no speech was found when no
+    channel holds any."""
+    channels = len(spans)
     if files:
-        return f"one speaker per file ({channels} files: each speaker is named after their file)"
-    return (
-        f"one speaker per channel ({channels} channels: spk<k> is channel k; "
-        "channel=mix diarizes their average instead)"
-    )
+        notes = [f"one speaker per file ({channels} files: each speaker is named after their file)"]
+    else:
+        notes = [
+            f"one speaker per channel ({channels} channels: spk<k> is channel k; "
+            "channel=mix diarizes their average instead)"
+        ]
+    if not any(spans):
+        from notsofar.vad import no_speech_note
+
+        notes.append(no_speech_note(cfg.vad))
+    return notes
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -107,6 +107,7 @@ def enhance(
     session_id: str = "audio",
     log: Callable[[str], None] | None = None,
     inplace: bool = False,
+    diarizer_notes: bool = False,
 ) -> EnhanceResult:
     """Per-speaker enhanced audio from a multi-channel recording.
 
@@ -121,6 +122,8 @@ def enhance(
         session_id: written into the diarization's segments.
         log: receives one-line notices (dropped channels, ...).
         inplace: let WPE overwrite ``audio`` (saves a copy of the recording on long meetings).
+        diarizer_notes: pass the diarizer's notices (no speech found, ...) to ``log`` too: their
+            hints name ``transcribe``'s ``diarize.*`` keys, which ``notsofar enhance`` lacks.
 
     Returns:
         An :class:`EnhanceResult`.
@@ -154,7 +157,12 @@ def enhance(
             # speakers are named at the end, from their enhanced streams (enhance/pipeline.py)
             diarize_cfg = dataclasses.replace(diarize_cfg, speaker_samples=None)
         diarization = diarize(
-            x[prep.reference], sr, diarize_cfg, models=models, session_id=session_id
+            x[prep.reference],
+            sr,
+            diarize_cfg,
+            models=models,
+            session_id=session_id,
+            notice=(lambda msg: note(f"{session_id}: {msg}")) if diarizer_notes else None,
         )
     directions: dict[str, float] = {}
     if cfg.spatial.enabled and len(diarization):

@@ -109,7 +109,16 @@ def transcribe_multichannel(
         notice(f"{session_id}: {e.message}; using the single-channel path on channel {kept[0]}")
         return single(audio[kept[0]])
     result = enhance(
-        audio, 16000, ecfg, None, cfg.diarize, models, session_id, log=notice, inplace=True
+        audio,
+        16000,
+        ecfg,
+        None,
+        cfg.diarize,
+        models,
+        session_id,
+        log=notice,
+        inplace=True,
+        diarizer_notes=True,
     )
     del audio
     progress(FRONT_END_SHARE)

@@ -52,6 +52,7 @@ def transcribe(
     min_speakers: int | None = None,
     max_speakers: int | None = None,
     speaker_samples: str | Path | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Transcript:
     """Who said what, when, in ``audio``: speaker-attributed words with timings.
 
@@ -67,6 +68,8 @@ def transcribe(
             ``--num-speakers`` etc. do).
         speaker_samples: a folder of voice samples (``Alice.wav`` or ``Alice/``) to name the
             speakers after (as ``--speaker-samples`` does; :mod:`notsofar.diarize.identify`).
+        notice: receives the one-line notices ``notsofar transcribe`` prints (no speech found,
+            telephone-band settings, one speaker per channel, ...).
     """
     import dataclasses
 
@@ -87,10 +90,14 @@ def transcribe(
     x = np.asarray(audio, dtype=np.float32)
     tracks = array_tracks(x, sample_rate, cfg.channel, session_id)
     if tracks is not None:
-        return transcribe_tracks(tracks[0], cfg, models, session_id, levels=tracks[1]).transcript
-    if cfg.restore.enabled:
-        from notsofar.restore import restore_array
+        result = transcribe_tracks(tracks[0], cfg, models, session_id, levels=tracks[1])
+    else:
+        if cfg.restore.enabled:
+            from notsofar.restore import restore_array
 
-        x = restore_array(x, sample_rate, cfg.restore)
-    source = ArraySource.from_array(x, sample_rate, cfg.channel, name=session_id)
-    return transcribe_source(source, cfg, models).transcript
+            x = restore_array(x, sample_rate, cfg.restore)
+        source = ArraySource.from_array(x, sample_rate, cfg.channel, name=session_id)
+        result = transcribe_source(source, cfg, models)
+    for note in result.notes if notice else ():
+        notice(note)
+    return result.transcript

@@ -20,7 +20,7 @@ from notsofar.diarize.tracks import (
     diarize_tracks,
     name_tracks,
     track_labels,
-    tracks_note,
+    tracks_notes,
 )
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def transcribe_tracks(
             on_progress(duration * (0.1 + 0.9 * (k + 1) / len(spans)))
     transcript = sum(words[1:], words[0]).sorted() if words else Transcript()
     regions = merge_regions([r for ts in spans for r in ts])
-    notes = [tracks_note(len(spans), files=isinstance(audio, tuple))]
+    notes = tracks_notes(spans, cfg.diarize, files=isinstance(audio, tuple))
     names, note = name_tracks(audio, diarization, cfg.diarize, models, session_id)
     if names or note:
         transcript, diarization = rename(transcript, names), rename(diarization, names)
