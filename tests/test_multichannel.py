@@ -111,6 +111,22 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     assert who["approach"] == who["users"] != who["weekly"] == who["meeting"]
     # two voices, two speakers: with one WPE iteration the diarizer split one of them
     assert len({s["speaker"] for s in hyp}) == 2, hyp
+    # the Python API with the same config runs the same front end on the samples (it used to
+    # ignore cfg.array and transcribe channel 0 alone)
+    from notsofar import io
+    from notsofar.audio import read
+    from notsofar.config import load_config
+    from notsofar.pipeline import TranscribeConfig, transcribe
+
+    cfg = load_config(TranscribeConfig, None, ["array=notsofar_mc", "diarize.backend=fusion"])
+    x, sr = read(MC, sample_rate=None)
+    notes: list[str] = []
+    api = transcribe(x, sr, cfg, session_id="mc_two_speakers", notice=notes.append)
+    cli = io.read(tmp_path / "mc_two_speakers.seglst.json")
+    assert [(s.speaker, s.start_time, s.end_time, s.words) for s in api] == [
+        (s.speaker, s.start_time, s.end_time, s.words) for s in cli
+    ]
+    assert x.shape[0] == 7 and not any("single-channel" in n for n in notes), notes
 
 
 @pytest.mark.slow

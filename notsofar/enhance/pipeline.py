@@ -58,11 +58,46 @@ def transcribe_multichannel(
     Returns:
         A :class:`notsofar.pipeline.Result`.
     """
+    from notsofar.enhance.channels import input_files, read_multichannel
+
+    files = input_files(inputs)
+    audio = read_multichannel(files, dtype=_front_end_config(cfg, enhance_cfg).storage)
+    where = files[0] if len(files) == 1 else files[0].parent
+    return transcribe_array(
+        audio, cfg, models, session_id, enhance_cfg, notice, audio_out, on_progress, where
+    )
+
+
+def _front_end_config(cfg: Any, enhance_cfg: EnhanceConfig | None) -> EnhanceConfig:
+    """``enhance_cfg``, else ``cfg.enhance`` or the defaults with ``cfg.array``."""
+    import dataclasses
+
+    if enhance_cfg is not None:
+        return enhance_cfg
+    ecfg = getattr(cfg, "enhance", None) or EnhanceConfig()
+    if getattr(cfg, "array", None) is not None:
+        ecfg = dataclasses.replace(ecfg, array=cfg.array)
+    return ecfg
+
+
+def transcribe_array(
+    audio: Any,
+    cfg: Any = None,
+    models: Any = None,
+    session_id: str = "audio",
+    enhance_cfg: EnhanceConfig | None = None,
+    notice: Callable[[str], None] | None = None,
+    audio_out: str | Path | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    where: Path | None = None,
+) -> Any:
+    """:func:`transcribe_multichannel` on a recording already in memory: ``audio`` ``[C, T]``
+    at 16 kHz, channels in the geometry's order (the Python API's path, ``notsofar.pipeline
+    .transcribe`` with ``cfg.array``); ``where``: the file or folder errors name."""
     import dataclasses
 
     from notsofar.arrays import load_array
     from notsofar.enhance import enhance, prepare_array
-    from notsofar.enhance.channels import input_files, read_multichannel
     from notsofar.pipeline.config import TranscribeConfig
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.single import Result
@@ -72,11 +107,7 @@ def transcribe_multichannel(
     cfg = cfg or TranscribeConfig()
     notice = notice or _stderr
     models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
-    ecfg = enhance_cfg or getattr(cfg, "enhance", None) or EnhanceConfig()
-    if cfg.array is not None and enhance_cfg is None:
-        ecfg = dataclasses.replace(ecfg, array=cfg.array)
-    files = input_files(inputs)
-    audio = read_multichannel(files, dtype=ecfg.storage)
+    ecfg = _front_end_config(cfg, enhance_cfg)
     duration = audio.shape[-1] / 16000
 
     def progress(share: float) -> None:
@@ -99,7 +130,6 @@ def transcribe_multichannel(
         prepare_array(audio, 16000, ecfg, session_id)  # errors before any heavy work
     except NotsofarError as e:
         if "healthy channel" not in e.message:
-            where = files[0] if len(files) == 1 else files[0].parent
             raise NotsofarError(e.message, path=where) from None
         from notsofar.enhance.channels import check_channels
 

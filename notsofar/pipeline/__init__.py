@@ -25,19 +25,20 @@ from notsofar.pipeline.single import Result, transcribe_source
 __all__ = ["Result", "TranscribeConfig", "multichannel_entry", "transcribe", "transcribe_source"]
 
 
-def multichannel_entry() -> Callable[..., Any] | None:
+def multichannel_entry(name: str = "transcribe_multichannel") -> Callable[..., Any] | None:
     """The multi-channel front end's entry point, if ``notsofar.enhance.pipeline`` provides it.
 
-    It is called as ``transcribe_multichannel(paths, cfg, models=..., session_id=...,
-    notice=..., on_progress=...)`` with the session's audio file(s) and the
+    ``transcribe_multichannel`` is called as ``transcribe_multichannel(paths, cfg, models=...,
+    session_id=..., notice=..., on_progress=...)`` with the session's audio file(s) and the
     :class:`TranscribeConfig`, and returns a :class:`Result` (its ``array`` says whether the
-    front end ran or fell back to the single-channel path) or a :class:`~notsofar.data.Transcript`.
+    front end ran or fell back to the single-channel path) or a :class:`~notsofar.data.Transcript`;
+    ``transcribe_array`` takes ``[C, T]`` 16 kHz samples instead of the paths.
     """
     try:
         module = importlib.import_module("notsofar.enhance.pipeline")
     except ModuleNotFoundError:
         return None
-    return getattr(module, "transcribe_multichannel", None)
+    return getattr(module, name, None)
 
 
 def transcribe(
@@ -57,7 +58,9 @@ def transcribe(
     """Who said what, when, in ``audio``: speaker-attributed words with timings.
 
     Args:
-        audio: float samples ``[T]`` or ``[C, T]`` at any rate (``channel`` picks or mixes).
+        audio: float samples ``[T]`` or ``[C, T]`` at any rate (``channel`` picks or mixes;
+            with ``cfg.array`` naming a geometry, the channels go through the multi-channel
+            front end in the geometry's order, as ``notsofar transcribe --set array=...``).
         sample_rate: rate of ``audio``.
         cfg: transcribe settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
@@ -88,8 +91,16 @@ def transcribe(
     cfg = dataclasses.replace(cfg, diarize=speakers)
     models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
     x = np.asarray(audio, dtype=np.float32)
-    tracks = array_tracks(x, sample_rate, cfg.channel, session_id)
-    if tracks is not None:
+    # an array geometry: the multi-channel front end, as `notsofar transcribe` runs it
+    array = x.ndim == 2 and len(x) > 1 and cfg.array not in (None, "none")
+    entry = multichannel_entry("transcribe_array") if array and cfg.channel != "speakers" else None
+    tracks = None if entry is not None else array_tracks(x, sample_rate, cfg.channel, session_id)
+    if entry is not None:
+        from notsofar.audio import resample
+
+        quiet = notice or (lambda _msg: None)
+        result = entry(resample(x, sample_rate, 16000), cfg, models, session_id, notice=quiet)
+    elif tracks is not None:
         result = transcribe_tracks(tracks[0], cfg, models, session_id, levels=tracks[1])
     else:
         if cfg.restore.enabled:
