@@ -121,12 +121,28 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     cfg = load_config(TranscribeConfig, None, ["array=notsofar_mc", "diarize.backend=fusion"])
     x, sr = read(MC, sample_rate=None)
     notes: list[str] = []
+    before = x.copy()
     api = transcribe(x, sr, cfg, session_id="mc_two_speakers", notice=notes.append)
+    assert np.array_equal(x, before)  # the caller's samples are left alone (WPE runs in place)
     cli = io.read(tmp_path / "mc_two_speakers.seglst.json")
     assert [(s.speaker, s.start_time, s.end_time, s.words) for s in api] == [
         (s.speaker, s.start_time, s.end_time, s.words) for s in cli
     ]
     assert x.shape[0] == 7 and not any("single-channel" in n for n in notes), notes
+    # `notsofar diarize` with the geometry gives the turns the front end separated by (it used
+    # to diarize channel 0 alone), and so does the diarize API
+    from notsofar.diarize import diarize
+
+    d = run_cli(
+        "diarize", str(MC), "-o", str(tmp_path / "d"), "-q",
+        "--set", "array=notsofar_mc", "--set", "diarize.backend=fusion",
+    )  # fmt: skip
+    assert d.returncode == 0, d.stderr
+    turns = io.read(tmp_path / "d" / "mc_two_speakers.rttm")
+    assert turns == io.read(tmp_path / "mc_two_speakers.rttm")
+    assert diarize(x, sr, cfg, session_id="mc_two_speakers") == turns
+    channel0 = diarize(x, sr, cfg.diarize, session_id="mc_two_speakers")
+    assert channel0 != turns  # without the geometry: channel 0 alone
 
 
 @pytest.mark.slow

@@ -17,7 +17,9 @@ def diarize_cmd(
     audio: Annotated[
         Path,
         typer.Argument(
-            help="Audio file (with --channel speakers also a folder of one file per speaker)."
+            help="Audio file (with --channel speakers also a folder of one file per speaker; "
+            "with --set array=NAME a multi-channel file or a folder of channel files takes the "
+            "multi-channel front end's diarization)."
         ),
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
@@ -71,6 +73,18 @@ def diarize_cmd(
             names, note = name_tracks(tracks, turns, cfg.diarize, ModelCache(cfg.device), name)
             turns = rename(turns, names)
             notes.append(note)
+    elif array_input(audio, cfg):
+        from notsofar.audio import info
+        from notsofar.enhance.channels import input_files
+        from notsofar.enhance.pipeline import diarize_multichannel
+
+        name = safe_id(audio.resolve().name) if audio.is_dir() else FileSource(audio, 0).name
+        duration = info(input_files(audio)[0]).duration_s  # checked by array_input
+        check_writable(out_dir)
+        # the front end's notices name the session already
+        said: list[str] = []
+        turns = diarize_multichannel(audio, cfg, ModelCache(cfg.device), name, said.append)
+        notes = [n.removeprefix(f"{name}: ") for n in said]
     else:
         source = FileSource(audio, cfg.channel)
         check_writable(out_dir)
@@ -99,3 +113,18 @@ def diarize_cmd(
         json_,
         quiet,
     )
+
+
+def array_input(audio: Path, cfg: object) -> bool:
+    """``cfg.array`` names a geometry and ``audio`` holds several channels (one file, or a
+    folder of channel files): the multi-channel front end diarizes, as ``transcribe`` does."""
+    from notsofar.audio import info
+    from notsofar.enhance.channels import input_files
+
+    array = getattr(cfg, "array", None)
+    if array in (None, "none") or getattr(cfg, "channel", None) == "speakers":
+        return False
+    if not audio.exists():
+        return False  # the single-channel path names the missing file
+    files = input_files(audio)
+    return len(files) > 1 or info(files[0]).num_channels > 1

@@ -27,7 +27,14 @@ from notsofar.enhance.config import EnhanceConfig
 from notsofar.enhance.separation import BACKENDS, SpeakerPieces
 from notsofar.errors import NotsofarError
 
-__all__ = ["EnhanceConfig", "EnhanceResult", "PreparedArray", "enhance", "prepare_array"]
+__all__ = [
+    "EnhanceConfig",
+    "EnhanceResult",
+    "PreparedArray",
+    "diarize_array",
+    "enhance",
+    "prepare_array",
+]
 
 
 @dataclass(frozen=True)
@@ -128,10 +135,6 @@ def enhance(
     Returns:
         An :class:`EnhanceResult`.
     """
-    from notsofar.audio import SAMPLE_RATE
-    from notsofar.enhance.spatial import spatial_diarize
-    from notsofar.enhance.wpe import dereverberate
-
     cfg = cfg or EnhanceConfig()
     notices: list[str] = []
 
@@ -139,6 +142,75 @@ def enhance(
         notices.append(msg)
         if log is not None:
             log(msg)
+
+    x, prep, diarization, directions = _front(
+        audio,
+        sample_rate,
+        cfg,
+        diarization,
+        diarize_cfg,
+        models,
+        session_id,
+        note,
+        inplace,
+        diarizer_notes,
+    )
+    from notsofar.audio import SAMPLE_RATE
+
+    separate = BACKENDS[cfg.separation.backend]
+    speakers = separate(x, SAMPLE_RATE, diarization, cfg.separation, cfg.stft, prep.reference)
+    return EnhanceResult(
+        sample_rate=SAMPLE_RATE,
+        num_samples=x.shape[-1],
+        diarization=diarization,
+        speakers=speakers,
+        directions=directions,
+        notices=tuple(notices),
+    )
+
+
+def diarize_array(
+    audio: np.ndarray,
+    sample_rate: int,
+    cfg: EnhanceConfig | None = None,
+    diarize_cfg: Any = None,
+    models: Any = None,
+    session_id: str = "audio",
+    log: Callable[[str], None] | None = None,
+) -> tuple[Transcript, dict[str, float]]:
+    """Who spoke when in ``[C, T]`` array audio, as the front end diarizes before separating:
+    steps 1-3 of :func:`enhance` (channel check, WPE, the voice diarizer on the dereverberated
+    reference channel split and merged by SRP-PHAT directions). Returns the turns and each
+    speaker's direction (degrees; empty when the spatial step did not run). ``log`` receives the
+    notices, the diarizer's included."""
+    cfg = cfg or EnhanceConfig()
+    _, _, turns, directions = _front(
+        audio, sample_rate, cfg, None, diarize_cfg, models, session_id, log or _drop, False, True
+    )
+    return turns, directions
+
+
+def _drop(_msg: str) -> None:
+    pass
+
+
+def _front(
+    audio: np.ndarray,
+    sample_rate: int,
+    cfg: EnhanceConfig,
+    diarization: Transcript | None,
+    diarize_cfg: Any,
+    models: Any,
+    session_id: str,
+    note: Callable[[str], None],
+    inplace: bool,
+    diarizer_notes: bool,
+) -> tuple[np.ndarray, PreparedArray, Transcript, dict[str, float]]:
+    """:func:`enhance`'s steps before the separation: the dereverberated channels, the prepared
+    array, the diarization (``diarization`` if given, refined by direction) and directions."""
+    from notsofar.audio import SAMPLE_RATE
+    from notsofar.enhance.spatial import spatial_diarize
+    from notsofar.enhance.wpe import dereverberate
 
     prep = prepare_array(audio, sample_rate, cfg, session_id, note)
     x = prep.audio
@@ -169,13 +241,4 @@ def enhance(
         diarization, directions = spatial_diarize(
             x, sr, diarization, prep.geometry, cfg.spatial, stft_cfg
         )
-    separate = BACKENDS[cfg.separation.backend]
-    speakers = separate(x, sr, diarization, cfg.separation, stft_cfg, prep.reference)
-    return EnhanceResult(
-        sample_rate=sr,
-        num_samples=x.shape[-1],
-        diarization=diarization,
-        speakers=speakers,
-        directions=directions,
-        notices=tuple(notices),
-    )
+    return x, prep, diarization, directions

@@ -96,8 +96,7 @@ def transcribe_array(
     .transcribe`` with ``cfg.array``); ``where``: the file or folder errors name."""
     import dataclasses
 
-    from notsofar.arrays import load_array
-    from notsofar.enhance import enhance, prepare_array
+    from notsofar.enhance import enhance
     from notsofar.pipeline.config import TranscribeConfig
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.single import Result
@@ -118,26 +117,9 @@ def transcribe_array(
         return _single_channel(x, cfg, models, session_id, on_progress)
 
     progress(0.0)
-    if audio.shape[0] < 2:
-        notice(f"{session_id}: mono input; using the single-channel path")
-        return single(audio[0])
-    try:
-        load_array(ecfg.array)
-    except NotsofarError as e:
-        notice(f"{session_id}: {e}; using the single-channel path")
-        return single(audio[_index(cfg.channel, audio.shape[0])])
-    try:
-        prepare_array(audio, 16000, ecfg, session_id)  # errors before any heavy work
-    except NotsofarError as e:
-        if "healthy channel" not in e.message:
-            raise NotsofarError(e.message, path=where) from None
-        from notsofar.enhance.channels import check_channels
-
-        kept = check_channels(audio, 16000, ecfg.channels).kept
-        if not kept:
-            raise
-        notice(f"{session_id}: {e.message}; using the single-channel path on channel {kept[0]}")
-        return single(audio[kept[0]])
+    fallback = fallback_channel(audio, ecfg, cfg.channel, session_id, notice, where)
+    if fallback is not None:
+        return single(audio[fallback])
     result = enhance(
         audio,
         16000,
@@ -184,6 +166,105 @@ def transcribe_array(
     regions = tuple((s.start_time, s.end_time) for s in diarization.sorted())
     progress(1.0)
     return Result(transcript, diarization, duration, regions, array=ecfg.array)
+
+
+def fallback_channel(
+    audio: Any,
+    ecfg: EnhanceConfig,
+    channel: int | str,
+    session_id: str,
+    notice: Callable[[str], None],
+    where: Path | None = None,
+) -> int | None:
+    """None when the front end can run on ``[C, T]`` 16 kHz ``audio``; else, with a notice
+    saying why (one channel, an unknown geometry, fewer than two healthy channels), the channel
+    the single-channel path takes instead.
+
+    Raises:
+        NotsofarError: ``audio`` does not fit the geometry (named after ``where``), or no
+            channel is healthy.
+    """
+    from notsofar.arrays import load_array
+    from notsofar.enhance import prepare_array
+
+    if audio.shape[0] < 2:
+        notice(f"{session_id}: mono input; using the single-channel path")
+        return 0
+    try:
+        load_array(ecfg.array)
+    except NotsofarError as e:
+        notice(f"{session_id}: {e}; using the single-channel path")
+        return _index(channel, audio.shape[0])
+    try:
+        prepare_array(audio, 16000, ecfg, session_id)  # errors before any heavy work
+    except NotsofarError as e:
+        if "healthy channel" not in e.message:
+            raise NotsofarError(e.message, path=where) from None
+        from notsofar.enhance.channels import check_channels
+
+        kept = check_channels(audio, 16000, ecfg.channels).kept
+        if not kept:
+            raise
+        notice(f"{session_id}: {e.message}; using the single-channel path on channel {kept[0]}")
+        return kept[0]
+    return None
+
+
+def diarize_multichannel(
+    inputs: str | Path | Sequence[str | Path],
+    cfg: Any = None,
+    models: Any = None,
+    session_id: str = "audio",
+    notice: Callable[[str], None] | None = None,
+) -> Transcript:
+    """``notsofar diarize`` on an array recording: the turns :func:`transcribe_multichannel`
+    separates by (:func:`notsofar.enhance.diarize_array`: WPE, the voice diarizer on the
+    dereverberated reference channel, split and merged by direction), or where the front end
+    cannot run the single-channel diarizer on the channel :func:`fallback_channel` gives.
+    ``inputs`` and ``cfg`` as :func:`transcribe_multichannel`'s."""
+    from notsofar.enhance.channels import input_files, read_multichannel
+
+    files = input_files(inputs)
+    audio = read_multichannel(files, dtype=_front_end_config(cfg, None).storage)
+    where = files[0] if len(files) == 1 else files[0].parent
+    return diarize_samples(audio, cfg, models, session_id, notice, where)
+
+
+def diarize_samples(
+    audio: Any,
+    cfg: Any = None,
+    models: Any = None,
+    session_id: str = "audio",
+    notice: Callable[[str], None] | None = None,
+    where: Path | None = None,
+) -> Transcript:
+    """:func:`diarize_multichannel` on ``[C, T]`` 16 kHz samples (the Python API's path)."""
+    from notsofar.diarize import diarize_source
+    from notsofar.enhance import diarize_array
+    from notsofar.pipeline.config import TranscribeConfig
+    from notsofar.pipeline.models import ModelCache
+    from notsofar.pipeline.source import ArraySource
+
+    cfg = cfg or TranscribeConfig()
+    notice = notice or _stderr
+    models = models or ModelCache(cfg.device)
+    ecfg = _front_end_config(cfg, None)
+    fallback = fallback_channel(audio, ecfg, cfg.channel, session_id, notice, where)
+    if fallback is not None:
+        source = ArraySource(audio[fallback], session_id)
+        return diarize_source(
+            source, cfg.diarize, models, notice=lambda m: notice(f"{session_id}: {m}")
+        )
+    turns = diarize_array(audio, 16000, ecfg, cfg.diarize, models, session_id, log=notice)[0]
+    turns = turns.with_session_id(session_id)
+    if cfg.diarize.speaker_samples:
+        from notsofar.diarize.identify import identify, rename
+
+        ref = ecfg.reference_channel if 0 <= ecfg.reference_channel < len(audio) else 0
+        names, note = identify(ArraySource(audio[ref], session_id), turns, cfg.diarize, models)
+        notice(f"{session_id}: {note}")
+        turns = rename(turns, names)
+    return turns
 
 
 def _index(channel: int | str, num_channels: int) -> int:

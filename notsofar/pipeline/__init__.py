@@ -99,7 +99,9 @@ def transcribe(
         from notsofar.audio import resample
 
         quiet = notice or (lambda _msg: None)
-        result = entry(resample(x, sample_rate, 16000), cfg, models, session_id, notice=quiet)
+        x16 = resample(x, sample_rate, 16000)
+        x16 = x16.copy() if np.shares_memory(x16, x) else x16  # WPE runs in place
+        result = entry(x16, cfg, models, session_id, notice=quiet)
     elif tracks is not None:
         result = transcribe_tracks(tracks[0], cfg, models, session_id, levels=tracks[1])
     else:
