@@ -143,6 +143,15 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     assert diarize(x, sr, cfg, session_id="mc_two_speakers") == turns
     channel0 = diarize(x, sr, cfg.diarize, session_id="mc_two_speakers")
     assert channel0 != turns  # without the geometry: channel 0 alone
+    # a NOTSOFAR mc_<device>/ folder of 7 channel files implies the geometry, as for transcribe
+    device = tmp_path / "mc_plaza_0"
+    device.mkdir()
+    for c in range(7):
+        sf.write(device / f"ch{c}.wav", x[c], sr)
+    d = run_cli("diarize", str(device), "-o", str(tmp_path / "f"), "-q", "--set", "backend=fusion")
+    assert d.returncode == 0, d.stderr
+    folder = io.read(tmp_path / "f" / "mc_plaza_0.rttm")
+    assert folder == turns.with_session_id("mc_plaza_0")
 
 
 @pytest.mark.slow

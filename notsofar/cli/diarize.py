@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,8 +18,8 @@ def diarize_cmd(
         Path,
         typer.Argument(
             help="Audio file (with --channel speakers also a folder of one file per speaker; "
-            "with --set array=NAME a multi-channel file or a folder of channel files takes the "
-            "multi-channel front end's diarization)."
+            "with --set array=NAME a multi-channel file or a folder of channel files, and a "
+            "NOTSOFAR mc_<device>/ folder, take the multi-channel front end's diarization)."
         ),
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
@@ -60,7 +60,8 @@ def diarize_cmd(
     cfg = transcribe_config(config, sets, "diarize", device, channel, speakers, speaker_samples)
     # one speaker per file (a folder: the folder is the recording) or per channel (a file)
     folder = cfg.channel == "speakers" and audio.is_dir()
-    levels = None if folder else tracks_levels(audio, cfg.channel)
+    array = array_of(audio, cfg)  # several channels of a known geometry: the front end
+    levels = None if folder or array is not None else tracks_levels(audio, cfg.channel)
     if folder or levels is not None:
         tracks = speaker_files(audio) if folder else audio
         name = safe_id(audio.resolve().name) if folder else FileSource(audio, 0).name
@@ -73,13 +74,17 @@ def diarize_cmd(
             names, note = name_tracks(tracks, turns, cfg.diarize, ModelCache(cfg.device), name)
             turns = rename(turns, names)
             notes.append(note)
-    elif array_input(audio, cfg):
+    elif array is not None:
+        import dataclasses
+
         from notsofar.audio import info
         from notsofar.enhance.channels import input_files
         from notsofar.enhance.pipeline import diarize_multichannel
 
+        cfg = dataclasses.replace(cfg, array=array)
+
         name = safe_id(audio.resolve().name) if audio.is_dir() else FileSource(audio, 0).name
-        duration = info(input_files(audio)[0]).duration_s  # checked by array_input
+        duration = info(input_files(audio)[0]).duration_s
         check_writable(out_dir)
         # the front end's notices name the session already
         said: list[str] = []
@@ -115,16 +120,20 @@ def diarize_cmd(
     )
 
 
-def array_input(audio: Path, cfg: object) -> bool:
-    """``cfg.array`` names a geometry and ``audio`` holds several channels (one file, or a
-    folder of channel files): the multi-channel front end diarizes, as ``transcribe`` does."""
+def array_of(audio: Path, cfg: Any) -> str | None:
+    """The geometry the multi-channel front end diarizes ``audio`` with, as ``transcribe``
+    picks it: ``cfg.array`` for a file or folder of several channels, ``notsofar_mc`` for a
+    NOTSOFAR ``mc_<device>/`` folder of 7 channel files when ``cfg.array`` is unset; None
+    for the single-channel path."""
     from notsofar.audio import info
-    from notsofar.enhance.channels import input_files
+    from notsofar.enhance.channels import channel_files, input_files, is_channel_folder
+    from notsofar.pipeline.batch import NOTSOFAR_ARRAY, NOTSOFAR_CHANNELS
 
-    array = getattr(cfg, "array", None)
-    if array in (None, "none") or getattr(cfg, "channel", None) == "speakers":
-        return False
-    if not audio.exists():
-        return False  # the single-channel path names the missing file
+    if cfg.channel == "speakers" or not audio.exists():
+        return None  # the other paths name a missing file
+    if cfg.array is None and audio.is_dir() and is_channel_folder(audio):
+        return NOTSOFAR_ARRAY if len(channel_files(audio)) == NOTSOFAR_CHANNELS else None
+    if cfg.array in (None, "none"):
+        return None
     files = input_files(audio)
-    return len(files) > 1 or info(files[0]).num_channels > 1
+    return cfg.array if len(files) > 1 or info(files[0]).num_channels > 1 else None
