@@ -130,8 +130,10 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     ]
     assert x.shape[0] == 7 and not any("single-channel" in n for n in notes), notes
     # `notsofar diarize` with the geometry gives the turns the front end separated by (it used
-    # to diarize channel 0 alone), and so does the diarize API
+    # to diarize channel 0 alone), and so does notsofar.enhance.diarize_array on the samples
     from notsofar.diarize import diarize
+    from notsofar.enhance import EnhanceConfig, diarize_array
+    from notsofar.errors import NotsofarError
 
     d = run_cli(
         "diarize", str(MC), "-o", str(tmp_path / "d"), "-q",
@@ -140,9 +142,11 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     assert d.returncode == 0, d.stderr
     turns = io.read(tmp_path / "d" / "mc_two_speakers.rttm")
     assert turns == io.read(tmp_path / "mc_two_speakers.rttm")
-    assert diarize(x, sr, cfg, session_id="mc_two_speakers") == turns
-    channel0 = diarize(x, sr, cfg.diarize, session_id="mc_two_speakers")
-    assert channel0 != turns  # without the geometry: channel 0 alone
+    ecfg = EnhanceConfig(array="notsofar_mc")
+    assert diarize_array(x, sr, ecfg, cfg.diarize, session_id="mc_two_speakers")[0] == turns
+    assert diarize(x, sr, cfg.diarize, session_id="mc_two_speakers") != turns  # channel 0
+    with pytest.raises(NotsofarError, match="diarize_array"):  # not channel 0 in silence
+        diarize(x, sr, cfg, session_id="mc_two_speakers")
     # a NOTSOFAR mc_<device>/ folder of 7 channel files implies the geometry, as for transcribe
     device = tmp_path / "mc_plaza_0"
     device.mkdir()

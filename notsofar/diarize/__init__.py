@@ -194,9 +194,9 @@ def diarize(
     and ``device`` are used, or a :class:`DiarizeConfig`), ``channel`` and ``device``.
 
     Args:
-        audio: float samples ``[T]`` or ``[C, T]`` at any rate (with a
+        audio: float samples ``[T]`` or ``[C, T]`` at any rate (``[C, T]`` with a
             :class:`~notsofar.pipeline.config.TranscribeConfig` whose ``array`` names a
-            geometry, ``[C, T]`` goes through the multi-channel front end's diarization).
+            geometry is an error: that diarization is :func:`notsofar.enhance.diarize_array`).
         sample_rate: rate of ``audio``.
         cfg: diarization settings (defaults if None).
         models: a :class:`~notsofar.pipeline.models.ModelCache` to reuse across calls.
@@ -218,8 +218,6 @@ def diarize(
     Returns:
         Turns labelled ``spk0``, ``spk1``, ... sorted by start time; empty for silence.
     """
-    import dataclasses
-
     from notsofar.diarize.tracks import array_tracks, diarize_tracks, tracks_notes
     from notsofar.pipeline.config import TranscribeConfig, stage_settings, with_speakers
     from notsofar.pipeline.source import ArraySource
@@ -228,13 +226,14 @@ def diarize(
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
     cfg = with_speakers(cfg, num_speakers, min_speakers, max_speakers, speaker_samples)
     if whole.array not in (None, "none") and channel != "speakers" and np.ndim(audio) == 2:
-        # an array geometry: the multi-channel front end's diarization, as the CLI runs it
-        from notsofar.audio import resample
-        from notsofar.enhance.pipeline import diarize_samples
+        from notsofar.errors import NotsofarError
 
-        x = resample(np.asarray(audio, dtype=np.float32), sample_rate, 16000)
-        whole = dataclasses.replace(whole, diarize=cfg, channel=channel)
-        return diarize_samples(x, whole, models, session_id, notice or (lambda _msg: None))
+        # the front end builds on this module: its diarization lives there (no import circle)
+        raise NotsofarError(
+            f"array={whole.array}: diarize() takes one channel of [C, T] samples (channel=...); "
+            "the multi-channel diarization is notsofar.enhance.diarize_array (or notsofar "
+            "diarize on the file)"
+        )
     tracks = array_tracks(audio, sample_rate, channel, session_id)
     if tracks is not None:
         from notsofar.diarize.identify import rename

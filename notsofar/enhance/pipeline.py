@@ -58,14 +58,19 @@ def transcribe_multichannel(
     Returns:
         A :class:`notsofar.pipeline.Result`.
     """
-    from notsofar.enhance.channels import input_files, read_multichannel
-
-    files = input_files(inputs)
-    audio = read_multichannel(files, dtype=_front_end_config(cfg, enhance_cfg).storage)
-    where = files[0] if len(files) == 1 else files[0].parent
+    audio, where = _read(inputs, _front_end_config(cfg, enhance_cfg))
     return transcribe_array(
         audio, cfg, models, session_id, enhance_cfg, notice, audio_out, on_progress, where
     )
+
+
+def _read(inputs: str | Path | Sequence[str | Path], ecfg: EnhanceConfig) -> tuple[Any, Path]:
+    """``[C, T]`` 16 kHz samples of the recording and the path its errors name."""
+    from notsofar.enhance.channels import input_files, read_multichannel
+
+    files = input_files(inputs)
+    where = files[0] if len(files) == 1 else files[0].parent
+    return read_multichannel(files, dtype=ecfg.storage), where
 
 
 def _front_end_config(cfg: Any, enhance_cfg: EnhanceConfig | None) -> EnhanceConfig:
@@ -222,23 +227,6 @@ def diarize_multichannel(
     dereverberated reference channel, split and merged by direction), or where the front end
     cannot run the single-channel diarizer on the channel :func:`fallback_channel` gives.
     ``inputs`` and ``cfg`` as :func:`transcribe_multichannel`'s."""
-    from notsofar.enhance.channels import input_files, read_multichannel
-
-    files = input_files(inputs)
-    audio = read_multichannel(files, dtype=_front_end_config(cfg, None).storage)
-    where = files[0] if len(files) == 1 else files[0].parent
-    return diarize_samples(audio, cfg, models, session_id, notice, where)
-
-
-def diarize_samples(
-    audio: Any,
-    cfg: Any = None,
-    models: Any = None,
-    session_id: str = "audio",
-    notice: Callable[[str], None] | None = None,
-    where: Path | None = None,
-) -> Transcript:
-    """:func:`diarize_multichannel` on ``[C, T]`` 16 kHz samples (the Python API's path)."""
     from notsofar.diarize import diarize_source
     from notsofar.enhance import diarize_array
     from notsofar.pipeline.config import TranscribeConfig
@@ -249,6 +237,7 @@ def diarize_samples(
     notice = notice or _stderr
     models = models or ModelCache(cfg.device)
     ecfg = _front_end_config(cfg, None)
+    audio, where = _read(inputs, ecfg)
     fallback = fallback_channel(audio, ecfg, cfg.channel, session_id, notice, where)
     if fallback is not None:
         source = ArraySource(audio[fallback], session_id)
