@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from notsofar import io
 from notsofar.audio import SAMPLE_RATE
 from notsofar.data import Segment, Transcript
 from notsofar.errors import NotsofarError
@@ -207,6 +208,16 @@ def test_multichannel_path_names_speakers_from_their_enhanced_streams(tmp_path):
     segs = json.loads((out / "mc_two_speakers.seglst.json").read_text())
     who = {w.strip(".,?!"): s["speaker"] for s in segs for w in s["words"].lower().split()}
     assert who.get("users") == "Ann" and who.get("weekly") not in (None, "Ann"), segs
+    # `notsofar diarize` with the geometry names the front end's speakers too (from the
+    # reference channel: it has no enhanced streams)
+    r = cli(
+        "diarize", fixtures / "mc_two_speakers.flac", "-o", tmp_path / "d",
+        "--set", "array=notsofar_mc", "--set", "diarize.backend=fusion", "--speaker-samples", team,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    turns = list(io.read(tmp_path / "d" / "mc_two_speakers.rttm"))
+    assert [s.speaker for s in turns if s.start_time < 4.5 < s.end_time] == ["Ann"], turns
+    assert {s.speaker for s in turns if s.start_time < 7.0 < s.end_time} != {"Ann"}, turns
 
 
 def test_a_telephone_call_is_compared_through_the_line(meeting, tmp_path):
