@@ -142,6 +142,7 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     assert d.returncode == 0, d.stderr
     turns = io.read(tmp_path / "d" / "mc_two_speakers.rttm")
     assert turns == io.read(tmp_path / "mc_two_speakers.rttm")
+    assert [s.speaker for s in turns.sorted()] == ["spk0", "spk1", "spk0"]  # first appearance
     ecfg = EnhanceConfig(array="notsofar_mc")
     assert diarize_array(x, sr, ecfg, cfg.diarize, session_id="mc_two_speakers")[0] == turns
     assert diarize(x, sr, cfg.diarize, session_id="mc_two_speakers") != turns  # channel 0

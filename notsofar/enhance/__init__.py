@@ -220,6 +220,7 @@ def _front(
         raise NotsofarError(f"stft.sample_rate must be {sr}, got {stft_cfg.sample_rate}")
     if cfg.wpe.enabled:
         x = dereverberate(x, sr, cfg.wpe, stft_cfg, inplace=inplace or x is not audio)
+    ours = diarization is None
     if diarization is None:
         import dataclasses
 
@@ -241,4 +242,28 @@ def _front(
         diarization, directions = spatial_diarize(
             x, sr, diarization, prep.geometry, cfg.spatial, stft_cfg
         )
+    if ours:  # a guide's speaker names stay as given
+        diarization, directions = _numbered(diarization, directions)
     return x, prep, diarization, directions
+
+
+def _numbered(
+    turns: Transcript, directions: dict[str, float]
+) -> tuple[Transcript, dict[str, float]]:
+    """Speakers renamed ``spk0``, ``spk1``, ... by first appearance, as the single-channel
+    diarizer numbers them (the spatial step's merges and splits leave ``spk2`` without
+    ``spk0``, or ``spk0~2``).
+
+    >>> from notsofar.data import Segment
+    >>> t = Transcript([Segment("s", "spk2", 0, 1, ""), Segment("s", "spk0~2", 1, 2, "")])
+    >>> t, d = _numbered(t, {"spk0~2": 90.0, "spk2": 10.0})
+    >>> [s.speaker for s in t], d
+    (['spk0', 'spk1'], {'spk1': 90.0, 'spk0': 10.0})
+    """
+    import dataclasses
+
+    order: dict[str, str] = {}
+    for seg in turns.sorted():
+        order.setdefault(seg.speaker, f"spk{len(order)}")
+    renamed = Transcript([dataclasses.replace(s, speaker=order[s.speaker]) for s in turns])
+    return renamed, {order[k]: v for k, v in directions.items() if k in order}
