@@ -157,6 +157,11 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     assert d.returncode == 0, d.stderr
     folder = io.read(tmp_path / "f" / "mc_plaza_0.rttm")
     assert folder == turns.with_session_id("mc_plaza_0")
+    # a mono file with a geometry: the single-channel path, saying so (as transcribe does)
+    mono = run_cli("diarize", str(FIXTURES / "clean_speech.wav"), "-o", str(tmp_path / "m"),
+                   "--set", "array=notsofar_mc")  # fmt: skip
+    assert mono.returncode == 0, mono.stderr
+    assert "mono input; array=notsofar_mc needs several channels" in " ".join(mono.stderr.split())
 
 
 @pytest.mark.slow

@@ -94,6 +94,11 @@ def diarize_cmd(
         source = FileSource(audio, cfg.channel)
         check_writable(out_dir)
         notes = []
+        if cfg.array not in (None, "none") and source.info.num_channels == 1:
+            notes.append(
+                f"mono input; array={cfg.array} needs several channels, using the "
+                "single-channel path"
+            )
         name, duration = source.name, source.duration_s
         turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device), notice=notes.append)
     for note in notes if not quiet else ():
