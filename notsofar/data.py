@@ -257,6 +257,19 @@ class Transcript:
         return json.dumps(self.to_seglst_dicts(), indent=2, ensure_ascii=False) + "\n"
 
 
+def first_appearance(segments: Iterable[Segment]) -> dict[str, str]:
+    """Each speaker's name ``spk0``, ``spk1``, ... in order of first appearance (start time,
+    then name): how the diarizers number their speakers.
+
+    >>> first_appearance([Segment("s", "b", 1, 2, ""), Segment("s", "a", 0, 1, "")])
+    {'a': 'spk0', 'b': 'spk1'}
+    """
+    order: dict[str, str] = {}
+    for seg in sorted(segments, key=lambda s: (s.start_time, s.speaker)):
+        order.setdefault(seg.speaker, f"spk{len(order)}")
+    return order
+
+
 def html_name(session_id: str) -> str:
     """A file name for a session id (``multichannel/MTG_1_plaza_0`` → ``multichannel_MTG_1_plaza_0.html``)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", session_id).strip("_") + ".html"

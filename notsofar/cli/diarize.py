@@ -52,7 +52,7 @@ def diarize_cmd(
         tracks_levels,
         tracks_notes,
     )
-    from notsofar.pipeline.batch import check_writable
+    from notsofar.pipeline.batch import check_writable, mono_array_note
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 
@@ -82,7 +82,6 @@ def diarize_cmd(
         from notsofar.enhance.pipeline import diarize_multichannel
 
         cfg = dataclasses.replace(cfg, array=array)
-
         name = safe_id(audio.resolve().name) if audio.is_dir() else FileSource(audio, 0).name
         duration = info(input_files(audio)[0]).duration_s
         check_writable(out_dir)
@@ -95,10 +94,7 @@ def diarize_cmd(
         check_writable(out_dir)
         notes = []
         if cfg.array not in (None, "none") and source.info.num_channels == 1:
-            notes.append(
-                f"mono input; array={cfg.array} needs several channels, using the "
-                "single-channel path"
-            )
+            notes.append(mono_array_note(cfg.array))
         name, duration = source.name, source.duration_s
         turns = diarize_source(source, cfg.diarize, ModelCache(cfg.device), notice=notes.append)
     for note in notes if not quiet else ():

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from notsofar.audio import SAMPLE_RATE
-from notsofar.data import Segment, Transcript
+from notsofar.data import Segment, Transcript, first_appearance
 from notsofar.diarize.config import DiarizeConfig
 
 if TYPE_CHECKING:
@@ -626,11 +626,8 @@ def _to_turns(
     for spk, runs in enumerate(_speaker_turns(binary, step, frame_duration / 2, cfg)):
         for t0, t1 in runs:
             segments.append(Segment(session_id, f"spk{spk}", round(t0, 3), round(t1, 3), ""))
-    # speakers numbered by first appearance
-    segments.sort(key=lambda s: (s.start_time, s.speaker))
-    rename: dict[str, str] = {}
-    for s in segments:
-        rename.setdefault(s.speaker, f"spk{len(rename)}")
     from dataclasses import replace
 
+    segments.sort(key=lambda s: (s.start_time, s.speaker))  # ties in the output keep this order
+    rename = first_appearance(segments)
     return Transcript([replace(s, speaker=rename[s.speaker]) for s in segments]).sorted()

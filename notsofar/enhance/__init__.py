@@ -260,10 +260,8 @@ def _numbered(
     >>> [s.speaker for s in t], d
     (['spk0', 'spk1'], {'spk1': 90.0, 'spk0': 10.0})
     """
-    import dataclasses
+    from notsofar.data import first_appearance
+    from notsofar.diarize.identify import rename
 
-    order: dict[str, str] = {}
-    for seg in turns.sorted():
-        order.setdefault(seg.speaker, f"spk{len(order)}")
-    renamed = Transcript([dataclasses.replace(s, speaker=order[s.speaker]) for s in turns])
-    return renamed, {order[k]: v for k, v in directions.items() if k in order}
+    order = first_appearance(turns)
+    return rename(turns, order), {order[k]: v for k, v in directions.items() if k in order}

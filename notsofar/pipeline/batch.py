@@ -274,6 +274,12 @@ def _restored(path: Path, cfg: TranscribeConfig, out_dir: Path, name: str) -> It
             tmp.unlink()
 
 
+def mono_array_note(array: str) -> str:
+    """The notice for a one-channel recording given an array geometry (``transcribe`` and
+    ``diarize`` then take the single-channel path)."""
+    return f"mono input; array={array} needs several channels, using the single-channel path"
+
+
 def transcribe_session(
     session: Session,
     cfg: TranscribeConfig,
@@ -307,10 +313,7 @@ def transcribe_session(
             notice(f"{session.name}: restore is not applied to one-speaker-per-{per} audio")
         return transcribe_tracks(tracks, cfg, models, session.session_id, on_progress, levels)
     if channels == 1 and array not in (None, "none"):
-        notice(
-            f"{session.name}: mono input; array={array} needs several channels, using the "
-            "single-channel path"
-        )
+        notice(f"{session.name}: {mono_array_note(array)}")
     if channels > 1 and array not in (None, "none"):
         cfg = dataclasses.replace(cfg, array=array)
         entry = multichannel_entry()
