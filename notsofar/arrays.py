@@ -92,3 +92,9 @@ def load_array(spec: str | Path) -> ArrayGeometry:
             "'positions' must be a non-empty list of [x, y, z] in metres", path=path
         )
     return ArrayGeometry(str(data.get("name", path.stem)), positions)  # type: ignore[arg-type]
+
+
+def mono_array_note(array: str) -> str:
+    """The notice for a one-channel recording given an array geometry (``transcribe`` and
+    ``diarize`` then take the single-channel path)."""
+    return f"mono input; array={array} needs several channels, using the single-channel path"

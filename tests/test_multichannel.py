@@ -148,6 +148,13 @@ def test_transcribe_multichannel_cli_end_to_end(tmp_path):
     assert diarize(x, sr, cfg.diarize, session_id="mc_two_speakers") != turns  # channel 0
     with pytest.raises(NotsofarError, match="diarize_array"):  # not channel 0 in silence
         diarize(x, sr, cfg, session_id="mc_two_speakers")
+    # one channel of it ([1, T]) with the geometry: the single-channel path, saying so, as
+    # `notsofar diarize` does on a mono file (it used to raise as for seven channels)
+    said: list[str] = []
+    one = diarize(x[:1], sr, cfg, session_id="mc_two_speakers", notice=said.append)
+    assert one == diarize(x[0], sr, cfg.diarize, session_id="mc_two_speakers")
+    assert said == ["mono input; array=notsofar_mc needs several channels, using the "
+                    "single-channel path"]  # fmt: skip
     # a NOTSOFAR mc_<device>/ folder of 7 channel files implies the geometry, as for transcribe
     device = tmp_path / "mc_plaza_0"
     device.mkdir()
@@ -178,6 +185,21 @@ def test_mono_input_takes_the_single_channel_path():
     )
     assert notes == ["clean_speech: mono input; using the single-channel path"]
     assert "office" in words_of(" ".join(s.words for s in result.transcript))
+
+
+def test_transcribe_api_on_one_channel_with_a_geometry_says_so():
+    """``transcribe()`` on ``[1, T]`` or ``[T]`` samples with ``cfg.array``: the single-channel
+    path with the notice `notsofar transcribe` prints for a mono file (it was silent)."""
+    from notsofar.audio import read
+    from notsofar.pipeline import TranscribeConfig, transcribe
+
+    x, sr = read(FIXTURES / "clean_speech.wav", sample_rate=None)
+    cfg = TranscribeConfig(array="notsofar_mc", device="cpu")
+    for samples in (x[None, :], x):
+        notes: list[str] = []
+        out = transcribe(samples, sr, cfg, session_id="clean_speech", notice=notes.append)
+        assert any("mono input; array=notsofar_mc" in n for n in notes), notes
+        assert "office" in words_of(" ".join(s.words for s in out))
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ def diarize_cmd(
 
     Takes the transcribe config: --set diarize.num_speakers=2 (or num_speakers=2)."""
     from notsofar import io
+    from notsofar.arrays import mono_array_note
     from notsofar.cli.common import write_resolved_config
     from notsofar.cli.options import transcribe_config
     from notsofar.cli.summary import emit
@@ -52,7 +53,7 @@ def diarize_cmd(
         tracks_levels,
         tracks_notes,
     )
-    from notsofar.pipeline.batch import check_writable, mono_array_note
+    from notsofar.pipeline.batch import check_writable
     from notsofar.pipeline.models import ModelCache
     from notsofar.pipeline.source import FileSource
 

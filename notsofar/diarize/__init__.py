@@ -225,7 +225,8 @@ def diarize(
     whole = cfg if isinstance(cfg, TranscribeConfig) else TranscribeConfig()
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
     cfg = with_speakers(cfg, num_speakers, min_speakers, max_speakers, speaker_samples)
-    if whole.array not in (None, "none") and channel != "speakers" and np.ndim(audio) == 2:
+    channels = np.shape(audio)[0] if np.ndim(audio) == 2 else 1
+    if whole.array not in (None, "none") and channel != "speakers" and channels > 1:
         from notsofar.errors import NotsofarError
 
         # the front end builds on this module: its diarization lives there (no import circle)
@@ -234,6 +235,10 @@ def diarize(
             "the multi-channel diarization is notsofar.enhance.diarize_array (or notsofar "
             "diarize on the file)"
         )
+    if whole.array not in (None, "none") and channels == 1 and notice:
+        from notsofar.arrays import mono_array_note
+
+        notice(mono_array_note(whole.array))  # as `notsofar diarize` says on a mono file
     tracks = array_tracks(audio, sample_rate, channel, session_id)
     if tracks is not None:
         from notsofar.diarize.identify import rename

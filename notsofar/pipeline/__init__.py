@@ -105,6 +105,10 @@ def transcribe(
     elif tracks is not None:
         result = transcribe_tracks(tracks[0], cfg, models, session_id, levels=tracks[1])
     else:
+        if cfg.array not in (None, "none") and notice and (x.ndim == 1 or len(x) == 1):
+            from notsofar.arrays import mono_array_note
+
+            notice(mono_array_note(cfg.array))  # as `notsofar transcribe` says on a mono file
         if cfg.restore.enabled:
             from notsofar.restore import restore_array
 

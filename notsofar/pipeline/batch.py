@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from notsofar.arrays import mono_array_note
 from notsofar.audio import audio_files
 from notsofar.data import safe_id
 from notsofar.errors import EXIT_PARTIAL, NotsofarError
@@ -272,12 +273,6 @@ def _restored(path: Path, cfg: TranscribeConfig, out_dir: Path, name: str) -> It
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-
-
-def mono_array_note(array: str) -> str:
-    """The notice for a one-channel recording given an array geometry (``transcribe`` and
-    ``diarize`` then take the single-channel path)."""
-    return f"mono input; array={array} needs several channels, using the single-channel path"
 
 
 def transcribe_session(
