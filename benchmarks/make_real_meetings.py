@@ -31,6 +31,10 @@ genuinely brief fourth speaker: two turns of one LibriSpeech utterance inserted 
 ``lw01``/``lw02``, 8-17 s in all, to measure what those rules cost) and ``longcheck`` (4 more,
 voices from the bench pool, run once after the choice).
 
+One more set is held out for a later choice: ``bench2`` (20 diarization-only meetings of 2-6
+speakers, 1.5-3 min, from the bench pool with new seeds; made 2026-12-07 after the mixture
+rule's settings were fixed on the tuning meetings and the AMI excerpts, and run once).
+
 Each meeting is made by ``notsofar simulate --mode meeting`` (configs/simulate/meeting.yaml)
 from a TSV (``path<TAB>speaker<TAB>text``) listing exactly its speakers' prepared utterances,
 in a simulated room (near: RT60 0.15-0.3 s, 0.5-1 m; far: RT60 0.4-0.8 s, 1.2-2.5 m) with the
@@ -98,6 +102,8 @@ class MeetingSpec:
 
 #: the long-recording sets: which speaker pool their ``voices`` meetings draw from
 LONG_SETS = {"long": "tune", "longcheck": "bench"}
+#: further short sets: which split's speakers (pool and transcribed readers) they draw from
+FRESH_SETS = {"bench2": "bench"}
 #: ``long`` meetings with a brief fourth speaker: (base meeting, LibriSpeech utterance)
 BRIEF = (
     ("lw01_3spk", "198-126831-0000"),
@@ -135,6 +141,20 @@ def _specs(split: str) -> list[MeetingSpec]:
     seeds differ per split."""
     if split in LONG_SETS:
         return _long_specs(split)
+    if split in FRESH_SETS:
+        return [
+            MeetingSpec(
+                f"r2v{i + 1:02d}_{2 + i % 5}spk",
+                "voices",
+                2 + i % 5,
+                (1.5, 2.0, 2.5, 3.0)[i % 4],
+                "far" if (i // 5) % 2 == 0 else "near",
+                7700 + i,
+                None,
+                (0.3, 0.4, 0.5)[i % 3],
+            )
+            for i in range(20)
+        ]
     base = 7100 if split == "tune" else 7300
     p = "rt" if split == "tune" else "rb"
     if split == "tune":
@@ -429,8 +449,9 @@ def make_split(realspeech: Path, out: Path, split: str, force: bool, only: list[
         pool = sorted(s for s in voices if s not in words)
         items = {**voices, **words}
     else:
-        items = prepare_speech(realspeech, out, split)
-        pool = sorted(s for s in items if s not in WORD_SPEAKERS[split])
+        speakers_of = FRESH_SETS.get(split, split)
+        items = prepare_speech(realspeech, out, speakers_of)
+        pool = sorted(s for s in items if s not in WORD_SPEAKERS[speakers_of])
     entries = []
     for spec in _specs(split):
         speakers = _pick_speakers(spec, pool)
@@ -486,7 +507,9 @@ def make_split(realspeech: Path, out: Path, split: str, force: bool, only: list[
         "set": split,
         "sample_rate": SR,
         "realspeech": str(realspeech),
-        "word_speakers": list(WORD_SPEAKERS.get(split, sum(WORD_SPEAKERS.values(), ()))),
+        "word_speakers": list(
+            WORD_SPEAKERS.get(FRESH_SETS.get(split, split), sum(WORD_SPEAKERS.values(), ()))
+        ),
         "meetings": entries,
     }
     write_text(dest / "manifest.json", json.dumps(manifest, indent=1) + "\n")
@@ -603,7 +626,10 @@ def main() -> None:
     parser.add_argument("--realspeech", type=Path, default=DEFAULT_REALSPEECH)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
-        "--set", dest="which", choices=("tune", "bench", "all", *LONG_SETS), default="all"
+        "--set",
+        dest="which",
+        choices=("tune", "bench", "all", *LONG_SETS, *FRESH_SETS),
+        default="all",
     )
     parser.add_argument("--only", nargs="*", default=[], help="make only these meeting names")
     parser.add_argument("--force", action="store_true", help="remake meetings that exist")

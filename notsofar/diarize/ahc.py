@@ -144,6 +144,39 @@ def centroids_of(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return _normalize(np.stack([x[labels == i].mean(0) for i in range(labels.max() + 1)]))
 
 
+def blends(centroids: np.ndarray, cfg: DiarizeConfig) -> list[tuple[float, int]]:
+    """The speakers whose centroid is a blend of two others' (see
+    ``DiarizeConfig.mixture_similarity``): ``(similarity to the blend, speaker)``, the most
+    blend-like first. The two others must be distinct voices (no more alike than
+    ``mixture_pair_max``), and the blend must beat either of them by ``mixture_margin``.
+
+    >>> a, b, c = np.eye(3)
+    >>> cfg = DiarizeConfig()
+    >>> both = (a + b) / np.sqrt(2) + 0.1 * c
+    >>> [k for _, k in blends(np.stack([a, b, both]), cfg)]  # two people heard as one
+    [2]
+    >>> blends(np.stack([a, b, 0.3 * (a + b) + c]), cfg)  # a third voice, nearer neither
+    []
+    """
+    c = _normalize(np.asarray(centroids, dtype=np.float64))
+    sims = c @ c.T
+    found = []
+    for k in range(len(c)):
+        best = None
+        for i in range(len(c)):
+            for j in range(i + 1, len(c)):
+                if k in (i, j) or sims[i, j] > cfg.mixture_pair_max:
+                    continue
+                s = float(_normalize(c[i] + c[j]) @ c[k])
+                if s >= cfg.mixture_similarity and s >= max(sims[k, i], sims[k, j]) + (
+                    cfg.mixture_margin
+                ):
+                    best = s if best is None else max(best, s)
+        if best is not None:
+            found.append((best, k))
+    return sorted(found, reverse=True)
+
+
 def _farthest(x: np.ndarray) -> tuple[float, tuple[int, int]]:
     """The largest Euclidean distance between two rows of ``x`` (L2-normalised), and the
     rows."""

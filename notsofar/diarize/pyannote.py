@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -334,6 +334,8 @@ class Accumulator:
             if len(split) > len(centroids):
                 centroids = split
                 binary = frames(centroids)
+        if cfg.num_speakers is None and cfg.mixture_similarity > 0 and not self.narrowband():
+            centroids, binary = self._drop_blends(centroids, binary, frames, seg)
         # speakers with too little speech go one at a time, least first: pieces of one person
         # split over several small clusters join up instead of vanishing together
         floor = 1 if cfg.num_speakers is None else cfg.num_speakers
@@ -350,6 +352,34 @@ class Accumulator:
                 binary, centroids, regions, seg.frame_step_s, seg.frame_duration_s / 2
             )
         return self._turns(binary, regions, seg, session_id)
+
+    def _drop_blends(
+        self,
+        centroids: np.ndarray,
+        binary: np.ndarray,
+        frames: Callable[[np.ndarray], np.ndarray],
+        seg: Any,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Drop, one at a time, a speaker who is two others heard as one (see
+        ``DiarizeConfig.mixture_similarity``) and heard alone for at most ``mixture_max_s``;
+        the frames are stitched again without it (``frames``). Never below ``min_speakers``
+        or two speakers."""
+        from notsofar.diarize.ahc import blends
+
+        cfg = self.cfg
+        while len(centroids) > max(2, cfg.min_speakers):
+            alone = np.zeros(len(centroids))
+            if self.short_t:
+                _, _, _, who = self._one_voice_spans(
+                    binary, seg.frame_step_s, seg.frame_duration_s / 2
+                )
+                alone = np.bincount(who, minlength=len(centroids)) * cfg.reseg_hop_s
+            drop = [k for _, k in blends(centroids, cfg) if alone[k] <= cfg.mixture_max_s]
+            if not drop:
+                break
+            centroids = np.delete(centroids, drop[0], axis=0)
+            binary = frames(centroids)
+        return centroids, binary
 
     def band_gap_db(self) -> float:
         """dB from 1-3 kHz down to 4.3-5.2 kHz in the loudest frames of the chunks seen so far
