@@ -118,6 +118,13 @@ def main() -> None:
     p.add_argument(
         "--wpe", default="", help="enhance.wpe KEY=VALUE,... (cached apart from the default)"
     )
+    p.add_argument(
+        "--diarize",
+        nargs="*",
+        default=[],
+        help="diarize KEY=VALUE,... each: more columns, the voice diarizer (on the reference "
+        "channel, then the default spatial step) and the single-channel path with these",
+    )
     args = p.parse_args()
 
     from notsofar.config import load_config
@@ -148,18 +155,28 @@ def main() -> None:
     hyps: dict[str, dict[str, Any]] = {name: {} for name, _ in variants}
     consistency: dict[Any, list[float]] = {}
     t0 = time.perf_counter()
+    others = [(f"diarize {d}", parse_variant(d, dcfg)) for d in args.diarize]
+    for name, _ in others:
+        hyps[name], hyps[f"single-channel, {name}"] = {}, {}
     for r in recs:
         sc[r.name] = diarize_source(FileSource(r.audio, 0, r.name), dcfg, models)
         x, geometry, ref = dereverberated(r, ecfg, cache)
         voice = diarize_source(ArraySource(np.ascontiguousarray(x[ref]), r.name), dcfg, models)
         for name, cfg in variants:
             hyps[name][r.name] = spatial_diarize(x, 16000, voice, geometry, cfg)[0]
+        for name, d in others:
+            one = ArraySource(np.ascontiguousarray(x[ref]), r.name)
+            hyps[name][r.name] = spatial_diarize(
+                x, 16000, diarize_source(one, d, models), geometry, ecfg.spatial
+            )[0]
+            mono = FileSource(r.audio, 0, r.name)
+            hyps[f"single-channel, {name}"][r.name] = diarize_source(mono, d, models)
         if args.doa:
             for snr in {cfg.bin_snr_db for _, cfg in variants}:
                 cfg = dataclasses.replace(ecfg.spatial, bin_snr_db=snr)
                 consistency.setdefault(snr, []).extend(doa_consistency(x, geometry, r, cfg))
         print(f"{r.name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    columns = [("single-channel", sc)] + [(name, hyps[name]) for name, _ in variants]
+    columns = [("single-channel", sc)] + [(name, hyps[name]) for name in hyps]
     scores = [bdr.diarization_scores(recs, h, 0.5) for _, h in columns]
     print(f"**{args.which}: {len(recs)} {args.condition} meetings, DER c0.5 % (speakers found)**\n")
     print("| meeting | ref | " + " | ".join(f"`{n}`" for n, _ in columns) + " |")
