@@ -564,7 +564,7 @@ def main() -> None:
     p.add_argument(
         "--set",
         dest="which",
-        choices=("tune", "bench", "both", "long", "longcheck", "bench2"),
+        choices=("tune", "bench", "both", "long", "longcheck", "bench2", "bench3"),
         default="bench",
         help="long / longcheck: the 10-25 min meetings of make_real_meetings.py --set long",
     )
@@ -732,6 +732,7 @@ BLOCKS = {
     "ami": "AMI excerpts (pooled)",
     "bench": "Real-voice meetings, bench set",
     "bench2": "Real-voice meetings, second bench set (held out)",
+    "bench3": "Real-voice meetings, third bench set (held out)",
     "tune": "Real-voice meetings, tune set",
     "long": "Long real-voice meetings (10-25 min), long set",
     "longcheck": "Long real-voice meetings (10-25 min), check set",

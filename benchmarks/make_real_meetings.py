@@ -31,9 +31,10 @@ genuinely brief fourth speaker: two turns of one LibriSpeech utterance inserted 
 ``lw01``/``lw02``, 8-17 s in all, to measure what those rules cost) and ``longcheck`` (4 more,
 voices from the bench pool, run once after the choice).
 
-One more set is held out for a later choice: ``bench2`` (20 diarization-only meetings of 2-6
-speakers, 1.5-3 min, from the bench pool with new seeds; made 2026-12-07 after the mixture
-rule's settings were fixed on the tuning meetings and the AMI excerpts, and run once).
+Two more sets are held out for later choices: ``bench2`` and ``bench3`` (20 diarization-only
+meetings each, 2-6 speakers, 1.5-3 min, from the bench pool with new seeds). ``bench2`` was made
+2026-12-07 after the mixture rule's settings were fixed on the tuning meetings and the AMI
+excerpts, and run once; ``bench3`` the same day, after bench2 had been looked into.
 
 Each meeting is made by ``notsofar simulate --mode meeting`` (configs/simulate/meeting.yaml)
 from a TSV (``path<TAB>speaker<TAB>text``) listing exactly its speakers' prepared utterances,
@@ -103,7 +104,7 @@ class MeetingSpec:
 #: the long-recording sets: which speaker pool their ``voices`` meetings draw from
 LONG_SETS = {"long": "tune", "longcheck": "bench"}
 #: further short sets: which split's speakers (pool and transcribed readers) they draw from
-FRESH_SETS = {"bench2": "bench"}
+FRESH_SETS = {"bench2": "bench", "bench3": "bench"}
 #: ``long`` meetings with a brief fourth speaker: (base meeting, LibriSpeech utterance)
 BRIEF = (
     ("lw01_3spk", "198-126831-0000"),
@@ -142,14 +143,15 @@ def _specs(split: str) -> list[MeetingSpec]:
     if split in LONG_SETS:
         return _long_specs(split)
     if split in FRESH_SETS:
+        n = int(split.removeprefix("bench"))  # bench2: r2v01..., seeds 7700...; bench3: 7800...
         return [
             MeetingSpec(
-                f"r2v{i + 1:02d}_{2 + i % 5}spk",
+                f"r{n}v{i + 1:02d}_{2 + i % 5}spk",
                 "voices",
                 2 + i % 5,
                 (1.5, 2.0, 2.5, 3.0)[i % 4],
                 "far" if (i // 5) % 2 == 0 else "near",
-                7700 + i,
+                7500 + 100 * n + i,
                 None,
                 (0.3, 0.4, 0.5)[i % 3],
             )
