@@ -161,11 +161,12 @@ def main() -> None:
     for r in recs:
         sc[r.name] = diarize_source(FileSource(r.audio, 0, r.name), dcfg, models)
         x, geometry, ref = dereverberated(r, ecfg, cache)
-        voice = diarize_source(ArraySource(np.ascontiguousarray(x[ref]), r.name), dcfg, models)
+        reference = np.ascontiguousarray(x[ref])
+        voice = diarize_source(ArraySource(reference, r.name), dcfg, models)
         for name, cfg in variants:
             hyps[name][r.name] = spatial_diarize(x, 16000, voice, geometry, cfg)[0]
         for name, d in others:
-            one = ArraySource(np.ascontiguousarray(x[ref]), r.name)
+            one = ArraySource(reference, r.name)
             hyps[name][r.name] = spatial_diarize(
                 x, 16000, diarize_source(one, d, models), geometry, ecfg.spatial
             )[0]

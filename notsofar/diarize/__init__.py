@@ -226,7 +226,8 @@ def diarize(
     cfg, channel, models = stage_settings(cfg, "diarize", channel, device, models)
     cfg = with_speakers(cfg, num_speakers, min_speakers, max_speakers, speaker_samples)
     channels = np.shape(audio)[0] if np.ndim(audio) == 2 else 1
-    if whole.array not in (None, "none") and channel != "speakers" and channels > 1:
+    named = whole.array not in (None, "none")
+    if named and channel != "speakers" and channels > 1:
         from notsofar.errors import NotsofarError
 
         # the front end builds on this module: its diarization lives there (no import circle)
@@ -235,7 +236,7 @@ def diarize(
             "the multi-channel diarization is notsofar.enhance.diarize_array (or notsofar "
             "diarize on the file)"
         )
-    if whole.array not in (None, "none") and channels == 1 and notice:
+    if named and channels == 1 and notice:
         from notsofar.arrays import mono_array_note
 
         notice(mono_array_note(whole.array))  # as `notsofar diarize` says on a mono file

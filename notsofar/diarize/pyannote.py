@@ -368,13 +368,16 @@ class Accumulator:
 
         cfg = self.cfg
         while len(centroids) > max(2, cfg.min_speakers):
+            found = blends(centroids, cfg)
+            if not found:
+                break  # the usual case: no one-voice span bookkeeping needed
             alone = np.zeros(len(centroids))
             if self.short_t:
                 _, _, _, who = self._one_voice_spans(
                     binary, seg.frame_step_s, seg.frame_duration_s / 2
                 )
                 alone = np.bincount(who, minlength=len(centroids)) * cfg.reseg_hop_s
-            drop = [k for _, k in blends(centroids, cfg) if alone[k] <= cfg.mixture_max_s]
+            drop = [k for _, k in found if alone[k] <= cfg.mixture_max_s]
             if not drop:
                 break
             centroids = np.delete(centroids, drop[0], axis=0)

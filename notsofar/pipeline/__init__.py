@@ -92,7 +92,8 @@ def transcribe(
     models = models or ModelCache(cfg.device, cfg.asr.cpu_threads)
     x = np.asarray(audio, dtype=np.float32)
     # an array geometry: the multi-channel front end, as `notsofar transcribe` runs it
-    array = x.ndim == 2 and len(x) > 1 and cfg.array not in (None, "none")
+    named = cfg.array not in (None, "none")
+    array = x.ndim == 2 and len(x) > 1 and named
     entry = multichannel_entry("transcribe_array") if array and cfg.channel != "speakers" else None
     tracks = None if entry is not None else array_tracks(x, sample_rate, cfg.channel, session_id)
     if entry is not None:
@@ -105,7 +106,7 @@ def transcribe(
     elif tracks is not None:
         result = transcribe_tracks(tracks[0], cfg, models, session_id, levels=tracks[1])
     else:
-        if cfg.array not in (None, "none") and notice and (x.ndim == 1 or len(x) == 1):
+        if named and notice and (x.ndim == 1 or len(x) == 1):
             from notsofar.arrays import mono_array_note
 
             notice(mono_array_note(cfg.array))  # as `notsofar transcribe` says on a mono file
