@@ -564,7 +564,7 @@ def main() -> None:
     p.add_argument(
         "--set",
         dest="which",
-        choices=("tune", "bench", "both", "long", "longcheck", "bench2", "bench3"),
+        choices=("tune", "bench", "both", "long", "longcheck", "bench2", "bench3", "bench4"),
         default="bench",
         help="long / longcheck: the 10-25 min meetings of make_real_meetings.py --set long",
     )
@@ -733,6 +733,7 @@ BLOCKS = {
     "bench": "Real-voice meetings, bench set",
     "bench2": "Real-voice meetings, second bench set (held out)",
     "bench3": "Real-voice meetings, third bench set (held out)",
+    "bench4": "Real-voice meetings, fourth bench set (held out)",
     "tune": "Real-voice meetings, tune set",
     "long": "Long real-voice meetings (10-25 min), long set",
     "longcheck": "Long real-voice meetings (10-25 min), check set",

@@ -31,10 +31,12 @@ genuinely brief fourth speaker: two turns of one LibriSpeech utterance inserted 
 ``lw01``/``lw02``, 8-17 s in all, to measure what those rules cost) and ``longcheck`` (4 more,
 voices from the bench pool, run once after the choice).
 
-Two more sets are held out for later choices: ``bench2`` and ``bench3`` (20 diarization-only
-meetings each, 2-6 speakers, 1.5-3 min, from the bench pool with new seeds). ``bench2`` was made
-2026-12-07 after the mixture rule's settings were fixed on the tuning meetings and the AMI
-excerpts, and run once; ``bench3`` the same day, after bench2 had been looked into.
+Three more sets are held out for later choices: ``bench2``, ``bench3`` and ``bench4`` (20
+diarization-only meetings each, 2-6 speakers, 1.5-3 min, from the bench pool with new seeds).
+``bench2`` was made 2026-12-07 after the mixture rule's settings were fixed on the tuning
+meetings and the AMI excerpts, and run once; ``bench3`` the same day, after bench2 had been
+looked into; ``bench4`` on 2026-12-08, first read by the run that re-measured the diarizer on a
+rebuilt data folder.
 
 Each meeting is made by ``notsofar simulate --mode meeting`` (configs/simulate/meeting.yaml)
 from a TSV (``path<TAB>speaker<TAB>text``) listing exactly its speakers' prepared utterances,
@@ -104,7 +106,7 @@ class MeetingSpec:
 #: the long-recording sets: which speaker pool their ``voices`` meetings draw from
 LONG_SETS = {"long": "tune", "longcheck": "bench"}
 #: further short sets: which split's speakers (pool and transcribed readers) they draw from
-FRESH_SETS = {"bench2": "bench", "bench3": "bench"}
+FRESH_SETS = {"bench2": "bench", "bench3": "bench", "bench4": "bench"}
 #: ``long`` meetings with a brief fourth speaker: (base meeting, LibriSpeech utterance)
 BRIEF = (
     ("lw01_3spk", "198-126831-0000"),
