@@ -277,13 +277,14 @@ def _three_readers(seed: int = 7) -> tuple[np.ndarray, Any]:
 
 def _der(ref: Any, hyp: Any) -> float:
     """DER (pyannote, collar 0.5) of our turns ``hyp`` against the Annotation ``ref``."""
-    from pyannote.core import Annotation, Segment
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    hypothesis = Annotation()
-    for i, s in enumerate(hyp):
-        hypothesis[Segment(s.start_time, s.end_time), i] = s.speaker
-    return float(DiarizationErrorRate(collar=0.5)(ref, hypothesis))
+    return float(DiarizationErrorRate(collar=0.5)(ref, _turns_annotation(hyp)))
+
+
+def _turns_annotation(hyp: Any) -> Any:
+    """Our turns as a pyannote Annotation."""
+    return _annotation([(s.speaker, s.start_time, s.end_time) for s in hyp])
 
 
 needs_shared = pytest.mark.skipif(
@@ -302,6 +303,35 @@ def test_real_voices_three_readers_from_shared():
     assert _der(ref, hyp) < 0.15
 
 
+def _ami(name: str):
+    """An AMI excerpt of ../shared (audio, reference Annotation) and an Accumulator that has
+    heard it, with its VAD regions."""
+    from pyannote.core import Annotation, Segment
+
+    from notsofar.diarize.pyannote import Accumulator
+    from notsofar.vad import speech_regions
+
+    audio, sr = sf.read(SHARED / "ami" / f"{name}.flac", dtype="float32")
+    assert sr == SAMPLE_RATE
+    ref = Annotation()
+    for i, line in enumerate((SHARED / "ami" / "ami.rttm").read_text().splitlines()):
+        f = line.split()
+        if f[1] == name:
+            ref[Segment(float(f[3]), float(f[3]) + float(f[4])), i] = f[7]
+    acc = Accumulator(PY, ModelCache("cpu"))
+    regions = speech_regions(audio, SAMPLE_RATE, PY.vad)
+    acc.add(audio, 0.0, regions)
+    return ref, acc, regions
+
+
+def _finish(acc, regions, name: str, **changes):
+    import dataclasses
+
+    cfg = dataclasses.replace(PY, **changes)
+    acc.cfg = cfg
+    return acc.finish(regions, cfg, name)
+
+
 @pytest.mark.skipif(
     not (SHARED / "ami" / "dev00.flac").is_file(),
     reason="external data: ../shared/realspeech/ami not present (blends() doctests run)",
@@ -312,31 +342,15 @@ def test_two_people_heard_as_one_are_not_a_third_speaker():
     CAM++ embeddings, both voices at once, cluster into a third speaker lying between the two
     (the premise, with the rule off). The blend is dropped (``mixture_similarity``): two
     speakers, and the short spans give the quick turns to the two people. A forced count wins."""
-    import dataclasses
-
-    from pyannote.core import Annotation, Segment
-
-    from notsofar.diarize.pyannote import Accumulator
-    from notsofar.vad import speech_regions
-
-    audio, sr = sf.read(SHARED / "ami" / "dev00.flac", dtype="float32")
-    assert sr == SAMPLE_RATE
-    ref = Annotation()
-    for i, line in enumerate((SHARED / "ami" / "ami.rttm").read_text().splitlines()):
-        f = line.split()
-        if f[1] == "dev00":
-            ref[Segment(float(f[3]), float(f[3]) + float(f[4])), i] = f[7]
+    ref, acc, regions = _ami("dev00")
     assert len(ref.labels()) == 2
-    acc = Accumulator(PY, ModelCache("cpu"))
-    regions = speech_regions(audio, SAMPLE_RATE, PY.vad)
-    acc.add(audio, 0.0, regions)
 
     def run(**changes):
-        cfg = dataclasses.replace(PY, **changes)
-        acc.cfg = cfg
-        return acc.finish(regions, cfg, "dev00")
+        return _finish(acc, regions, "dev00", **changes)
 
-    assert len(run(mixture_similarity=0.0).speakers) == 3  # the premise: a third "speaker"
+    # the premise: a third "speaker" (both rules off: the blend, heard under 10 s and 0.76 like
+    # one of the men, would also go as a piece of his voice)
+    assert len(run(mixture_similarity=0.0, min_speaker_similarity=0.0).speakers) == 3
     hyp = run()
     assert len(hyp.speakers) == 2
     assert _der(ref, hyp) < 0.2  # 0.44 with the blend kept (collar 0.5)
@@ -344,6 +358,32 @@ def test_two_people_heard_as_one_are_not_a_third_speaker():
     late = {s.speaker for s in hyp if s.end_time > 19.0}
     assert late == set(hyp.speakers)
     assert len(run(num_speakers=3).speakers) == 3
+
+
+@pytest.mark.skipif(
+    not (SHARED / "ami" / "trn06.flac").is_file(),
+    reason="external data: ../shared/realspeech/ami not present (piece() doctests run)",
+)
+def test_a_piece_of_one_voice_is_not_a_speaker_of_its_own():
+    """A real AMI meeting opening (trn06: one woman talks for 26 of 30 s): the cut keeps
+    7 s of her voice as a second cluster of her own (the premise, with the rule off), heard
+    for under ``min_speaker_s`` and closer to her than ``min_speaker_similarity``: it is
+    dropped and her speech goes back to her. A forced count wins."""
+    ref, acc, regions = _ami("trn06")
+    main = ref.label_timeline("FEE083")
+
+    def share(hyp) -> float:
+        """The largest part of her speech that one hypothesis speaker holds."""
+        h = _turns_annotation(hyp)
+        return max(h.label_timeline(k).crop(main).duration() for k in h.labels()) / main.duration()
+
+    before = _finish(acc, regions, "trn06", min_speaker_similarity=0.0)
+    assert len(before.speakers) == 3 and share(before) < 0.8  # the premise: she is split
+    hyp = _finish(acc, regions, "trn06")
+    assert len(hyp.speakers) == 2
+    assert share(hyp) > 0.9
+    assert _der(ref, hyp) < 0.1 < _der(ref, before)  # 0.06 against 0.22 (collar 0.5)
+    assert len(_finish(acc, regions, "trn06", num_speakers=3).speakers) == 3
 
 
 def test_band_gap_tells_telephone_speech_from_wideband():

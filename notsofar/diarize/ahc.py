@@ -177,6 +177,36 @@ def blends(centroids: np.ndarray, cfg: DiarizeConfig) -> list[tuple[float, int]]
     return sorted(found, reverse=True)
 
 
+def piece(centroids: np.ndarray, speech_s: np.ndarray, cfg: DiarizeConfig) -> int:
+    """The speaker to drop as a piece of a known voice, or -1: of the speakers heard for less
+    than ``min_speaker_s`` whose centroid lies within ``min_speaker_similarity`` (cosine) of
+    another speaker's, the most alike. Never below two speakers (two voices alike are still
+    two people).
+
+    >>> a, b, c = np.eye(3)
+    >>> cfg = DiarizeConfig(min_speaker_similarity=0.73)
+    >>> near_a = 0.9 * a + 0.3 * c  # a second cluster of the first voice
+    >>> piece(np.stack([a, b, near_a]), np.array([60.0, 40.0, 5.0]), cfg)
+    2
+    >>> piece(np.stack([a, b, near_a]), np.array([60.0, 40.0, 25.0]), cfg)  # heard long enough
+    -1
+    >>> piece(np.stack([a, b, 0.6 * a + 0.8 * c]), np.array([60.0, 40.0, 5.0]), cfg)  # a voice
+    -1
+    >>> piece(np.stack([a, near_a]), np.array([60.0, 5.0]), cfg)  # two stay two
+    -1
+    """
+    if cfg.min_speaker_similarity <= 0 or len(centroids) <= 2:
+        return -1
+    c = _normalize(np.asarray(centroids, dtype=np.float64))
+    sims = c @ c.T
+    np.fill_diagonal(sims, -1.0)
+    best = sims.max(axis=1)
+    near = (np.asarray(speech_s) < cfg.min_speaker_s) & (best >= cfg.min_speaker_similarity)
+    if not near.any():
+        return -1
+    return int(np.argmax(np.where(near, best, -np.inf)))
+
+
 def _farthest(x: np.ndarray) -> tuple[float, tuple[int, int]]:
     """The largest Euclidean distance between two rows of ``x`` (L2-normalised), and the
     rows."""

@@ -283,7 +283,13 @@ class Accumulator:
     def finish(
         self, regions: list[tuple[float, float]], cfg: DiarizeConfig, session_id: str
     ) -> Transcript:
-        from notsofar.diarize.ahc import assign, centroids_of, cluster_labels, conflict_splits
+        from notsofar.diarize.ahc import (
+            assign,
+            centroids_of,
+            cluster_labels,
+            conflict_splits,
+            piece,
+        )
 
         if not self.starts:
             return Transcript()
@@ -344,7 +350,11 @@ class Accumulator:
             speech = binary.sum(axis=0) * seg.frame_step_s
             least = int(np.argmin(speech))
             if speech[least] >= min(cfg.min_speaker_s, cfg.min_speaker_share * speech.sum()):
-                break
+                # else a piece of a known voice, most alike first (not on a telephone line,
+                # where CAM++ puts people closer)
+                least = -1 if self.narrowband() else piece(centroids, speech, cfg)
+                if least < 0:
+                    break
             centroids = np.delete(centroids, least, axis=0)
             binary = frames(centroids)
         if cfg.fill_speech and cfg.fill_by_voice:
