@@ -297,7 +297,9 @@ class Accumulator:
         # a telephone line brings different people closer for CAM++, not one person's windows
         # (median distance 0.47 both ways; ``conflict_splits``)
         voices_apart = cfg.ahc_threshold
-        if self.narrowband():
+        # telephone-band audio: its own cut, and no rule that takes people for one voice
+        narrow = self.narrowband()
+        if narrow:
             gap, cut = self.band_gap_db(), cfg.narrowband_ahc_threshold
             self.notes.append(
                 f"telephone-band audio (4.3-5.2 kHz {gap:.0f} dB below 1-3 kHz): speakers "
@@ -340,7 +342,7 @@ class Accumulator:
             if len(split) > len(centroids):
                 centroids = split
                 binary = frames(centroids)
-        if cfg.num_speakers is None and cfg.mixture_similarity > 0 and not self.narrowband():
+        if cfg.num_speakers is None and cfg.mixture_similarity > 0 and not narrow:
             centroids, binary = self._drop_blends(centroids, binary, frames, seg)
         # speakers with too little speech go one at a time, least first: pieces of one person
         # split over several small clusters join up instead of vanishing together
@@ -352,7 +354,7 @@ class Accumulator:
             if speech[least] >= min(cfg.min_speaker_s, cfg.min_speaker_share * speech.sum()):
                 # else a piece of a known voice, most alike first (not on a telephone line,
                 # where CAM++ puts people closer)
-                least = -1 if self.narrowband() else piece(centroids, speech, cfg)
+                least = -1 if narrow else piece(centroids, speech, cfg)
                 if least < 0:
                     break
             centroids = np.delete(centroids, least, axis=0)
